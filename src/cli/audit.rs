@@ -1,0 +1,87 @@
+//! `fiskal audit`: the main job.
+//!
+//! Reads the histories, checks what the current stages can check, and writes the audit
+//! directory: `summary.json` (what was read, per register/regime/type, the period, master-data
+//! coverage) and `rejects.jsonl` (every rejected record with file, line, field and reason).
+//! Each file is written to a temporary name and renamed when complete, so an interrupted run
+//! never leaves a file that looks finished. Exit codes as for `check`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use serde::Serialize;
+
+use super::common::{self, InputArgs};
+use super::Outcome;
+use crate::fsutil::AtomicFile;
+use crate::output::Output;
+use crate::report::summary::InputSummary;
+
+/// Arguments of `fiskal audit`.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  fiskal audit fixtures/demo --out out/\n  fiskal audit dumps/*.ndjson.gz --master-data md.toml --out audit-2026-03/ --json")]
+pub struct Args {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Directory to write the audit output into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
+#[derive(Serialize)]
+struct AuditSummary<'a> {
+    input: &'a InputSummary,
+    master_data: MasterDataCoverage,
+}
+
+#[derive(Serialize)]
+struct MasterDataCoverage {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<String>,
+    registers_without_master_data: Vec<String>,
+}
+
+/// Runs `fiskal audit`.
+pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let rejects_path = args.out.join("rejects.jsonl");
+    let mut rejects = AtomicFile::create(&rejects_path).with_context(|| format!("creating {}", rejects_path.display()))?;
+    let summary = common::ingest_inputs(
+        &args.input,
+        out,
+        &mut |r| {
+            serde_json::to_writer(&mut rejects, r)?;
+            rejects.write_all(b"\n")?;
+            Ok(())
+        },
+        &mut |_op| Ok(()),
+    )?;
+    let md = common::load_master_data(&args.input, &summary)?;
+    let missing = common::registers_without_master_data(&summary, md.as_ref().map(|(_, m)| m));
+    rejects.commit().with_context(|| format!("writing {}", rejects_path.display()))?;
+
+    let audit = AuditSummary {
+        input: &summary,
+        master_data: MasterDataCoverage {
+            path: md.as_ref().map(|(p, _)| p.display().to_string()),
+            registers_without_master_data: missing.clone(),
+        },
+    };
+    let summary_path = args.out.join("summary.json");
+    let mut bytes = serde_json::to_vec_pretty(&audit)?;
+    bytes.push(b'\n');
+    crate::fsutil::write_atomic(&summary_path, &bytes).with_context(|| format!("writing {}", summary_path.display()))?;
+
+    out.human(&summary.render_human())?;
+    if !missing.is_empty() {
+        out.human(&format!("\nregisters without master data: {}", missing.join(", ")))?;
+    }
+    out.human(&format!(
+        "\nwrote {} and {}",
+        summary_path.display(),
+        rejects_path.display()
+    ))?;
+    out.json("summary", &audit)?;
+    Ok(if summary.rejected > 0 { Outcome::Findings } else { Outcome::Clean })
+}

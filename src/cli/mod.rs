@@ -1,0 +1,77 @@
+//! Command-line interface: one file per subcommand, one `match` to dispatch.
+//!
+//! Exit codes (README, "Exit codes"): 0 clean; 1 findings of error severity (including
+//! rejected records); 2 usage or input error (bad flags, nothing readable, broken master
+//! data). A closed stdout (`fiskal check … | head`) ends the run quietly with 0.
+
+pub mod audit;
+pub mod check;
+pub mod common;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::output::{Format, Output};
+
+/// Audits and tax exports for OpenFiskal point-of-sale operation histories.
+#[derive(Parser, Debug)]
+#[command(name = "fiskal", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Print JSON lines instead of human text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// No progress bars.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Read histories and report what was read and what was rejected.
+    Check(check::Args),
+    /// The main job: read, check and write the audit output into a directory.
+    Audit(audit::Args),
+}
+
+/// How a successful run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing of error severity.
+    Clean,
+    /// Findings (or rejected records) of error severity.
+    Findings,
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut out = Output::stdout(if cli.json { Format::Json } else { Format::Human }, cli.quiet);
+    let result = match &cli.command {
+        Command::Check(args) => check::run(args, &mut out),
+        Command::Audit(args) => audit::run(args, &mut out),
+    }
+    .and_then(|outcome| {
+        out.flush()?;
+        Ok(outcome)
+    });
+    match result {
+        Ok(Outcome::Clean) => ExitCode::from(0),
+        Ok(Outcome::Findings) => ExitCode::from(1),
+        Err(e) if is_broken_pipe(&e) => ExitCode::from(0),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+}

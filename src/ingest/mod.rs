@@ -1,0 +1,144 @@
+//! Ingest: OpenFiskal dumps in, canonical operations and rejections out.
+//!
+//! `dump` turns paths into raw JSON records; `wire` detects the API shape of each record and
+//! normalises it; this module ties them together, expands list pages and refuses duplicate
+//! ids. Ingest is the only code that knows wire types, and it knows nothing of exports.
+//! It never fails on bad data: every problem becomes a [`Reject`] and reading goes on.
+
+pub mod dump;
+pub mod reject;
+pub mod wire;
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::PathBuf;
+
+use serde_json::value::RawValue;
+
+pub use dump::InputFiles;
+pub use reject::{Reject, RejectClass};
+
+use crate::model::{Operation, SourceLoc, WireShape};
+use reject::FieldError;
+use wire::Detected;
+
+/// One item of the ingest stream.
+pub enum Item {
+    /// A record normalised into the canonical model.
+    Operation(Box<Operation>),
+    /// A record (or file) that could not be.
+    Reject(Reject),
+}
+
+/// Why ingest could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No input was given.
+    #[error("no input given")]
+    NoInput,
+    /// None of the inputs could be opened.
+    #[error("no input could be read: {}", .0.join(", "))]
+    NothingRead(Vec<String>),
+}
+
+/// Reads all inputs in order and hands every operation and rejection to `sink`.
+///
+/// Returns which files were read; fails only when nothing at all could be read.
+pub fn read(inputs: &[PathBuf], sink: &mut dyn FnMut(Item)) -> Result<InputFiles, Error> {
+    if inputs.is_empty() {
+        return Err(Error::NoInput);
+    }
+    let mut files = InputFiles::default();
+    for input in inputs {
+        if !input.exists() {
+            files.unreadable.push(input.display().to_string());
+            let loc = SourceLoc::file(input.display().to_string().into(), None);
+            sink(Item::Reject(
+                FieldError::new(RejectClass::Unreadable, "", None, None, "no such file or directory").at(loc, None),
+            ));
+        }
+    }
+    let existing: Vec<PathBuf> = inputs.iter().filter(|p| p.exists()).cloned().collect();
+    let paths = dump::collect_files(&existing, &mut files);
+    let mut records = Records::default();
+    for path in &paths {
+        dump::read_file(path, &mut files, &mut |unit| match unit {
+            dump::Unit::Record(loc, text) => records.record(loc, text, sink),
+            dump::Unit::Reject(r) => sink(Item::Reject(r)),
+        });
+    }
+    if files.read.is_empty() && files.master_data.is_empty() && !files.unreadable.is_empty() {
+        return Err(Error::NothingRead(files.unreadable.clone()));
+    }
+    Ok(files)
+}
+
+/// Per-run record state: the ids seen so far.
+#[derive(Default)]
+struct Records {
+    // A 128-bit hash per id keeps memory flat (16 bytes + location) for millions of ids;
+    // two ids colliding by chance is beyond any realistic history size.
+    seen: HashMap<u128, SourceLoc>,
+}
+
+impl Records {
+    fn record(&mut self, loc: SourceLoc, text: &str, sink: &mut dyn FnMut(Item)) {
+        match wire::detect(text) {
+            Ok(Detected::ListPage) => self.list_page(loc, text, sink),
+            Ok(Detected::Operation(shape, id)) => {
+                let result = match shape {
+                    WireShape::Register => wire::registers::normalize(text, loc.clone()),
+                    WireShape::Operations => wire::operations::normalize(text, loc.clone()),
+                };
+                match result {
+                    Ok(op) => self.accept(op, sink),
+                    Err(e) => sink(Item::Reject(e.at(loc, id))),
+                }
+            }
+            Err((e, id)) => sink(Item::Reject(e.at(loc, id))),
+        }
+    }
+
+    fn list_page(&mut self, loc: SourceLoc, text: &str, sink: &mut dyn FnMut(Item)) {
+        #[derive(serde::Deserialize)]
+        struct Page {
+            data: Vec<Box<RawValue>>,
+        }
+        match wire::parse_record::<Page>(text) {
+            Ok(page) => {
+                for (i, raw) in page.data.into_iter().enumerate() {
+                    let here = SourceLoc { pointer: format!("{}/data/{i}", loc.pointer), ..loc.clone() };
+                    self.record(here, raw.get(), sink);
+                }
+            }
+            Err(e) => sink(Item::Reject(e.at(loc, None))),
+        }
+    }
+
+    fn accept(&mut self, op: Operation, sink: &mut dyn FnMut(Item)) {
+        let key = id_key(&op.id);
+        if let Some(first) = self.seen.get(&key) {
+            let message = format!("duplicate id {}, first read at {first}", op.id);
+            let reject = FieldError::new(
+                RejectClass::DuplicateId,
+                "/id",
+                Some("an id not read before".into()),
+                Some(op.id.clone()),
+                message,
+            )
+            .at(op.source.clone(), Some(op.id.clone()));
+            sink(Item::Reject(reject));
+            return;
+        }
+        self.seen.insert(key, op.source.clone());
+        sink(Item::Operation(Box::new(op)));
+    }
+}
+
+fn id_key(id: &str) -> u128 {
+    let mut a = DefaultHasher::new();
+    id.hash(&mut a);
+    let mut b = DefaultHasher::new();
+    (0x5eed_u32, id).hash(&mut b);
+    (u128::from(a.finish()) << 64) | u128::from(b.finish())
+}

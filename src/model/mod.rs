@@ -1,0 +1,13 @@
+//! The canonical operation model: what both API shapes normalise into.
+//!
+//! No I/O and no wire names live here. Everything downstream (validation, regime verifiers,
+//! exporters, the report) reads only these types.
+
+pub mod masterdata;
+pub mod money;
+pub mod operation;
+pub mod source;
+
+pub use money::Currency;
+pub use operation::*;
+pub use source::SourceLoc;

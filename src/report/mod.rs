@@ -1,0 +1,3 @@
+//! Reports: what a person (and a machine) reads after a run.
+
+pub mod summary;

@@ -1,0 +1,7 @@
+//! fiskal's integration tests: one binary, one module per area (see ARCHITECTURE.md, Testing).
+
+mod bad_input;
+mod cli;
+mod containers;
+mod shapes;
+mod util;
