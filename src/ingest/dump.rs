@@ -170,6 +170,11 @@ fn read_zip(file: File, name: Arc<str>, files: &mut InputFiles, visit: &mut dyn 
     }
 }
 
+/// Reads an in-memory byte buffer exactly as a file of that content.
+pub fn read_bytes(bytes: &[u8], loc: SourceLoc, visit: &mut dyn FnMut(Unit)) {
+    read_stream(Box::new(io::Cursor::new(bytes)), loc, visit);
+}
+
 /// Reads one byte stream (after decompressing gzip) as NDJSON, array or documents.
 fn read_stream(mut reader: Box<dyn BufRead + '_>, loc: SourceLoc, visit: &mut dyn FnMut(Unit)) {
     if reader.fill_buf().map(|b| b.starts_with(&[0x1f, 0x8b])).unwrap_or(false) {

@@ -73,6 +73,17 @@ pub fn read(inputs: &[PathBuf], sink: &mut dyn FnMut(Item)) -> Result<InputFiles
     Ok(files)
 }
 
+/// Reads an in-memory dump (any container except zip) as if it were a file named `name`.
+///
+/// The same path as [`read`] minus the file system: used by the fuzz target and tests.
+pub fn read_bytes(name: &str, bytes: &[u8], sink: &mut dyn FnMut(Item)) {
+    let mut records = Records::default();
+    dump::read_bytes(bytes, SourceLoc::file(name.into(), None), &mut |unit| match unit {
+        dump::Unit::Record(loc, text) => records.record(loc, text, sink),
+        dump::Unit::Reject(r) => sink(Item::Reject(r)),
+    });
+}
+
 /// Per-run record state: the ids seen so far.
 #[derive(Default)]
 struct Records {
@@ -141,4 +152,55 @@ fn id_key(id: &str) -> u128 {
     let mut b = DefaultHasher::new();
     (0x5eed_u32, id).hash(&mut b);
     (u128::from(a.finish()) << 64) | u128::from(b.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SAMPLE: &str = include_str!("../../tests/data/shapes/operations.ndjson");
+
+    fn count(bytes: &[u8]) -> (usize, usize) {
+        let (mut ops, mut rejects) = (0, 0);
+        read_bytes("x", bytes, &mut |item| match item {
+            Item::Operation(_) => ops += 1,
+            Item::Reject(_) => rejects += 1,
+        });
+        (ops, rejects)
+    }
+
+    #[test]
+    fn sample_reads_clean() {
+        assert_eq!(count(SAMPLE.as_bytes()), (8, 0));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Arbitrary bytes never panic, and every non-blank NDJSON line is accounted for.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = count(&bytes);
+        }
+
+        /// Corrupting one byte of valid records yields operations or rejections, never a panic,
+        /// and never more operations than there were records.
+        #[test]
+        fn corrupted_records_are_rejected_not_panicking(pos in 0usize..SAMPLE.len(), byte in any::<u8>()) {
+            let mut bytes = SAMPLE.as_bytes().to_vec();
+            bytes[pos] = byte;
+            let (ops, rejects) = count(&bytes);
+            prop_assert!(ops <= 8);
+            prop_assert!(ops + rejects >= 1);
+        }
+
+        /// Truncating valid records at any point never panics and loses at most the cut record.
+        #[test]
+        fn truncation_keeps_every_complete_record(cut in 0usize..SAMPLE.len()) {
+            let (ops, _) = count(&SAMPLE.as_bytes()[..cut]);
+            let complete_lines = SAMPLE[..cut].matches('\n').count();
+            prop_assert!(ops >= complete_lines.min(8));
+        }
+    }
 }

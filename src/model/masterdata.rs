@@ -310,3 +310,52 @@ fn check_country(what: &str, code: &str, problems: &mut Vec<String>) {
         problems.push(format!("{what}: country {code:?} is not an ISO 3166-1 alpha-2 code"));
     }
 }
+
+#[cfg(test)]
+mod doc_tests {
+    use super::*;
+
+    fn example() -> MasterData {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/masterdata.example.toml");
+        MasterData::load(&p).expect("the example master data loads")
+    }
+
+    #[test]
+    fn example_file_loads_and_round_trips() {
+        let md = example();
+        assert_eq!(md.registers.len(), 3);
+        assert_eq!(md.location("loc_it_01").unwrap().time_zone, "Europe/Rome");
+        let again: MasterData = toml::from_str(&md.to_toml()).unwrap();
+        assert_eq!(again, md);
+    }
+
+    /// Every key the structs know is documented in docs/masterdata.md, so the reference cannot
+    /// silently fall behind the code.
+    #[test]
+    fn every_key_is_documented() {
+        let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/masterdata.md")).unwrap();
+        let value = serde_json::to_value(example()).unwrap();
+        for (table, rows) in value.as_object().unwrap() {
+            assert!(doc.contains(&format!("`[[{table}]]`")), "table {table} undocumented");
+            for row in rows.as_array().unwrap() {
+                for key in row.as_object().unwrap().keys() {
+                    assert!(doc.contains(&format!("`{key}`")), "key {table}.{key} undocumented");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn inconsistencies_are_all_named() {
+        let mut md = example();
+        md.registers[1].location_id = "loc_missing".into();
+        md.registers[2].base_currency = "EURO".into();
+        md.locations[0].time_zone = "Berlin".into();
+        md.merchants.push(md.merchants[0].clone());
+        let err = md.check().unwrap_err();
+        assert!(err.contains("register reg_at_01: unknown location_id \"loc_missing\""), "{err}");
+        assert!(err.contains("base_currency \"EURO\" is not an ISO 4217 code"), "{err}");
+        assert!(err.contains("\"Berlin\" is not an IANA time zone name"), "{err}");
+        assert!(err.contains("merchants: id \"org_de\" appears twice"), "{err}");
+    }
+}
