@@ -28,12 +28,20 @@ pub struct Output {
 impl Output {
     /// Prints to stdout.
     pub fn stdout(format: Format, quiet: bool) -> Output {
-        Output { format, quiet, out: Box::new(io::BufWriter::new(io::stdout())) }
+        Output {
+            format,
+            quiet,
+            out: Box::new(io::BufWriter::new(io::stdout())),
+        }
     }
 
     /// Prints into any writer (tests).
     pub fn to_writer(format: Format, out: Box<dyn Write>) -> Output {
-        Output { format, quiet: true, out }
+        Output {
+            format,
+            quiet: true,
+            out,
+        }
     }
 
     /// The output format.
@@ -78,14 +86,19 @@ impl Output {
 
     /// A progress bar on stderr, hidden unless stderr is a terminal and output is human.
     pub fn progress(&self, len: Option<u64>, what: &str) -> ProgressBar {
-        let visible = !self.quiet && self.format == Format::Human && io::IsTerminal::is_terminal(&io::stderr());
+        let visible = !self.quiet
+            && self.format == Format::Human
+            && io::IsTerminal::is_terminal(&io::stderr());
         let bar = match len {
             Some(n) => ProgressBar::with_draw_target(Some(n), draw_target(visible)).with_style(
-                ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {human_pos}/{human_len} ({per_sec}, {eta})")
-                    .expect("static template"),
+                ProgressStyle::with_template(
+                    "{spinner} {msg} [{bar:30}] {human_pos}/{human_len} ({per_sec}, {eta})",
+                )
+                .expect("static template"),
             ),
             None => ProgressBar::with_draw_target(None, draw_target(visible)).with_style(
-                ProgressStyle::with_template("{spinner} {msg} {human_pos} ({per_sec})").expect("static template"),
+                ProgressStyle::with_template("{spinner} {msg} {human_pos} ({per_sec})")
+                    .expect("static template"),
             ),
         };
         bar.set_message(what.to_string());
@@ -94,5 +107,9 @@ impl Output {
 }
 
 fn draw_target(visible: bool) -> ProgressDrawTarget {
-    if visible { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() }
+    if visible {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    }
 }

@@ -12,15 +12,17 @@ use std::path::PathBuf;
 use anyhow::Context;
 use serde::Serialize;
 
-use super::common::{self, InputArgs};
 use super::Outcome;
+use super::common::{self, InputArgs};
 use crate::fsutil::AtomicFile;
 use crate::output::Output;
 use crate::report::summary::InputSummary;
 
 /// Arguments of `fiskal audit`.
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Examples:\n  fiskal audit fixtures/demo --out out/\n  fiskal audit dumps/*.ndjson.gz --master-data md.toml --out audit-2026-03/ --json")]
+#[command(
+    after_help = "Examples:\n  fiskal audit fixtures/demo --out out/\n  fiskal audit dumps/*.ndjson.gz --master-data md.toml --out audit-2026-03/ --json"
+)]
 pub struct Args {
     #[command(flatten)]
     input: InputArgs,
@@ -44,9 +46,11 @@ struct MasterDataCoverage {
 
 /// Runs `fiskal audit`.
 pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
     let rejects_path = args.out.join("rejects.jsonl");
-    let mut rejects = AtomicFile::create(&rejects_path).with_context(|| format!("creating {}", rejects_path.display()))?;
+    let mut rejects = AtomicFile::create(&rejects_path)
+        .with_context(|| format!("creating {}", rejects_path.display()))?;
     let summary = common::ingest_inputs(
         &args.input,
         out,
@@ -59,7 +63,9 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
     )?;
     let md = common::load_master_data(&args.input, &summary)?;
     let missing = common::registers_without_master_data(&summary, md.as_ref().map(|(_, m)| m));
-    rejects.commit().with_context(|| format!("writing {}", rejects_path.display()))?;
+    rejects
+        .commit()
+        .with_context(|| format!("writing {}", rejects_path.display()))?;
 
     let audit = AuditSummary {
         input: &summary,
@@ -71,11 +77,15 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
     let summary_path = args.out.join("summary.json");
     let mut bytes = serde_json::to_vec_pretty(&audit)?;
     bytes.push(b'\n');
-    crate::fsutil::write_atomic(&summary_path, &bytes).with_context(|| format!("writing {}", summary_path.display()))?;
+    crate::fsutil::write_atomic(&summary_path, &bytes)
+        .with_context(|| format!("writing {}", summary_path.display()))?;
 
     out.human(&summary.render_human())?;
     if !missing.is_empty() {
-        out.human(&format!("\nregisters without master data: {}", missing.join(", ")))?;
+        out.human(&format!(
+            "\nregisters without master data: {}",
+            missing.join(", ")
+        ))?;
     }
     out.human(&format!(
         "\nwrote {} and {}",
@@ -83,5 +93,9 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         rejects_path.display()
     ))?;
     out.json("summary", &audit)?;
-    Ok(if summary.rejected > 0 { Outcome::Findings } else { Outcome::Clean })
+    Ok(if summary.rejected > 0 {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    })
 }

@@ -7,13 +7,15 @@
 
 use serde::Serialize;
 
-use super::common::{self, InputArgs};
 use super::Outcome;
+use super::common::{self, InputArgs};
 use crate::output::Output;
 
 /// Arguments of `fiskal check`.
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Examples:\n  fiskal check fixtures/demo\n  fiskal check dump.ndjson.gz --json | jq 'select(.type==\"reject\")'\n  fiskal check export.zip --master-data masterdata.toml")]
+#[command(
+    after_help = "Examples:\n  fiskal check fixtures/demo\n  fiskal check dump.ndjson.gz --json | jq 'select(.type==\"reject\")'\n  fiskal check export.zip --master-data masterdata.toml"
+)]
 pub struct Args {
     #[command(flatten)]
     input: InputArgs,
@@ -35,7 +37,10 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
     if md.is_none() {
         out.human("\nno master data given: exports will need one (docs/masterdata.md)")?;
     } else if !missing.is_empty() {
-        out.human(&format!("\nregisters without master data: {}", missing.join(", ")))?;
+        out.human(&format!(
+            "\nregisters without master data: {}",
+            missing.join(", ")
+        ))?;
     }
     out.json("summary", &summary)?;
     out.json(
@@ -45,5 +50,9 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
             registers_without_master_data: missing,
         },
     )?;
-    Ok(if summary.rejected > 0 { Outcome::Findings } else { Outcome::Clean })
+    Ok(if summary.rejected > 0 {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    })
 }

@@ -2,11 +2,11 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 
 use crate::ingest::{self, Item, Reject};
-use crate::model::masterdata::MasterData;
 use crate::model::Operation;
+use crate::model::masterdata::MasterData;
 use crate::output::Output;
 use crate::report::summary::InputSummary;
 
@@ -69,22 +69,32 @@ pub fn ingest_inputs(
 }
 
 /// The master data to use: `--master-data`, else the one found in an input directory.
-pub fn load_master_data(input: &InputArgs, summary: &InputSummary) -> anyhow::Result<Option<(PathBuf, MasterData)>> {
+pub fn load_master_data(
+    input: &InputArgs,
+    summary: &InputSummary,
+) -> anyhow::Result<Option<(PathBuf, MasterData)>> {
     let path = match (&input.master_data, summary.files.master_data.as_slice()) {
         (Some(p), _) => p.clone(),
         (None, []) => return Ok(None),
         (None, [one]) => one.clone(),
         (None, many) => bail!(
             "several master-data files found ({}); name the one to use with --master-data",
-            many.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            many.iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
-    let md = MasterData::load(&path).with_context(|| format!("loading master data {}", path.display()))?;
+    let md = MasterData::load(&path)
+        .with_context(|| format!("loading master data {}", path.display()))?;
     Ok(Some((path, md)))
 }
 
 /// Registers in the input that the master data does not describe.
-pub fn registers_without_master_data(summary: &InputSummary, md: Option<&MasterData>) -> Vec<String> {
+pub fn registers_without_master_data(
+    summary: &InputSummary,
+    md: Option<&MasterData>,
+) -> Vec<String> {
     summary
         .by_register
         .keys()

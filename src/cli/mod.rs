@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod check;
 pub mod common;
+pub mod synth;
 
 use std::process::ExitCode;
 
@@ -36,6 +37,8 @@ pub enum Command {
     Check(check::Args),
     /// The main job: read, check and write the audit output into a directory.
     Audit(audit::Args),
+    /// Generate a deterministic synthetic history (tests, demo, benchmarks).
+    Synth(synth::Args),
 }
 
 /// How a successful run ended.
@@ -50,10 +53,18 @@ pub enum Outcome {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let mut out = Output::stdout(if cli.json { Format::Json } else { Format::Human }, cli.quiet);
+    let mut out = Output::stdout(
+        if cli.json {
+            Format::Json
+        } else {
+            Format::Human
+        },
+        cli.quiet,
+    );
     let result = match &cli.command {
         Command::Check(args) => check::run(args, &mut out),
         Command::Audit(args) => audit::run(args, &mut out),
+        Command::Synth(args) => synth::run(args, &mut out),
     }
     .and_then(|outcome| {
         out.flush()?;

@@ -53,7 +53,11 @@ pub fn collect_files(inputs: &[PathBuf], files: &mut InputFiles) -> Vec<PathBuf>
             walk(input, &mut found, files);
             found.sort();
             out.extend(found);
-        } else if input.file_name().and_then(|n| n.to_str()).is_some_and(is_master_data_name) {
+        } else if input
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(is_master_data_name)
+        {
             files.master_data.push(input.clone());
         } else {
             out.push(input.clone());
@@ -66,18 +70,26 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>, files: &mut InputFiles) {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
-            files.skipped.push((dir.display().to_string(), format!("cannot list directory: {e}")));
+            files.skipped.push((
+                dir.display().to_string(),
+                format!("cannot list directory: {e}"),
+            ));
             return;
         }
     };
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     for path in paths {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if name.starts_with('.') || name.starts_with('_') {
             // Hidden files and `_`-prefixed side files (e.g. synth's `_injected.json`) are
             // metadata, not operation data.
-            files.skipped.push((path.display().to_string(), "hidden or metadata file".into()));
+            files
+                .skipped
+                .push((path.display().to_string(), "hidden or metadata file".into()));
         } else if path.is_dir() {
             walk(&path, found, files);
         } else if is_master_data_name(&name) {
@@ -89,7 +101,10 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>, files: &mut InputFiles) {
         {
             found.push(path);
         } else {
-            files.skipped.push((path.display().to_string(), "not a .json/.ndjson/.jsonl/.gz/.zip file".into()));
+            files.skipped.push((
+                path.display().to_string(),
+                "not a .json/.ndjson/.jsonl/.gz/.zip file".into(),
+            ));
         }
     }
 }
@@ -101,7 +116,10 @@ pub fn read_file(path: &Path, files: &mut InputFiles, visit: &mut dyn FnMut(Unit
         Ok(f) => f,
         Err(e) => {
             files.unreadable.push(name.to_string());
-            visit(Unit::Reject(unreadable(SourceLoc::file(name, None), format!("cannot open: {e}"))));
+            visit(Unit::Reject(unreadable(
+                SourceLoc::file(name, None),
+                format!("cannot open: {e}"),
+            )));
             return;
         }
     };
@@ -115,12 +133,19 @@ pub fn read_file(path: &Path, files: &mut InputFiles, visit: &mut dyn FnMut(Unit
         Ok(f) => f,
         Err(e) => {
             files.unreadable.push(name.to_string());
-            visit(Unit::Reject(unreadable(SourceLoc::file(name, None), format!("cannot open: {e}"))));
+            visit(Unit::Reject(unreadable(
+                SourceLoc::file(name, None),
+                format!("cannot open: {e}"),
+            )));
             return;
         }
     };
     files.read.push(name.to_string());
-    read_stream(Box::new(BufReader::with_capacity(256 * 1024, file)), SourceLoc::file(name, None), visit);
+    read_stream(
+        Box::new(BufReader::with_capacity(256 * 1024, file)),
+        SourceLoc::file(name, None),
+        visit,
+    );
 }
 
 fn read_prefix(r: &mut impl Read, buf: &mut [u8]) -> usize {
@@ -139,30 +164,56 @@ fn read_zip(file: File, name: Arc<str>, files: &mut InputFiles, visit: &mut dyn 
         Ok(a) => a,
         Err(e) => {
             files.unreadable.push(name.to_string());
-            visit(Unit::Reject(unreadable(SourceLoc::file(name, None), format!("not a readable zip archive: {e}"))));
+            visit(Unit::Reject(unreadable(
+                SourceLoc::file(name, None),
+                format!("not a readable zip archive: {e}"),
+            )));
             return;
         }
     };
     let mut entries: Vec<(String, usize)> = (0..archive.len())
-        .filter_map(|i| archive.name_for_index(i).and_then(|n| n.ok()).map(|n| (n.to_string(), i)))
+        .filter_map(|i| {
+            archive
+                .name_for_index(i)
+                .and_then(|n| n.ok())
+                .map(|n| (n.to_string(), i))
+        })
         .collect();
     entries.sort();
     for (entry_name, idx) in entries {
-        let base = entry_name.rsplit('/').next().unwrap_or(&entry_name).to_string();
-        if entry_name.ends_with('/') || base.starts_with('.') || base.starts_with('_') || base.is_empty() {
+        let base = entry_name
+            .rsplit('/')
+            .next()
+            .unwrap_or(&entry_name)
+            .to_string();
+        if entry_name.ends_with('/')
+            || base.starts_with('.')
+            || base.starts_with('_')
+            || base.is_empty()
+        {
             continue;
         }
         let loc = SourceLoc::file(name.clone(), Some(Arc::from(entry_name.as_str())));
         let entry = match archive.by_index(idx) {
             Ok(e) => e,
             Err(e) => {
-                visit(Unit::Reject(unreadable(loc, format!("cannot read zip entry: {e}"))));
+                visit(Unit::Reject(unreadable(
+                    loc,
+                    format!("cannot read zip entry: {e}"),
+                )));
                 continue;
             }
         };
         let mut reader = BufReader::with_capacity(256 * 1024, entry);
-        if reader.fill_buf().map(|b| b.starts_with(b"PK\x03\x04")).unwrap_or(false) {
-            visit(Unit::Reject(unreadable(loc, "zip archives inside zip archives are not read; unpack the outer archive".into())));
+        if reader
+            .fill_buf()
+            .map(|b| b.starts_with(b"PK\x03\x04"))
+            .unwrap_or(false)
+        {
+            visit(Unit::Reject(unreadable(
+                loc,
+                "zip archives inside zip archives are not read; unpack the outer archive".into(),
+            )));
             continue;
         }
         files.read.push(format!("{name}!{entry_name}"));
@@ -177,7 +228,11 @@ pub fn read_bytes(bytes: &[u8], loc: SourceLoc, visit: &mut dyn FnMut(Unit)) {
 
 /// Reads one byte stream (after decompressing gzip) as NDJSON, array or documents.
 fn read_stream(mut reader: Box<dyn BufRead + '_>, loc: SourceLoc, visit: &mut dyn FnMut(Unit)) {
-    if reader.fill_buf().map(|b| b.starts_with(&[0x1f, 0x8b])).unwrap_or(false) {
+    if reader
+        .fill_buf()
+        .map(|b| b.starts_with(&[0x1f, 0x8b]))
+        .unwrap_or(false)
+    {
         let gz = flate2::bufread::MultiGzDecoder::new(reader);
         reader = Box::new(BufReader::with_capacity(256 * 1024, gz));
     }
@@ -212,7 +267,10 @@ fn read_stream(mut reader: Box<dyn BufRead + '_>, loc: SourceLoc, visit: &mut dy
     }
     let mut line = Vec::new();
     if let Err(e) = reader.read_until(b'\n', &mut line) {
-        visit(Unit::Reject(unreadable(loc.clone(), format!("read error: {e}"))));
+        visit(Unit::Reject(unreadable(
+            loc.clone(),
+            format!("read error: {e}"),
+        )));
         return;
     }
     let first_is_complete = match std::str::from_utf8(&line) {
@@ -225,7 +283,12 @@ fn read_stream(mut reader: Box<dyn BufRead + '_>, loc: SourceLoc, visit: &mut dy
     if first_is_complete {
         read_ndjson(reader, line, loc, line_no, visit);
     } else {
-        read_documents(Box::new(io::Cursor::new(line).chain(reader)), loc, line_no, visit);
+        read_documents(
+            Box::new(io::Cursor::new(line).chain(reader)),
+            loc,
+            line_no,
+            visit,
+        );
     }
 }
 
@@ -237,7 +300,10 @@ fn read_ndjson(
     visit: &mut dyn FnMut(Unit),
 ) {
     loop {
-        let here = SourceLoc { line: Some(line_no), ..loc.clone() };
+        let here = SourceLoc {
+            line: Some(line_no),
+            ..loc.clone()
+        };
         match std::str::from_utf8(&line) {
             Ok(text) => {
                 let text = text.trim();
@@ -246,8 +312,14 @@ fn read_ndjson(
                 }
             }
             Err(e) => visit(Unit::Reject(
-                FieldError::new(RejectClass::MalformedJson, "", None, None, format!("malformed JSON: invalid UTF-8 ({e})"))
-                    .at(here, None),
+                FieldError::new(
+                    RejectClass::MalformedJson,
+                    "",
+                    None,
+                    None,
+                    format!("malformed JSON: invalid UTF-8 ({e})"),
+                )
+                .at(here, None),
             )),
         }
         line.clear();
@@ -256,18 +328,32 @@ fn read_ndjson(
             Ok(0) => return,
             Ok(_) => {}
             Err(e) => {
-                let here = SourceLoc { line: Some(line_no), ..loc };
-                visit(Unit::Reject(unreadable(here, format!("read error, rest of the file not read: {e}"))));
+                let here = SourceLoc {
+                    line: Some(line_no),
+                    ..loc
+                };
+                visit(Unit::Reject(unreadable(
+                    here,
+                    format!("read error, rest of the file not read: {e}"),
+                )));
                 return;
             }
         }
     }
 }
 
-fn read_documents(reader: Box<dyn Read + '_>, loc: SourceLoc, first_line: u64, visit: &mut dyn FnMut(Unit)) {
+fn read_documents(
+    reader: Box<dyn Read + '_>,
+    loc: SourceLoc,
+    first_line: u64,
+    visit: &mut dyn FnMut(Unit),
+) {
     let stream = serde_json::Deserializer::from_reader(reader).into_iter::<Box<RawValue>>();
     for (index, value) in stream.enumerate() {
-        let here = SourceLoc { index: Some(index as u64), ..loc.clone() };
+        let here = SourceLoc {
+            index: Some(index as u64),
+            ..loc.clone()
+        };
         match value {
             Ok(raw) => visit(Unit::Record(here, raw.get())),
             Err(e) => {
@@ -278,7 +364,12 @@ fn read_documents(reader: Box<dyn Read + '_>, loc: SourceLoc, first_line: u64, v
     }
 }
 
-fn read_array(reader: Box<dyn BufRead + '_>, loc: SourceLoc, first_line: u64, visit: &mut dyn FnMut(Unit)) {
+fn read_array(
+    reader: Box<dyn BufRead + '_>,
+    loc: SourceLoc,
+    first_line: u64,
+    visit: &mut dyn FnMut(Unit),
+) {
     struct Elements<'v, 'l> {
         loc: &'l SourceLoc,
         visit: &'v mut dyn FnMut(Unit),
@@ -298,7 +389,10 @@ fn read_array(reader: Box<dyn BufRead + '_>, loc: SourceLoc, first_line: u64, vi
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
             // One element at a time: a multi-gigabyte array is never held whole.
             while let Some(raw) = seq.next_element::<Box<RawValue>>()? {
-                let here = SourceLoc { index: Some(*self.count), ..self.loc.clone() };
+                let here = SourceLoc {
+                    index: Some(*self.count),
+                    ..self.loc.clone()
+                };
                 (self.visit)(Unit::Record(here, raw.get()));
                 *self.count += 1;
             }
@@ -307,11 +401,18 @@ fn read_array(reader: Box<dyn BufRead + '_>, loc: SourceLoc, first_line: u64, vi
     }
     let mut count = 0u64;
     let mut de = serde_json::Deserializer::from_reader(reader);
-    let result = Elements { loc: &loc, visit: &mut *visit, count: &mut count }
-        .deserialize(&mut de)
-        .and_then(|()| de.end());
+    let result = Elements {
+        loc: &loc,
+        visit: &mut *visit,
+        count: &mut count,
+    }
+    .deserialize(&mut de)
+    .and_then(|()| de.end());
     if let Err(e) = result {
-        let here = SourceLoc { index: Some(count), ..loc };
+        let here = SourceLoc {
+            index: Some(count),
+            ..loc
+        };
         visit(Unit::Reject(json_stream_error(here, &e, first_line)));
     }
 }

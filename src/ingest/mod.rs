@@ -54,7 +54,14 @@ pub fn read(inputs: &[PathBuf], sink: &mut dyn FnMut(Item)) -> Result<InputFiles
             files.unreadable.push(input.display().to_string());
             let loc = SourceLoc::file(input.display().to_string().into(), None);
             sink(Item::Reject(
-                FieldError::new(RejectClass::Unreadable, "", None, None, "no such file or directory").at(loc, None),
+                FieldError::new(
+                    RejectClass::Unreadable,
+                    "",
+                    None,
+                    None,
+                    "no such file or directory",
+                )
+                .at(loc, None),
             ));
         }
     }
@@ -78,10 +85,14 @@ pub fn read(inputs: &[PathBuf], sink: &mut dyn FnMut(Item)) -> Result<InputFiles
 /// The same path as [`read`] minus the file system: used by the fuzz target and tests.
 pub fn read_bytes(name: &str, bytes: &[u8], sink: &mut dyn FnMut(Item)) {
     let mut records = Records::default();
-    dump::read_bytes(bytes, SourceLoc::file(name.into(), None), &mut |unit| match unit {
-        dump::Unit::Record(loc, text) => records.record(loc, text, sink),
-        dump::Unit::Reject(r) => sink(Item::Reject(r)),
-    });
+    dump::read_bytes(
+        bytes,
+        SourceLoc::file(name.into(), None),
+        &mut |unit| match unit {
+            dump::Unit::Record(loc, text) => records.record(loc, text, sink),
+            dump::Unit::Reject(r) => sink(Item::Reject(r)),
+        },
+    );
 }
 
 /// Per-run record state: the ids seen so far.
@@ -118,7 +129,10 @@ impl Records {
         match wire::parse_record::<Page>(text) {
             Ok(page) => {
                 for (i, raw) in page.data.into_iter().enumerate() {
-                    let here = SourceLoc { pointer: format!("{}/data/{i}", loc.pointer), ..loc.clone() };
+                    let here = SourceLoc {
+                        pointer: format!("{}/data/{i}", loc.pointer),
+                        ..loc.clone()
+                    };
                     self.record(here, raw.get(), sink);
                 }
             }

@@ -114,7 +114,13 @@ impl FieldError {
         found: Option<String>,
         message: impl Into<String>,
     ) -> FieldError {
-        FieldError { class, field: field.into(), expected, found, message: message.into() }
+        FieldError {
+            class,
+            field: field.into(),
+            expected,
+            found,
+            message: message.into(),
+        }
     }
 
     /// A required field is absent.
@@ -170,7 +176,11 @@ impl FieldError {
 fn classify_message(pointer: String, msg: String) -> FieldError {
     if let Some(rest) = msg.strip_prefix("missing field `") {
         let name = rest.trim_end_matches('`');
-        let field = if pointer.is_empty() { format!("/{name}") } else { format!("{pointer}/{name}") };
+        let field = if pointer.is_empty() {
+            format!("/{name}")
+        } else {
+            format!("{pointer}/{name}")
+        };
         return FieldError::missing(field);
     }
     if let Some(rest) = msg.strip_prefix("invalid type: ") {
@@ -196,7 +206,13 @@ fn classify_message(pointer: String, msg: String) -> FieldError {
         }
     }
     if let Some(rest) = msg.strip_prefix(crate::ingest::wire::OVERFLOW_PREFIX) {
-        return FieldError::new(RejectClass::Overflow, pointer, None, Some(rest.to_string()), msg.clone());
+        return FieldError::new(
+            RejectClass::Overflow,
+            pointer,
+            None,
+            Some(rest.to_string()),
+            msg.clone(),
+        );
     }
     if let Some(rest) = msg.strip_prefix(crate::ingest::wire::DECIMAL_PREFIX) {
         return FieldError::new(

@@ -201,7 +201,9 @@ impl MasterData {
             path: path.to_path_buf(),
             source,
         })?;
-        let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        let is_json = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
         let md: MasterData = if is_json {
             serde_json::from_str(&text).map_err(|e| Error::Parse {
                 path: path.to_path_buf(),
@@ -228,15 +230,34 @@ impl MasterData {
     /// Consistency of the file itself: unique ids, resolvable references, valid codes.
     pub fn check(&self) -> Result<(), String> {
         let mut problems = Vec::new();
-        let merchants = unique_ids("merchants", self.merchants.iter().map(|m| &m.id), &mut problems);
-        let locations = unique_ids("locations", self.locations.iter().map(|l| &l.id), &mut problems);
-        let registers = unique_ids("registers", self.registers.iter().map(|r| &r.id), &mut problems);
+        let merchants = unique_ids(
+            "merchants",
+            self.merchants.iter().map(|m| &m.id),
+            &mut problems,
+        );
+        let locations = unique_ids(
+            "locations",
+            self.locations.iter().map(|l| &l.id),
+            &mut problems,
+        );
+        let registers = unique_ids(
+            "registers",
+            self.registers.iter().map(|r| &r.id),
+            &mut problems,
+        );
         unique_ids("tse", self.tse.iter().map(|t| &t.serial), &mut problems);
-        unique_ids("rksv", self.rksv.iter().map(|c| &c.cashbox_id), &mut problems);
+        unique_ids(
+            "rksv",
+            self.rksv.iter().map(|c| &c.cashbox_id),
+            &mut problems,
+        );
         unique_ids("rt", self.rt.iter().map(|d| &d.serial), &mut problems);
         for l in &self.locations {
             if !merchants.contains(l.merchant_id.as_str()) {
-                problems.push(format!("location {}: unknown merchant_id {:?}", l.id, l.merchant_id));
+                problems.push(format!(
+                    "location {}: unknown merchant_id {:?}",
+                    l.id, l.merchant_id
+                ));
             }
             if l.time_zone.parse::<chrono_tz::Tz>().is_err() {
                 problems.push(format!(
@@ -251,7 +272,10 @@ impl MasterData {
         }
         for r in &self.registers {
             if !locations.contains(r.location_id.as_str()) {
-                problems.push(format!("register {}: unknown location_id {:?}", r.id, r.location_id));
+                problems.push(format!(
+                    "register {}: unknown location_id {:?}",
+                    r.id, r.location_id
+                ));
             }
             if crate::model::money::Currency::parse(&r.base_currency).is_none() {
                 problems.push(format!(
@@ -262,15 +286,25 @@ impl MasterData {
         }
         for c in &self.rksv {
             if !registers.contains(c.register_id.as_str()) {
-                problems.push(format!("rksv {}: unknown register_id {:?}", c.cashbox_id, c.register_id));
+                problems.push(format!(
+                    "rksv {}: unknown register_id {:?}",
+                    c.cashbox_id, c.register_id
+                ));
             }
         }
         for d in &self.rt {
             if !registers.contains(d.register_id.as_str()) {
-                problems.push(format!("rt {}: unknown register_id {:?}", d.serial, d.register_id));
+                problems.push(format!(
+                    "rt {}: unknown register_id {:?}",
+                    d.serial, d.register_id
+                ));
             }
         }
-        if problems.is_empty() { Ok(()) } else { Err(problems.join("; ")) }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
     }
 
     /// The register with this id.
@@ -307,7 +341,9 @@ fn unique_ids<'a>(
 
 fn check_country(what: &str, code: &str, problems: &mut Vec<String>) {
     if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
-        problems.push(format!("{what}: country {code:?} is not an ISO 3166-1 alpha-2 code"));
+        problems.push(format!(
+            "{what}: country {code:?} is not an ISO 3166-1 alpha-2 code"
+        ));
     }
 }
 
@@ -333,13 +369,22 @@ mod doc_tests {
     /// silently fall behind the code.
     #[test]
     fn every_key_is_documented() {
-        let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/masterdata.md")).unwrap();
+        let doc = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/masterdata.md"),
+        )
+        .unwrap();
         let value = serde_json::to_value(example()).unwrap();
         for (table, rows) in value.as_object().unwrap() {
-            assert!(doc.contains(&format!("`[[{table}]]`")), "table {table} undocumented");
+            assert!(
+                doc.contains(&format!("`[[{table}]]`")),
+                "table {table} undocumented"
+            );
             for row in rows.as_array().unwrap() {
                 for key in row.as_object().unwrap().keys() {
-                    assert!(doc.contains(&format!("`{key}`")), "key {table}.{key} undocumented");
+                    assert!(
+                        doc.contains(&format!("`{key}`")),
+                        "key {table}.{key} undocumented"
+                    );
                 }
             }
         }
@@ -353,9 +398,21 @@ mod doc_tests {
         md.locations[0].time_zone = "Berlin".into();
         md.merchants.push(md.merchants[0].clone());
         let err = md.check().unwrap_err();
-        assert!(err.contains("register reg_at_01: unknown location_id \"loc_missing\""), "{err}");
-        assert!(err.contains("base_currency \"EURO\" is not an ISO 4217 code"), "{err}");
-        assert!(err.contains("\"Berlin\" is not an IANA time zone name"), "{err}");
-        assert!(err.contains("merchants: id \"org_de\" appears twice"), "{err}");
+        assert!(
+            err.contains("register reg_at_01: unknown location_id \"loc_missing\""),
+            "{err}"
+        );
+        assert!(
+            err.contains("base_currency \"EURO\" is not an ISO 4217 code"),
+            "{err}"
+        );
+        assert!(
+            err.contains("\"Berlin\" is not an IANA time zone name"),
+            "{err}"
+        );
+        assert!(
+            err.contains("merchants: id \"org_de\" appears twice"),
+            "{err}"
+        );
     }
 }

@@ -18,10 +18,32 @@ pub struct Currency {
 
 /// Active ISO 4217 codes (list one, 2024 edition) whose minor unit is not 2 digits.
 const EXPONENTS: &[(&str, u8)] = &[
-    ("BHD", 3), ("BIF", 0), ("CLF", 4), ("CLP", 0), ("DJF", 0), ("GNF", 0), ("IQD", 3),
-    ("ISK", 0), ("JOD", 3), ("JPY", 0), ("KMF", 0), ("KRW", 0), ("KWD", 3), ("LYD", 3),
-    ("OMR", 3), ("PYG", 0), ("RWF", 0), ("TND", 3), ("UGX", 0), ("UYI", 0), ("UYW", 4),
-    ("VND", 0), ("VUV", 0), ("XAF", 0), ("XOF", 0), ("XPF", 0),
+    ("BHD", 3),
+    ("BIF", 0),
+    ("CLF", 4),
+    ("CLP", 0),
+    ("DJF", 0),
+    ("GNF", 0),
+    ("IQD", 3),
+    ("ISK", 0),
+    ("JOD", 3),
+    ("JPY", 0),
+    ("KMF", 0),
+    ("KRW", 0),
+    ("KWD", 3),
+    ("LYD", 3),
+    ("OMR", 3),
+    ("PYG", 0),
+    ("RWF", 0),
+    ("TND", 3),
+    ("UGX", 0),
+    ("UYI", 0),
+    ("UYW", 4),
+    ("VND", 0),
+    ("VUV", 0),
+    ("XAF", 0),
+    ("XOF", 0),
+    ("XPF", 0),
 ];
 
 /// Active ISO 4217 codes with a 2-digit minor unit (precious metals and test codes excluded).
@@ -34,16 +56,25 @@ SVC SYP SZL THB TJS TMT TOP TRY TTD TWD TZS UAH USD USN UYU UZS VED VES WST XCD 
 
 impl Currency {
     /// The euro, the base currency of all three regimes fiskal exports for.
-    pub const EUR: Currency = Currency { code: *b"EUR", exponent: 2 };
+    pub const EUR: Currency = Currency {
+        code: *b"EUR",
+        exponent: 2,
+    };
 
     /// Looks up an ISO 4217 code (upper case, exactly three letters).
     pub fn parse(code: &str) -> Option<Currency> {
         let bytes: [u8; 3] = code.as_bytes().try_into().ok()?;
         if let Some(&(_, exponent)) = EXPONENTS.iter().find(|(c, _)| *c == code) {
-            return Some(Currency { code: bytes, exponent });
+            return Some(Currency {
+                code: bytes,
+                exponent,
+            });
         }
         if TWO_DIGIT.split_ascii_whitespace().any(|c| c == code) {
-            return Some(Currency { code: bytes, exponent: 2 });
+            return Some(Currency {
+                code: bytes,
+                exponent: 2,
+            });
         }
         None
     }
@@ -79,8 +110,9 @@ impl Serialize for Currency {
 impl<'de> Deserialize<'de> for Currency {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        Currency::parse(&s)
-            .ok_or_else(|| serde::de::Error::custom(format!("{s:?} is not an ISO 4217 currency code")))
+        Currency::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!("{s:?} is not an ISO 4217 currency code"))
+        })
     }
 }
 
@@ -139,8 +171,17 @@ mod tests {
     #[test]
     fn minor_units_scale_by_exponent() {
         assert_eq!(Currency::EUR.from_minor(1999).to_string(), "19.99");
-        assert_eq!(Currency::parse("JPY").unwrap().from_minor(1999).to_string(), "1999");
-        assert_eq!(Currency::parse("KWD").unwrap().from_minor(-1999).to_string(), "-1.999");
+        assert_eq!(
+            Currency::parse("JPY").unwrap().from_minor(1999).to_string(),
+            "1999"
+        );
+        assert_eq!(
+            Currency::parse("KWD")
+                .unwrap()
+                .from_minor(-1999)
+                .to_string(),
+            "-1.999"
+        );
     }
 
     #[test]
@@ -156,10 +197,19 @@ mod tests {
     fn decimal_strings_are_strict() {
         assert_eq!(parse_decimal_str("9.95").unwrap().to_string(), "9.95");
         assert_eq!(parse_decimal_str("-20.00").unwrap().to_string(), "-20.00");
-        for bad in ["9,95", "1e3", " 9.95", "+1", ".5", "5.", "", "-", "1.2.3", "١"] {
-            assert_eq!(parse_decimal_str(bad), Err(DecimalError::Malformed), "{bad:?}");
+        for bad in [
+            "9,95", "1e3", " 9.95", "+1", ".5", "5.", "", "-", "1.2.3", "١",
+        ] {
+            assert_eq!(
+                parse_decimal_str(bad),
+                Err(DecimalError::Malformed),
+                "{bad:?}"
+            );
         }
-        assert_eq!(parse_decimal_str("99999999999999999999999999999999"), Err(DecimalError::Overflow));
+        assert_eq!(
+            parse_decimal_str("99999999999999999999999999999999"),
+            Err(DecimalError::Overflow)
+        );
     }
 
     proptest! {

@@ -31,7 +31,13 @@ pub struct SourceLoc {
 impl SourceLoc {
     /// A location at the start of a file or entry.
     pub fn file(file: Arc<str>, entry: Option<Arc<str>>) -> SourceLoc {
-        SourceLoc { file, entry, line: None, index: None, pointer: String::new() }
+        SourceLoc {
+            file,
+            entry,
+            line: None,
+            index: None,
+            pointer: String::new(),
+        }
     }
 }
 

@@ -81,7 +81,10 @@ impl InputSummary {
             .or_default()
             .entry(op.state.name().to_string())
             .or_default() += 1;
-        let register = op.register_id.clone().unwrap_or_else(|| "(online)".to_string());
+        let register = op
+            .register_id
+            .clone()
+            .unwrap_or_else(|| "(online)".to_string());
         let reg = self.by_register.entry(register).or_default();
         reg.operations += 1;
         if let Some(regime) = op.regime().map(|r| r.name().to_string()) {
@@ -104,7 +107,11 @@ impl InputSummary {
     pub fn finish(&mut self) {
         self.by_regime.clear();
         for r in self.by_register.values() {
-            let key = if r.regimes.is_empty() { "none".to_string() } else { r.regimes.join("+") };
+            let key = if r.regimes.is_empty() {
+                "none".to_string()
+            } else {
+                r.regimes.join("+")
+            };
             *self.by_regime.entry(key).or_default() += r.operations;
         }
     }
@@ -112,12 +119,18 @@ impl InputSummary {
     /// Counts one rejection.
     pub fn add_reject(&mut self, r: &Reject) {
         self.rejected += 1;
-        *self.rejected_by_class.entry(r.class.name().to_string()).or_default() += 1;
+        *self
+            .rejected_by_class
+            .entry(r.class.name().to_string())
+            .or_default() += 1;
     }
 
     /// Number of rejections of one class.
     pub fn rejected_of(&self, class: RejectClass) -> u64 {
-        self.rejected_by_class.get(class.name()).copied().unwrap_or(0)
+        self.rejected_by_class
+            .get(class.name())
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The human rendering (rejections are listed by the caller as they stream by).
@@ -128,8 +141,16 @@ impl InputSummary {
             s,
             "read {} file(s){}{}",
             f.read.len(),
-            if f.skipped.is_empty() { String::new() } else { format!(", skipped {}", f.skipped.len()) },
-            if f.unreadable.is_empty() { String::new() } else { format!(", unreadable {}", f.unreadable.len()) },
+            if f.skipped.is_empty() {
+                String::new()
+            } else {
+                format!(", skipped {}", f.skipped.len())
+            },
+            if f.unreadable.is_empty() {
+                String::new()
+            } else {
+                format!(", unreadable {}", f.unreadable.len())
+            },
         );
         for m in &f.master_data {
             let _ = writeln!(s, "master data: {}", m.display());
@@ -147,7 +168,13 @@ impl InputSummary {
         if !self.by_register.is_empty() {
             let _ = writeln!(s, "\nby register");
             let w = self.by_register.keys().map(String::len).max().unwrap_or(0);
-            let rw = self.by_register.values().map(|r| r.regimes.join(",").len()).max().unwrap_or(0).max(4);
+            let rw = self
+                .by_register
+                .values()
+                .map(|r| r.regimes.join(",").len())
+                .max()
+                .unwrap_or(0)
+                .max(4);
             for (id, r) in &self.by_register {
                 let span = match (r.first, r.last) {
                     (Some(a), Some(b)) => format!("{} .. {}", fmt_ts(a), fmt_ts(b)),
@@ -156,7 +183,11 @@ impl InputSummary {
                 let _ = writeln!(
                     s,
                     "  {id:<w$}  {:<rw$}  {:<11} {:>8}  {span}",
-                    if r.regimes.is_empty() { "none".to_string() } else { r.regimes.join(",") },
+                    if r.regimes.is_empty() {
+                        "none".to_string()
+                    } else {
+                        r.regimes.join(",")
+                    },
                     r.shapes.join(","),
                     r.operations
                 );

@@ -2,7 +2,7 @@
 
 use predicates::prelude::*;
 
-use crate::util::{fiskal, reg_sale, Workdir};
+use crate::util::{Workdir, fiskal, reg_sale};
 
 #[test]
 fn clean_input_exits_0() {
@@ -13,7 +13,9 @@ fn clean_input_exits_0() {
         .arg(&p)
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("operations: 1 accepted (1 without fiscal block), 0 rejected"));
+        .stdout(predicate::str::contains(
+            "operations: 1 accepted (1 without fiscal block), 0 rejected",
+        ));
 }
 
 #[test]
@@ -25,7 +27,10 @@ fn rejected_records_exit_1_and_are_listed() {
         .arg(&p)
         .assert()
         .code(1)
-        .stdout(predicate::str::contains(format!("rejected: {}:2: malformed JSON", p.display())));
+        .stdout(predicate::str::contains(format!(
+            "rejected: {}:2: malformed JSON",
+            p.display()
+        )));
 }
 
 #[test]
@@ -34,12 +39,17 @@ fn nothing_readable_exits_2() {
         .args(["check", "/nonexistent/fiskal-input"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("error: no input could be read: /nonexistent/fiskal-input"));
+        .stderr(predicate::str::contains(
+            "error: no input could be read: /nonexistent/fiskal-input",
+        ));
 }
 
 #[test]
 fn usage_errors_exit_2() {
-    fiskal().args(["check", "--no-such-flag", "x"]).assert().code(2);
+    fiskal()
+        .args(["check", "--no-such-flag", "x"])
+        .assert()
+        .code(2);
     fiskal().arg("check").assert().code(2);
 }
 
@@ -55,16 +65,29 @@ fn broken_master_data_exits_2_naming_the_problem() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("unknown merchant_id \"nope\""))
-        .stderr(predicate::str::contains("\"Europe/Nowhere\" is not an IANA time zone name"));
+        .stderr(predicate::str::contains(
+            "\"Europe/Nowhere\" is not an IANA time zone name",
+        ));
 }
 
 #[test]
 fn json_lines_mode() {
     let w = Workdir::new();
     let p = w.write("a.ndjson", format!("{}\n[1]\n", reg_sale("a")));
-    let out = fiskal().arg("check").arg(&p).arg("--json").assert().code(1).get_output().stdout.clone();
-    let lines: Vec<serde_json::Value> =
-        String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let out = fiskal()
+        .arg("check")
+        .arg(&p)
+        .arg("--json")
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let lines: Vec<serde_json::Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines[0]["type"], "reject");
     assert_eq!(lines[0]["class"], "wrong_type");
     assert_eq!(lines[0]["location"]["line"], 2);
@@ -79,13 +102,26 @@ fn audit_writes_summary_and_rejects_atomically() {
     let w = Workdir::new();
     let p = w.write("a.ndjson", format!("{}\nnot json\n", reg_sale("a")));
     let out = w.path("out");
-    fiskal().arg("audit").arg(&p).arg("--out").arg(&out).assert().code(1);
-    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    fiskal()
+        .arg("audit")
+        .arg(&p)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(1);
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["input"]["accepted"], 1);
-    assert_eq!(summary["master_data"]["registers_without_master_data"], serde_json::json!(["reg_1"]));
+    assert_eq!(
+        summary["master_data"]["registers_without_master_data"],
+        serde_json::json!(["reg_1"])
+    );
     let rejects = std::fs::read_to_string(out.join("rejects.jsonl")).unwrap();
     assert_eq!(rejects.lines().count(), 1);
     assert!(rejects.contains("\"class\":\"malformed_json\""));
-    let names: Vec<String> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     assert_eq!(names.len(), 2, "no temporary files left: {names:?}");
 }

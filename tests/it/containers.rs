@@ -1,6 +1,6 @@
 //! Every container format reads the same records, with locations that point back to them.
 
-use crate::util::{ops_sale, read, reg_sale, Workdir};
+use crate::util::{Workdir, ops_sale, read, reg_sale};
 
 fn ndjson(ids: &[&str]) -> String {
     ids.iter().map(|id| reg_sale(id) + "\n").collect()
@@ -9,7 +9,10 @@ fn ndjson(ids: &[&str]) -> String {
 #[test]
 fn ndjson_reports_line_numbers_and_skips_blank_lines() {
     let w = Workdir::new();
-    let p = w.write("a.ndjson", format!("\n{}\n\n{}\n", reg_sale("a1"), ops_sale("a2")));
+    let p = w.write(
+        "a.ndjson",
+        format!("\n{}\n\n{}\n", reg_sale("a1"), ops_sale("a2")),
+    );
     let r = read(&[&p]);
     assert_eq!(r.ids(), ["a1", "a2"]);
     assert_eq!(r.ops[0].source.line, Some(2));
@@ -20,7 +23,10 @@ fn ndjson_reports_line_numbers_and_skips_blank_lines() {
 #[test]
 fn json_array_is_read_element_by_element_with_indexes() {
     let w = Workdir::new();
-    let p = w.write("a.json", format!("[\n{},\n  {}\n]\n", reg_sale("b1"), ops_sale("b2")));
+    let p = w.write(
+        "a.json",
+        format!("[\n{},\n  {}\n]\n", reg_sale("b1"), ops_sale("b2")),
+    );
     let r = read(&[&p]);
     assert_eq!(r.ids(), ["b1", "b2"]);
     assert_eq!(r.ops[1].source.index, Some(1));
@@ -40,8 +46,15 @@ fn single_pretty_printed_operation() {
 #[test]
 fn list_pages_expand_their_data_with_pointers() {
     let w = Workdir::new();
-    let page = format!(r#"{{"object":"list","data":[{},{}],"cursor":"abc"}}"#, reg_sale("d1"), reg_sale("d2"));
-    let page2 = format!(r#"{{"object":"list","data":[{}],"cursor":null}}"#, reg_sale("d3"));
+    let page = format!(
+        r#"{{"object":"list","data":[{},{}],"cursor":"abc"}}"#,
+        reg_sale("d1"),
+        reg_sale("d2")
+    );
+    let page2 = format!(
+        r#"{{"object":"list","data":[{}],"cursor":null}}"#,
+        reg_sale("d3")
+    );
     // Pages as NDJSON lines, and a JSON array of pages.
     let p1 = w.write("pages.ndjson", format!("{page}\n{page2}\n"));
     let r = read(&[&p1]);
@@ -52,7 +65,10 @@ fn list_pages_expand_their_data_with_pointers() {
     let p2 = w2.write("pages.json", format!("[{page},{page2}]"));
     let r = read(&[&p2]);
     assert_eq!(r.ids(), ["d1", "d2", "d3"]);
-    assert_eq!((r.ops[2].source.index, r.ops[2].source.pointer.as_str()), (Some(1), "/data/0"));
+    assert_eq!(
+        (r.ops[2].source.index, r.ops[2].source.pointer.as_str()),
+        (Some(1), "/data/0")
+    );
 }
 
 #[test]
@@ -81,7 +97,10 @@ fn zip_entries_are_read_in_name_order_including_gzip_entries() {
     );
     let r = read(&[&p]);
     assert_eq!(r.ids(), ["f1", "f2", "f3"]);
-    assert_eq!(r.ops[1].source.to_string(), format!("{}!b/second.ndjson:1", p.display()));
+    assert_eq!(
+        r.ops[1].source.to_string(),
+        format!("{}!b/second.ndjson:1", p.display())
+    );
     assert!(r.rejects.is_empty(), "{:?}", r.rejects);
 }
 

@@ -3,5 +3,7 @@
 mod bad_input;
 mod cli;
 mod containers;
+mod demo;
 mod shapes;
+mod synth;
 mod util;

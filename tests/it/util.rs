@@ -13,7 +13,9 @@ pub struct Workdir {
 
 impl Workdir {
     pub fn new() -> Workdir {
-        Workdir { dir: tempfile::tempdir().expect("temp dir") }
+        Workdir {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -41,7 +43,8 @@ impl Workdir {
         let f = std::fs::File::create(&p).unwrap();
         let mut z = zip::ZipWriter::new(f);
         for (entry, bytes) in entries {
-            z.start_file(*entry, zip::write::SimpleFileOptions::default()).unwrap();
+            z.start_file(*entry, zip::write::SimpleFileOptions::default())
+                .unwrap();
             z.write_all(bytes).unwrap();
         }
         z.finish().unwrap();
@@ -62,7 +65,12 @@ impl Read {
 
     /// The one rejection there must be.
     pub fn only_reject(&self) -> &Reject {
-        assert_eq!(self.rejects.len(), 1, "expected exactly one rejection, got {:#?}", self.rejects);
+        assert_eq!(
+            self.rejects.len(),
+            1,
+            "expected exactly one rejection, got {:#?}",
+            self.rejects
+        );
         &self.rejects[0]
     }
 }

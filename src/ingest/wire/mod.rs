@@ -10,10 +10,10 @@ pub mod registers;
 use std::fmt;
 
 use rust_decimal::Decimal;
-use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 
-use crate::model::money::{parse_decimal_str, DecimalError};
+use crate::model::money::{DecimalError, parse_decimal_str};
 use crate::model::{Timestamp, WireShape};
 
 use super::reject::{FieldError, RejectClass};
@@ -70,7 +70,9 @@ impl<'de> Deserialize<'de> for DecStr {
             fn visit_str<E: de::Error>(self, s: &str) -> Result<DecStr, E> {
                 match parse_decimal_str(s) {
                     Ok(d) => Ok(DecStr(d)),
-                    Err(DecimalError::Malformed) => Err(E::custom(format!("{DECIMAL_PREFIX}{s:?}"))),
+                    Err(DecimalError::Malformed) => {
+                        Err(E::custom(format!("{DECIMAL_PREFIX}{s:?}")))
+                    }
                     Err(DecimalError::Overflow) => Err(E::custom(format!("{OVERFLOW_PREFIX}{s}"))),
                 }
             }
@@ -163,15 +165,26 @@ pub enum Detected {
 /// Looks at a JSON record and decides what it is (docs/input.md, "Shape detection").
 pub fn detect(raw: &str) -> Result<Detected, (FieldError, Option<String>)> {
     let probe: Probe = serde_json::from_str(raw).map_err(|e| {
-        let class = if e.is_syntax() || e.is_eof() { RejectClass::MalformedJson } else { RejectClass::WrongType };
+        let class = if e.is_syntax() || e.is_eof() {
+            RejectClass::MalformedJson
+        } else {
+            RejectClass::WrongType
+        };
         let msg = if class == RejectClass::MalformedJson {
             format!("malformed JSON: {e}")
         } else {
             format!("expected a JSON object (an operation or a list page): {e}")
         };
-        (FieldError::new(class, "", Some("a JSON object".into()), None, msg), None)
+        (
+            FieldError::new(class, "", Some("a JSON object".into()), None, msg),
+            None,
+        )
     })?;
-    let id = probe.id.as_ref().and_then(|v| v.as_str()).map(str::to_string);
+    let id = probe
+        .id
+        .as_ref()
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
     if probe.object.as_deref() == Some("list") {
         return Ok(Detected::ListPage);
     }
@@ -198,7 +211,9 @@ pub fn detect(raw: &str) -> Result<Detected, (FieldError, Option<String>)> {
                 FieldError::new(
                     RejectClass::UnknownShape,
                     "",
-                    Some("an operation of the register-scoped or the /operations v1.1 shape".into()),
+                    Some(
+                        "an operation of the register-scoped or the /operations v1.1 shape".into(),
+                    ),
                     None,
                     format!("cannot tell the API shape: the record has {why}"),
                 ),
@@ -216,7 +231,9 @@ pub(crate) fn parse_record<T: for<'de> Deserialize<'de>>(raw: &str) -> Result<T,
 
 /// Checked sum of decimals; `None` on overflow.
 pub(crate) fn checked_sum(values: impl IntoIterator<Item = Decimal>) -> Option<Decimal> {
-    values.into_iter().try_fold(Decimal::ZERO, |acc, v| acc.checked_add(v))
+    values
+        .into_iter()
+        .try_fold(Decimal::ZERO, |acc, v| acc.checked_add(v))
 }
 
 #[cfg(test)]
@@ -233,7 +250,10 @@ mod tests {
             detect(r#"{"id":"b","type":"session_open","status":"completed"}"#).unwrap(),
             Detected::Operation(WireShape::Operations, Some("b".into()))
         );
-        assert_eq!(detect(r#"{"object":"list","data":[]}"#).unwrap(), Detected::ListPage);
+        assert_eq!(
+            detect(r#"{"object":"list","data":[]}"#).unwrap(),
+            Detected::ListPage
+        );
         let (err, id) = detect(r#"{"id":"c","type":"sale"}"#).unwrap_err();
         assert_eq!(err.class, RejectClass::UnknownShape);
         assert_eq!(id.as_deref(), Some("c"));
@@ -247,18 +267,36 @@ mod tests {
     fn minor_units_refuse_fractions_and_overflow() {
         assert_eq!(serde_json::from_str::<Minor>("1999").unwrap(), Minor(1999));
         assert_eq!(serde_json::from_str::<Minor>("-5").unwrap(), Minor(-5));
-        let e = serde_json::from_str::<Minor>("12.5").unwrap_err().to_string();
-        assert!(e.contains("expected an integer amount in minor units"), "{e}");
-        let e = serde_json::from_str::<Minor>("99999999999999999999").unwrap_err().to_string();
+        let e = serde_json::from_str::<Minor>("12.5")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("expected an integer amount in minor units"),
+            "{e}"
+        );
+        let e = serde_json::from_str::<Minor>("99999999999999999999")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with(OVERFLOW_PREFIX), "{e}");
-        let e = serde_json::from_str::<Minor>("\"12\"").unwrap_err().to_string();
+        let e = serde_json::from_str::<Minor>("\"12\"")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("invalid type: string"), "{e}");
     }
 
     #[test]
     fn numbers_keep_their_decimal_text() {
-        assert_eq!(serde_json::from_str::<Num>("0.19").unwrap().0.to_string(), "0.19");
-        assert_eq!(serde_json::from_str::<Num>("\"0.105\"").unwrap().0.to_string(), "0.105");
+        assert_eq!(
+            serde_json::from_str::<Num>("0.19").unwrap().0.to_string(),
+            "0.19"
+        );
+        assert_eq!(
+            serde_json::from_str::<Num>("\"0.105\"")
+                .unwrap()
+                .0
+                .to_string(),
+            "0.105"
+        );
         assert_eq!(serde_json::from_str::<Num>("2").unwrap().0.to_string(), "2");
         assert!(serde_json::from_str::<Num>("\"1e3\"").is_err());
     }

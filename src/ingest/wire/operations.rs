@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::registers::mixed_currency;
-use super::{parse_record, DecStr, Num, Ts};
+use super::{DecStr, Num, Ts, parse_record};
 use crate::ingest::reject::{FieldError, RejectClass};
 use crate::model::*;
 
@@ -251,21 +251,29 @@ pub fn normalize(raw: &str, source: SourceLoc) -> Result<Operation, FieldError> 
         cash: None,
         references: References {
             original_operation_id: r.related_operation_id,
-            external_operation_id: r.external_related_operation.map(|e| e.external_operation_id),
+            external_operation_id: r
+                .external_related_operation
+                .map(|e| e.external_operation_id),
             reason: r.void_reason,
         },
         customer: None,
         notes: r.note.into_iter().collect(),
         fiscal: r.fiscal_information.map(fiscal).transpose()?,
     };
-    let need = |v: Option<DecStr>, field: &str| v.map(|d| d.0).ok_or_else(|| FieldError::missing(field));
+    let need =
+        |v: Option<DecStr>, field: &str| v.map(|d| d.0).ok_or_else(|| FieldError::missing(field));
     match kind {
         OperationKind::SessionOpen => {
-            op.cash = Some(CashEvent::Open { opening_balance: need(r.opening_balance_amount, "/opening_balance_amount")? });
+            op.cash = Some(CashEvent::Open {
+                opening_balance: need(r.opening_balance_amount, "/opening_balance_amount")?,
+            });
             op.notes.extend(r.opening_note);
         }
         OperationKind::SessionCashAdjustment => {
-            op.cash = Some(CashEvent::Movement { amount: need(r.cash_amount, "/cash_amount")?, reason: None });
+            op.cash = Some(CashEvent::Movement {
+                amount: need(r.cash_amount, "/cash_amount")?,
+                reason: None,
+            });
         }
         OperationKind::SessionCashCount => {
             op.cash = Some(CashEvent::Count {
@@ -288,9 +296,14 @@ pub fn normalize(raw: &str, source: SourceLoc) -> Result<Operation, FieldError> 
             op.notes.extend(r.closing_adjustment_note);
         }
         _ => {
-            let lines = r.line_items.ok_or_else(|| FieldError::missing("/line_items"))?;
+            let lines = r
+                .line_items
+                .ok_or_else(|| FieldError::missing("/line_items"))?;
             let returned_possible = kind == OperationKind::Exchange;
-            op.lines = lines.into_iter().map(|l| line(l, returned_possible)).collect();
+            op.lines = lines
+                .into_iter()
+                .map(|l| line(l, returned_possible))
+                .collect();
             for (i, p) in r.payments.unwrap_or_default().into_iter().enumerate() {
                 op.payments.push(payment(p, cur, i)?);
             }
@@ -298,7 +311,13 @@ pub fn normalize(raw: &str, source: SourceLoc) -> Result<Operation, FieldError> 
                 .cart_level_discounts
                 .unwrap_or_default()
                 .into_iter()
-                .map(|d| CartDiscount { id: d.id, label: d.description, code: None, rate: None, amount: d.amount.0 })
+                .map(|d| CartDiscount {
+                    id: d.id,
+                    label: d.description,
+                    code: None,
+                    rate: None,
+                    amount: d.amount.0,
+                })
                 .collect();
             op.tip = r.tip_amount.map(|d| d.0);
             op.totals = Some(Totals {
@@ -328,7 +347,11 @@ fn parse_date(s: &str) -> Result<NaiveDate, FieldError> {
 }
 
 fn line(l: WireLine, returned_possible: bool) -> Line {
-    let role = if returned_possible && l.quantity.0 < Decimal::ZERO { LineRole::Returned } else { LineRole::Sold };
+    let role = if returned_possible && l.quantity.0 < Decimal::ZERO {
+        LineRole::Returned
+    } else {
+        LineRole::Sold
+    };
     Line {
         id: l.id,
         position: None,
@@ -351,7 +374,13 @@ fn line(l: WireLine, returned_possible: bool) -> Line {
         taxes: l
             .taxes
             .into_iter()
-            .map(|t| LineTax { name: t.name, rate: t.rate.0, category: None, taxable_amount: None, tax_amount: t.tax_amount.0 })
+            .map(|t| LineTax {
+                name: t.name,
+                rate: t.rate.0,
+                category: None,
+                taxable_amount: None,
+                tax_amount: t.tax_amount.0,
+            })
             .collect(),
     }
 }
@@ -361,7 +390,12 @@ fn payment(p: WirePayment, cur: Currency, idx: usize) -> Result<Payment, FieldEr
     let foreign = p.currency.filter(|c| *c != cur);
     if let Some(fc) = foreign {
         if method != PaymentMethod::Cash {
-            return Err(mixed_currency(&format!("/payments/{idx}/currency"), &p.method, fc, cur));
+            return Err(mixed_currency(
+                &format!("/payments/{idx}/currency"),
+                &p.method,
+                fc,
+                cur,
+            ));
         }
     }
     Ok(Payment {

@@ -6,7 +6,7 @@
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::{checked_sum, parse_record, Minor, Num, Ts};
+use super::{Minor, Num, Ts, checked_sum, parse_record};
 use crate::ingest::reject::{FieldError, RejectClass};
 use crate::model::*;
 
@@ -54,6 +54,7 @@ struct Envelope {
     fiscal: Option<WireFiscal>,
     fiscal_state: Option<WireFiscalState>,
     references: Option<WireReferences>,
+    metadata: Option<WireMetadata>,
     started_at: Option<Ts>,
     completed_at: Option<Ts>,
     created_at: Option<Ts>,
@@ -64,6 +65,13 @@ struct Envelope {
 struct WireCashier {
     id: String,
     display_name: Option<String>,
+}
+
+/// `metadata` is free-form; the only key fiskal reads is the Italian lottery code, which the
+/// register shape's generic fiscal block has no field for.
+#[derive(Deserialize)]
+struct WireMetadata {
+    lottery_code: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -289,7 +297,10 @@ pub fn normalize(raw: &str, source: SourceLoc) -> Result<Operation, FieldError> 
         external_id: env.external_id,
         sequence_number: env.sequence_number,
         resource_version: None,
-        cashier: env.cashier.map(|c| Cashier { id: c.id, name: c.display_name }),
+        cashier: env.cashier.map(|c| Cashier {
+            id: c.id,
+            name: c.display_name,
+        }),
         timestamps: Timestamps {
             created: env.created_at.map(|t| t.0),
             started: env.started_at.map(|t| t.0),
@@ -309,6 +320,12 @@ pub fn normalize(raw: &str, source: SourceLoc) -> Result<Operation, FieldError> 
         notes: Vec::new(),
         fiscal: env.fiscal.map(|f| fiscal(f, fiscal_state)).transpose()?,
     };
+    if let (Some(Fiscal::Rt(rt)), Some(code)) = (
+        op.fiscal.as_mut(),
+        env.metadata.and_then(|m| m.lottery_code),
+    ) {
+        rt.lottery_code = Some(code);
+    }
     if let Some(r) = env.references {
         op.references.original_operation_id = r.original_operation_id;
         op.references.reason = r.reason;
@@ -330,13 +347,25 @@ fn fill_data(op: &mut Operation, data: Data) -> Result<(), FieldError> {
     let mut lines = Vec::new();
     for (name, list, role) in [
         ("line_items", data.line_items, LineRole::Sold),
-        ("returned_line_items", data.returned_line_items, LineRole::Returned),
+        (
+            "returned_line_items",
+            data.returned_line_items,
+            LineRole::Returned,
+        ),
         ("new_line_items", data.new_line_items, LineRole::Sold),
     ] {
         let _ = name;
-        lines.extend(list.unwrap_or_default().into_iter().map(|l| line(l, role, cur)));
+        lines.extend(
+            list.unwrap_or_default()
+                .into_iter()
+                .map(|l| line(l, role, cur)),
+        );
     }
-    let tips: Vec<Decimal> = lines.iter().filter(|l| l.kind == LineKind::Tip).map(|l| l.total_gross).collect();
+    let tips: Vec<Decimal> = lines
+        .iter()
+        .filter(|l| l.kind == LineKind::Tip)
+        .map(|l| l.total_gross)
+        .collect();
     if !tips.is_empty() {
         op.tip = Some(checked_sum(tips).ok_or_else(|| overflow("/data/line_items", "tip total"))?);
     }
@@ -384,10 +413,20 @@ fn fill_data(op: &mut Operation, data: Data) -> Result<(), FieldError> {
         tax_id: c.tax_id,
         tax_id_type: c.tax_id_type,
     });
-    op.notes = data.notes.unwrap_or_default().into_iter().filter_map(|n| n.text).collect();
+    op.notes = data
+        .notes
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|n| n.text)
+        .collect();
     if op.kind == OperationKind::CashMovement {
-        let amount = data.amount.ok_or_else(|| FieldError::missing("/data/amount"))?;
-        op.cash = Some(CashEvent::Movement { amount: cur.from_minor(amount.0), reason: data.reason });
+        let amount = data
+            .amount
+            .ok_or_else(|| FieldError::missing("/data/amount"))?;
+        op.cash = Some(CashEvent::Movement {
+            amount: cur.from_minor(amount.0),
+            reason: data.reason,
+        });
         op.notes.extend(data.note);
     }
     Ok(())
@@ -433,7 +472,10 @@ fn line(l: WireLine, role: LineRole, cur: Currency) -> Line {
             .cart_discount_allocations
             .unwrap_or_default()
             .into_iter()
-            .map(|a| CartAllocation { discount_id: a.discount_id, amount: cur.from_minor(a.amount.0) })
+            .map(|a| CartAllocation {
+                discount_id: a.discount_id,
+                amount: cur.from_minor(a.amount.0),
+            })
             .collect(),
         total_gross: cur.from_minor(l.total_gross.0),
         total_net: l.total_net.map(|m| cur.from_minor(m.0)),
@@ -452,11 +494,20 @@ fn payment(p: WirePayment, cur: Currency, idx: usize) -> Result<Payment, FieldEr
     let foreign = p.currency.filter(|c| *c != cur);
     if let Some(fc) = foreign {
         if method != PaymentMethod::Cash {
-            return Err(mixed_currency(&format!("/data/payments/{idx}/currency"), &p.method, fc, cur));
+            return Err(mixed_currency(
+                &format!("/data/payments/{idx}/currency"),
+                &p.method,
+                fc,
+                cur,
+            ));
         }
     }
     let tender_cur = foreign.unwrap_or(cur);
-    let tendered = p.cash.as_ref().and_then(|c| c.amount_tendered).map(|m| tender_cur.from_minor(m.0));
+    let tendered = p
+        .cash
+        .as_ref()
+        .and_then(|c| c.amount_tendered)
+        .map(|m| tender_cur.from_minor(m.0));
     let amount = cur.from_minor(p.amount.0);
     let change = match (foreign, tendered) {
         (None, Some(t)) if t >= amount => Some(t - amount),
@@ -475,7 +526,10 @@ fn payment(p: WirePayment, cur: Currency, idx: usize) -> Result<Payment, FieldEr
         change,
         reference: p.reference,
         status: p.status,
-        card_brand: p.card.and_then(|c| c.scheme).or_else(|| p.wallet.and_then(|w| w.scheme)),
+        card_brand: p
+            .card
+            .and_then(|c| c.scheme)
+            .or_else(|| p.wallet.and_then(|w| w.scheme)),
         gift_card_id: p.gift_card.and_then(|g| g.gift_card_id),
     })
 }
@@ -512,7 +566,11 @@ fn fiscal(f: WireFiscal, state: Option<FiscalState>) -> Result<Fiscal, FieldErro
             }))
         }
         "rt" => {
-            let (z, progressive) = f.document_number.as_deref().and_then(split_rt_number).unzip();
+            let (z, progressive) = f
+                .document_number
+                .as_deref()
+                .and_then(split_rt_number)
+                .unzip();
             let end = f.end_event;
             Ok(Fiscal::Rt(RtFiscal {
                 state,
@@ -553,21 +611,38 @@ fn tse_event(e: WireEvent) -> TseEvent {
 pub(crate) fn split_rt_number(s: &str) -> Option<(u32, u32)> {
     let (z, n) = s.split_once('-')?;
     let digits = |p: &str| p.len() == 4 && p.bytes().all(|b| b.is_ascii_digit());
-    (digits(z) && digits(n)).then(|| (z.parse().ok(), n.parse().ok())).and_then(|(a, b)| Some((a?, b?)))
+    (digits(z) && digits(n))
+        .then(|| (z.parse().ok(), n.parse().ok()))
+        .and_then(|(a, b)| Some((a?, b?)))
 }
 
-pub(crate) fn mixed_currency(field: &str, method: &str, found: Currency, op: Currency) -> FieldError {
+pub(crate) fn mixed_currency(
+    field: &str,
+    method: &str,
+    found: Currency,
+    op: Currency,
+) -> FieldError {
     FieldError::new(
         RejectClass::MixedCurrency,
         field,
-        Some(format!("{op} (only cash may be tendered in a foreign currency)")),
+        Some(format!(
+            "{op} (only cash may be tendered in a foreign currency)"
+        )),
         Some(found.to_string()),
-        format!("mixed currencies: {method} payment in {found}, operation currency {op}; only cash may be tendered in a foreign currency"),
+        format!(
+            "mixed currencies: {method} payment in {found}, operation currency {op}; only cash may be tendered in a foreign currency"
+        ),
     )
 }
 
 pub(crate) fn overflow(field: &str, what: &str) -> FieldError {
-    FieldError::new(RejectClass::Overflow, field, None, None, format!("{what} overflows"))
+    FieldError::new(
+        RejectClass::Overflow,
+        field,
+        None,
+        None,
+        format!("{what} overflows"),
+    )
 }
 
 #[cfg(test)]

@@ -1,0 +1,558 @@
+//! Fiscal blocks of synthetic operations: TSE (Germany), RKSV (Austria), RT (Italy).
+//!
+//! Counters, document numbers, DSFinV-K processData, the "V0" QR string and the RKSV
+//! machine-readable code are built exactly as the specs in /work/shared/spec describe, so the
+//! regime verifiers can check everything except cryptography. Every cryptographic output
+//! (signatures, RKSV encrypted turnover counter and chain value) comes from
+//! [`unsigned_signature_bytes`] and is random: the signing simulators of later issues replace
+//! that one function.
+
+use super::cart::PaySummary;
+use super::rng::Rng;
+use super::text::{B64, Sid, TsStyle, base64, civil_from_days, push_amount, timestamp};
+
+/// Placeholder bytes for every cryptographic output of the generator.
+///
+/// TSE signatures, RKSV signatures, RKSV encrypted turnover counters and chain values, and RT
+/// seals are all drawn here. **The bytes are random: they are not valid signatures, MACs or
+/// ciphertexts**, and a verifier must report them as invalid until the TSE, RKSV and RT signing
+/// simulators land and replace this function. They come from the register's separate crypto
+/// stream, so replacing them changes no business data.
+pub(crate) fn unsigned_signature_bytes(crypto: &mut Rng, out: &mut [u8]) {
+    crypto.fill(out);
+}
+
+/// DSFinV-K Anhang I processType of every TSE transaction the generator writes.
+pub(crate) const DE_PROCESS_TYPE: &str = "Kassenbeleg-V1";
+/// TSE signature algorithm (fiskaly cloud TSE: P-256; kassensichv.md §0.4).
+pub(crate) const DE_SIG_ALG: &str = "ecdsa-plain-SHA256";
+/// TSE log time format.
+pub(crate) const DE_TIME_FORMAT: &str = "unixTime";
+
+/// Static fiscal identity of one register, from the master data.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Identity {
+    /// TSE client id (DE).
+    pub client_id: String,
+    /// TSE serial: hex SHA-256 of the public key (DE).
+    pub tse_serial: String,
+    /// TSE public key, Base64 (DE).
+    pub public_key: String,
+    /// Kassen-ID (AT).
+    pub cashbox_id: String,
+    /// Certificate serial, hex (AT).
+    pub cert_serial: String,
+    /// RT matricola (IT).
+    pub matricola: String,
+    /// RT firmware (IT).
+    pub firmware: String,
+}
+
+/// Which regime signed an operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Signed {
+    /// No fiscal block.
+    None,
+    /// TSE transaction.
+    De,
+    /// RKSV receipt.
+    At,
+    /// RT document.
+    It,
+}
+
+/// RKSV receipt kind (rksv.md §5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AtKind {
+    /// Ordinary receipt; the turnover counter moves by the amounts.
+    Standard,
+    /// Reversal: counter field `STO`, counter still moves.
+    Storno,
+    /// Training: counter field `TRA`, counter unchanged.
+    Training,
+}
+
+/// Running fiscal counters of one register.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FiscalState {
+    /// TSE transaction number of the last transaction.
+    pub tx: u64,
+    /// TSE signature counter of the last signature.
+    pub sig_counter: u64,
+    /// RKSV receipt number of the last receipt.
+    pub receipt_no: u64,
+    /// RKSV turnover counter, cents.
+    pub turnover: i64,
+    /// RT daily closing number (Z) of the current day.
+    pub z: u32,
+    /// RT progressive number of the last document of the day.
+    pub progressive: u32,
+    /// Set by the fiscal-counter-gap anomaly: the next signed operation skips one number.
+    pub skip_next: bool,
+}
+
+/// The fiscal output of one operation, reused between operations.
+#[derive(Clone, Debug)]
+pub(crate) struct FiscalOut {
+    /// Who signed.
+    pub signed: Signed,
+    /// Document type (DE Vorgangstyp, AT receipt kind, IT VENDITA/RESO/ANNULLO).
+    pub doc_type: &'static str,
+    /// Document number.
+    pub doc_number: Sid,
+    /// DE transaction number, AT receipt number, IT progressive number.
+    pub counter: u64,
+    /// DE: signature counter of the finish signature.
+    pub sig_counter: u64,
+    /// DE: start signature.
+    pub start_sig: B64,
+    /// Finish / receipt / document signature.
+    pub end_sig: B64,
+    /// DE: whether the transaction was finished (an open operation has only a start).
+    pub finished: bool,
+    /// Start and end times (epoch seconds).
+    pub start_secs: i64,
+    /// See `start_secs`.
+    pub end_secs: i64,
+    /// DE processData of the finish.
+    pub process_data: String,
+    /// DE "V0" QR string or AT machine-readable code.
+    pub qr: String,
+    /// AT turnover counter after this receipt, cents.
+    pub turnover: i64,
+    /// IT daily closing number.
+    pub z: u32,
+    /// IT: when the day's closing reached the tax agency (epoch seconds).
+    pub transmitted: Option<i64>,
+    /// The counter value that was skipped by the fiscal-counter-gap anomaly, if it hit here.
+    pub skipped: Option<u64>,
+}
+
+impl Default for FiscalOut {
+    fn default() -> Self {
+        FiscalOut {
+            signed: Signed::None,
+            doc_type: "",
+            doc_number: Sid::new(),
+            counter: 0,
+            sig_counter: 0,
+            start_sig: B64::new(),
+            end_sig: B64::new(),
+            finished: false,
+            start_secs: 0,
+            end_secs: 0,
+            process_data: String::with_capacity(128),
+            qr: String::with_capacity(384),
+            turnover: 0,
+            z: 0,
+            transmitted: None,
+            skipped: None,
+        }
+    }
+}
+
+fn placeholder_b64<const N: usize>(crypto: &mut Rng) -> B64 {
+    let mut bytes = [0u8; N];
+    unsigned_signature_bytes(crypto, &mut bytes);
+    base64(&bytes)
+}
+
+/// Appends the five amounts joined by `_` with `sep` as the decimal separator.
+fn push_buckets(out: &mut String, buckets: &[i64; 5], sep: char) {
+    for (i, &b) in buckets.iter().enumerate() {
+        if i > 0 {
+            out.push('_');
+        }
+        push_amount(out, b, sep);
+    }
+}
+
+/// DSFinV-K Anhang I `Kassenbeleg-V1` processData:
+/// `<Vorgangstyp>^<5 gross amounts>^<payments>` (dsfinvk.md §5.1). Payments: cash EUR, cash
+/// in foreign currency (code appended), non-cash; zero entries omitted.
+pub(crate) fn process_data(
+    out: &mut String,
+    vorgang: &str,
+    buckets: &[i64; 5],
+    pays: Option<PaySummary>,
+) {
+    out.clear();
+    out.push_str(vorgang);
+    out.push('^');
+    push_buckets(out, buckets, '.');
+    out.push('^');
+    if let Some(p) = pays {
+        let mut first = true;
+        for (amount, suffix) in [
+            (p.bar_eur, ":Bar"),
+            (p.bar_chf, ":Bar:CHF"),
+            (p.unbar, ":Unbar"),
+        ] {
+            if amount == 0 {
+                continue;
+            }
+            if !first {
+                out.push('_');
+            }
+            first = false;
+            push_amount(out, amount, '.');
+            out.push_str(suffix);
+        }
+    }
+}
+
+impl FiscalState {
+    fn take_skip(&mut self) -> bool {
+        std::mem::take(&mut self.skip_next)
+    }
+
+    /// Signs a TSE transaction started at `start` and, unless `end` is `None` (the operation
+    /// is still open), finished at `end` with processData built from `vorgang`, `buckets` and
+    /// `pays` (`None`: no payment part, as for AVTraining and AVBelegabbruch).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn sign_de(
+        &mut self,
+        id: &Identity,
+        out: &mut FiscalOut,
+        crypto: &mut Rng,
+        vorgang: &'static str,
+        buckets: &[i64; 5],
+        pays: Option<PaySummary>,
+        start: i64,
+        end: Option<i64>,
+    ) {
+        out.signed = Signed::De;
+        out.skipped = None;
+        if self.take_skip() {
+            out.skipped = Some(self.tx + 1);
+            self.tx += 1;
+            self.sig_counter += 2;
+        }
+        self.tx += 1;
+        out.counter = self.tx;
+        out.doc_type = vorgang;
+        out.doc_number = Sid::new();
+        let (year, _, _) = civil_from_days(start.div_euclid(86_400));
+        out.doc_number
+            .push_num(year as u64, 4)
+            .push_byte(b'-')
+            .push_num(self.tx, 6);
+        out.start_secs = start;
+        self.sig_counter += 1;
+        out.start_sig = placeholder_b64::<64>(crypto);
+        out.qr.clear();
+        out.process_data.clear();
+        match end {
+            None => {
+                out.finished = false;
+                out.end_secs = start;
+                out.sig_counter = self.sig_counter;
+            }
+            Some(end) => {
+                out.finished = true;
+                out.end_secs = end;
+                self.sig_counter += 1;
+                out.sig_counter = self.sig_counter;
+                out.end_sig = placeholder_b64::<64>(crypto);
+                process_data(&mut out.process_data, vorgang, buckets, pays);
+                // kassensichv.md §3.1: V0;clientId;processType;processData;transactionNumber;
+                // signatureCounter;startTime;logTime;sigAlg;logTimeFormat;signature;publicKey
+                let q = &mut out.qr;
+                q.push_str("V0;");
+                q.push_str(&id.client_id);
+                q.push(';');
+                q.push_str(DE_PROCESS_TYPE);
+                q.push(';');
+                q.push_str(&out.process_data);
+                q.push(';');
+                let mut n = Sid::new();
+                n.push_num(self.tx, 1)
+                    .push_byte(b';')
+                    .push_num(self.sig_counter, 1)
+                    .push_byte(b';');
+                q.push_str(n.as_str());
+                q.push_str(timestamp(start, 0, TsStyle::UtcMillis).as_str());
+                q.push(';');
+                q.push_str(timestamp(end, 0, TsStyle::UtcMillis).as_str());
+                q.push(';');
+                q.push_str(DE_SIG_ALG);
+                q.push(';');
+                q.push_str(DE_TIME_FORMAT);
+                q.push(';');
+                q.push_str(out.end_sig.as_str());
+                q.push(';');
+                q.push_str(&id.public_key);
+            }
+        }
+    }
+
+    /// Signs an RKSV receipt at `at` (epoch seconds; `offset` is the local UTC offset) with the
+    /// five gross amounts Normal, Ermaessigt-1, Ermaessigt-2, Null, Besonders.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn sign_at(
+        &mut self,
+        id: &Identity,
+        out: &mut FiscalOut,
+        crypto: &mut Rng,
+        kind: AtKind,
+        amounts: &[i64; 5],
+        at: i64,
+        offset: i32,
+    ) {
+        out.signed = Signed::At;
+        out.skipped = None;
+        if self.take_skip() {
+            out.skipped = Some(self.receipt_no + 1);
+            self.receipt_no += 1;
+        }
+        self.receipt_no += 1;
+        out.counter = self.receipt_no;
+        out.doc_number = Sid::new();
+        out.doc_number.push_num(self.receipt_no, 1);
+        out.doc_type = match kind {
+            AtKind::Standard => "Standardbeleg",
+            AtKind::Storno => "Stornobeleg",
+            AtKind::Training => "Trainingsbeleg",
+        };
+        // rksv.md §4.3: training leaves the counter alone, storno moves it.
+        if kind != AtKind::Training {
+            self.turnover += amounts.iter().sum::<i64>();
+        }
+        out.turnover = self.turnover;
+        out.start_secs = at;
+        out.end_secs = at;
+        out.finished = true;
+        out.end_sig = placeholder_b64::<64>(crypto);
+        let counter_field = match kind {
+            AtKind::Standard => placeholder_b64::<8>(crypto),
+            AtKind::Storno => B64::from_str("U1RP"),
+            AtKind::Training => B64::from_str("VFJB"),
+        };
+        let chain = placeholder_b64::<8>(crypto);
+        // rksv.md §2.1: _R1-AT1_<Kassen-ID>_<Belegnummer>_<local time>_<5 amounts>_<counter>_
+        // <certificate serial>_<chain>_<signature>
+        let q = &mut out.qr;
+        q.clear();
+        q.push_str("_R1-AT1_");
+        q.push_str(&id.cashbox_id);
+        q.push('_');
+        q.push_str(out.doc_number.as_str());
+        q.push('_');
+        q.push_str(timestamp(at, offset, TsStyle::LocalNaive).as_str());
+        q.push('_');
+        push_buckets(q, amounts, ',');
+        q.push('_');
+        q.push_str(counter_field.as_str());
+        q.push('_');
+        q.push_str(&id.cert_serial);
+        q.push('_');
+        q.push_str(chain.as_str());
+        q.push('_');
+        q.push_str(out.end_sig.as_str());
+        out.process_data.clear();
+    }
+
+    /// Starts a new RT business day: the daily closing number moves on, documents restart at 1.
+    pub(crate) fn it_new_day(&mut self) {
+        self.z += 1;
+        self.progressive = 0;
+    }
+
+    /// Issues an RT document (documento commerciale) of `doc_type` at `at`.
+    pub(crate) fn sign_it(
+        &mut self,
+        out: &mut FiscalOut,
+        crypto: &mut Rng,
+        doc_type: &'static str,
+        at: i64,
+        transmitted: Option<i64>,
+    ) {
+        out.signed = Signed::It;
+        out.skipped = None;
+        if self.take_skip() {
+            out.skipped = Some(u64::from(self.progressive) + 1);
+            self.progressive += 1;
+        }
+        self.progressive += 1;
+        out.counter = u64::from(self.progressive);
+        out.z = self.z;
+        out.doc_type = doc_type;
+        // rt.md §2.1: ZZZZ-NNNN.
+        out.doc_number = Sid::new();
+        out.doc_number
+            .push_num(u64::from(self.z), 4)
+            .push_byte(b'-')
+            .push_num(u64::from(self.progressive), 4);
+        out.start_secs = at;
+        out.end_secs = at;
+        out.finished = true;
+        out.transmitted = transmitted;
+        out.end_sig = placeholder_b64::<64>(crypto);
+        out.qr.clear();
+        out.process_data.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::rng::Stream;
+
+    #[test]
+    fn process_data_follows_anhang_i() {
+        let mut s = String::new();
+        let pays = PaySummary {
+            bar_eur: 1000,
+            bar_chf: 500,
+            unbar: 6430,
+        };
+        process_data(&mut s, "Beleg", &[7533, 799, 0, 0, 0], Some(pays));
+        assert_eq!(
+            s,
+            "Beleg^75.33_7.99_0.00_0.00_0.00^10.00:Bar_5.00:Bar:CHF_64.30:Unbar"
+        );
+        process_data(&mut s, "AVBelegabbruch", &[0; 5], None);
+        assert_eq!(s, "AVBelegabbruch^0.00_0.00_0.00_0.00_0.00^");
+        process_data(
+            &mut s,
+            "Beleg",
+            &[-2000, 0, 0, 0, 0],
+            Some(PaySummary {
+                unbar: -2000,
+                ..Default::default()
+            }),
+        );
+        assert_eq!(s, "Beleg^-20.00_0.00_0.00_0.00_0.00^-20.00:Unbar");
+    }
+
+    #[test]
+    fn qr_v0_has_twelve_fields_and_counters_advance() {
+        let id = Identity {
+            client_id: "KASSE-DE01".into(),
+            public_key: "BAAA".into(),
+            ..Default::default()
+        };
+        let mut st = FiscalState::default();
+        let mut out = FiscalOut::default();
+        let mut crypto = Rng::stream(1, 0, Stream::Crypto);
+        st.sign_de(
+            &id,
+            &mut out,
+            &mut crypto,
+            "Beleg",
+            &[119, 0, 0, 0, 0],
+            Some(PaySummary {
+                bar_eur: 119,
+                ..Default::default()
+            }),
+            1_772_439_307,
+            Some(1_772_439_367),
+        );
+        let f: Vec<&str> = out.qr.split(';').collect();
+        assert_eq!(f.len(), 12);
+        assert_eq!(
+            &f[..6],
+            &[
+                "V0",
+                "KASSE-DE01",
+                "Kassenbeleg-V1",
+                "Beleg^1.19_0.00_0.00_0.00_0.00^1.19:Bar",
+                "1",
+                "2"
+            ]
+        );
+        assert_eq!(f[6], "2026-03-02T08:15:07.000Z");
+        assert_eq!(f[7], "2026-03-02T08:16:07.000Z");
+        assert_eq!(out.doc_number.as_str(), "2026-000001");
+        st.skip_next = true;
+        st.sign_de(
+            &id,
+            &mut out,
+            &mut crypto,
+            "Beleg",
+            &[0; 5],
+            None,
+            1_772_439_400,
+            Some(1_772_439_401),
+        );
+        assert_eq!(out.counter, 3);
+        assert_eq!(out.skipped, Some(2));
+    }
+
+    #[test]
+    fn rksv_code_has_thirteen_fields_with_comma_amounts() {
+        let id = Identity {
+            cashbox_id: "AT-KASSE-01".into(),
+            cert_serial: "59204d7f788286c5".into(),
+            ..Default::default()
+        };
+        let mut st = FiscalState::default();
+        let mut out = FiscalOut::default();
+        let mut crypto = Rng::stream(1, 0, Stream::Crypto);
+        st.sign_at(
+            &id,
+            &mut out,
+            &mut crypto,
+            AtKind::Standard,
+            &[1200, 0, 5, 0, 0],
+            1_772_439_307,
+            3600,
+        );
+        let f: Vec<&str> = out.qr[1..].split('_').collect();
+        assert_eq!(f.len(), 13);
+        assert_eq!(
+            &f[..9],
+            &[
+                "R1-AT1",
+                "AT-KASSE-01",
+                "1",
+                "2026-03-02T09:15:07",
+                "12,00",
+                "0,00",
+                "0,05",
+                "0,00",
+                "0,00"
+            ]
+        );
+        assert_eq!(out.turnover, 1205);
+        st.sign_at(
+            &id,
+            &mut out,
+            &mut crypto,
+            AtKind::Training,
+            &[999, 0, 0, 0, 0],
+            1_772_439_400,
+            3600,
+        );
+        assert_eq!(out.turnover, 1205);
+        assert!(out.qr.contains("_VFJB_"));
+        st.sign_at(
+            &id,
+            &mut out,
+            &mut crypto,
+            AtKind::Storno,
+            &[-1200, 0, 0, 0, 0],
+            1_772_439_500,
+            3600,
+        );
+        assert_eq!(out.turnover, 5);
+        assert!(out.qr.contains("_U1RP_"));
+    }
+
+    #[test]
+    fn rt_document_numbers_restart_each_day() {
+        let mut st = FiscalState {
+            z: 41,
+            ..Default::default()
+        };
+        let mut out = FiscalOut::default();
+        let mut crypto = Rng::stream(1, 0, Stream::Crypto);
+        st.it_new_day();
+        st.sign_it(&mut out, &mut crypto, "VENDITA", 0, None);
+        st.sign_it(&mut out, &mut crypto, "VENDITA", 0, None);
+        assert_eq!(out.doc_number.as_str(), "0042-0002");
+        st.it_new_day();
+        st.sign_it(&mut out, &mut crypto, "RESO", 0, None);
+        assert_eq!(out.doc_number.as_str(), "0043-0001");
+    }
+}

@@ -1,0 +1,1467 @@
+//! The per-register simulation: one shop's days, streamed operation by operation to its file.
+//!
+//! A register is simulated on its own thread with its own random streams, so its file depends
+//! only on (seed, register index, options) and never on scheduling. Memory stays bounded:
+//! the only history kept is a small pool of recent sales (for returns, exchanges and voids),
+//! issued gift cards and pending down payments.
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::path::Path;
+
+use chrono::{NaiveDate, Offset, TimeZone};
+
+use super::cart::{
+    CartDiscount, Line, LineDiscount, LineKind, Method, Pay, PaySummary, VatCache,
+    allocate_cart_discount, chf_to_eur, percent_of, vat_included,
+};
+use super::catalog::{Country, CountryData};
+use super::fiscal::{AtKind, FiscalOut, FiscalState, Signed};
+use super::inject::{Action, At, Planned};
+use super::masterdata::{RegisterSpec, Shape, codice_fiscale};
+use super::op::{Cart, Draft, Kind, State, View};
+use super::rng::{Rng, Stream};
+use super::text::{Sid, push_amount};
+use super::{Anomaly, Error, Injected, SynthOptions, wire_ops, wire_register};
+use crate::fsutil::AtomicFile;
+
+/// What one register's simulation produced.
+pub(crate) struct Outcome {
+    /// Operations written.
+    pub n_ops: u64,
+    /// Anomalies planted in this register.
+    pub injected: Vec<Injected>,
+}
+
+/// A completed sale kept for later returns, exchanges and voids.
+struct SaleRef {
+    id: Sid,
+    day: u32,
+    /// (product index, quantity) of its lines without any discount.
+    lines: [(u16, i64); 6],
+    n_lines: usize,
+    /// Fiscal amounts (DE processData slots / AT code fields).
+    buckets: [i64; 5],
+    pays: PaySummary,
+    /// Net EUR cash it brought into the drawer.
+    cash: i64,
+    foreign: bool,
+}
+
+struct PendingDeposit {
+    id: Sid,
+    order: usize,
+    price: i64,
+    deposit: i64,
+    due: u32,
+}
+
+const POOL_SIZE: usize = 64;
+const GIFT_CARDS: usize = 32;
+const DEPOSITS: usize = 16;
+const FLUSH_AT: usize = 1 << 20;
+const PROGRESS_EVERY: u64 = 4096;
+
+struct Sim<'a> {
+    spec: &'a RegisterSpec,
+    cd: &'static CountryData,
+    days: u32,
+    ops_per_day: u32,
+    start: NaiveDate,
+    rng: Rng,
+    crypto: Rng,
+    st: FiscalState,
+    fout: FiscalOut,
+    draft: Draft,
+    cart: Cart,
+    vat: VatCache,
+    op_num: u64,
+    seq: u64,
+    session_num: u64,
+    session: Sid,
+    gift_num: u64,
+    last_id: Sid,
+    pool: VecDeque<SaleRef>,
+    gift_cards: VecDeque<(u64, i64)>,
+    deposits: Vec<PendingDeposit>,
+    day: u32,
+    date: NaiveDate,
+    midnight: i64,
+    offset: i32,
+    noon_local_ms: i64,
+    drawer: i64,
+    transmitted: Option<i64>,
+    plan: Vec<Planned>,
+    injected: Vec<Injected>,
+    out: Vec<u8>,
+    file: AtomicFile,
+    path: &'a Path,
+    n_ops: u64,
+    unreported: u64,
+    progress: &'a (dyn Fn(u64) + Sync),
+}
+
+/// Simulates one register and writes its NDJSON file to `path`.
+pub(crate) fn run(
+    spec: &RegisterSpec,
+    opts: &SynthOptions,
+    plan: Vec<Planned>,
+    path: &Path,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Outcome, Error> {
+    let file = AtomicFile::create(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut sim = Sim {
+        spec,
+        cd: spec.country.data(),
+        days: opts.days,
+        ops_per_day: opts.ops_per_day,
+        start: opts.start,
+        rng: Rng::stream(opts.seed, spec.idx as u64, Stream::Business),
+        crypto: Rng::stream(opts.seed, spec.idx as u64, Stream::Crypto),
+        st: FiscalState {
+            z: spec.z_start,
+            ..FiscalState::default()
+        },
+        fout: FiscalOut::default(),
+        draft: Draft::default(),
+        cart: Cart::default(),
+        vat: VatCache::new(),
+        op_num: 0,
+        seq: 0,
+        session_num: 0,
+        session: Sid::new(),
+        gift_num: 0,
+        last_id: Sid::new(),
+        pool: VecDeque::with_capacity(POOL_SIZE + 1),
+        gift_cards: VecDeque::with_capacity(GIFT_CARDS + 1),
+        deposits: Vec::new(),
+        day: 0,
+        date: opts.start,
+        midnight: 0,
+        offset: 0,
+        noon_local_ms: 12 * 3_600_000,
+        drawer: 0,
+        transmitted: None,
+        plan,
+        injected: Vec::new(),
+        out: Vec::with_capacity(FLUSH_AT + 64 * 1024),
+        file,
+        path,
+        n_ops: 0,
+        unreported: 0,
+        progress,
+    };
+    for day in 0..sim.days {
+        sim.run_day(day)?;
+    }
+    sim.flush()?;
+    if sim.unreported > 0 {
+        (sim.progress)(sim.unreported);
+    }
+    let Sim {
+        file,
+        n_ops,
+        injected,
+        ..
+    } = sim;
+    file.commit().map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(Outcome { n_ops, injected })
+}
+
+fn amount_text(cents: i64) -> String {
+    let mut s = String::new();
+    push_amount(&mut s, cents, '.');
+    s
+}
+
+impl Sim<'_> {
+    // ---- time -----------------------------------------------------------------------------
+
+    /// Epoch seconds of a local time of the current day given in milliseconds after midnight.
+    /// Business hours never cross a DST switch (02:00–03:00), so the day's offset applies.
+    fn at(&self, local_ms: i64) -> i64 {
+        self.midnight + local_ms.div_euclid(1000) - i64::from(self.offset)
+    }
+
+    fn run_day(&mut self, day: u32) -> Result<(), Error> {
+        self.day = day;
+        self.date = self.start + chrono::Days::new(u64::from(day));
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+        self.midnight = (self.date - epoch).num_days() * 86_400;
+        let noon = self.date.and_hms_opt(12, 0, 0).expect("valid time");
+        self.offset = self
+            .spec
+            .tz
+            .offset_from_local_datetime(&noon)
+            .single()
+            .map_or(0, |o| o.fix().local_minus_utc());
+        let last = day + 1 == self.days;
+        let open_ms = i64::from(self.spec.open_secs) * 1000;
+        let close_ms = i64::from(self.spec.close_secs) * 1000;
+        self.noon_local_ms = (open_ms + close_ms) / 2;
+        // rt.md §1.6: the day's documents reach the tax agency with the closing after hours;
+        // the last day is still open, so its documents are not transmitted yet.
+        self.transmitted = (!last).then(|| self.at(close_ms + 10 * 60_000));
+        if self.spec.country == Country::It {
+            self.st.it_new_day();
+        }
+        let t_open = open_ms + self.rng.range(0, 300_000);
+        match self.spec.shape {
+            Shape::Register => self.float(t_open)?,
+            Shape::Operations => self.session_open(t_open)?,
+        }
+        let ws = open_ms + 10 * 60_000;
+        let we = close_ms - 20 * 60_000;
+        let n = i64::from(self.ops_per_day);
+        let slot_ms = (we - ws) / n;
+        let mid_k = n / 2;
+        let midday = self.rng.chance(if self.spec.shape == Shape::Register {
+            150
+        } else {
+            250
+        });
+        for k in 0..n {
+            let s0 = ws + k * slot_ms;
+            if k == mid_k && midday {
+                self.midday(s0 - slot_ms / 20)?;
+            }
+            let start = s0 + self.rng.range(0, slot_ms * 2 / 5);
+            let dur = self.rng.range(20_000, 180_000).min(slot_ms / 2);
+            let slot = u64::from(day) * n as u64 + k as u64;
+            let (t0, t1) = (self.at(start), self.at(start + dur));
+            self.goods(slot, t0, t1, last && k == n - 1)?;
+        }
+        if !last {
+            match self.spec.shape {
+                Shape::Register => self.bank_deposit(close_ms - 5 * 60_000)?,
+                Shape::Operations => {
+                    self.cash_count(close_ms - 10 * 60_000)?;
+                    self.session_close(close_ms - 5 * 60_000)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    // ---- operation frame ------------------------------------------------------------------
+
+    fn begin(&mut self, kind: Kind, started: i64, completed: i64) {
+        self.op_num += 1;
+        self.seq += 1;
+        let mut suffix = Sid::new();
+        suffix
+            .push_str(&self.spec.tag)
+            .push_byte(b'_')
+            .push_num(self.op_num, 6);
+        let mut id = Sid::new();
+        id.push_str("op_").push_small(&suffix);
+        let mut external_id = Sid::new();
+        external_id.push_str("bon-").push_small(&suffix);
+        let morning = started - self.midnight + i64::from(self.offset) < self.noon_local_ms / 1000;
+        self.draft = Draft {
+            kind,
+            state: State::Completed,
+            id,
+            suffix,
+            external_id,
+            seq: self.seq,
+            session: self.session,
+            cashier: self.spec.cashiers[usize::from(!morning)],
+            started,
+            completed,
+            ..Draft::default()
+        };
+        self.cart.clear();
+        self.fout.signed = Signed::None;
+        self.fout.transmitted = None;
+        self.fout.skipped = None;
+    }
+
+    fn emit(&mut self) -> Result<(), Error> {
+        let view = View {
+            spec: self.spec,
+            draft: &self.draft,
+            cart: &self.cart,
+            fiscal: &self.fout,
+            offset: self.offset,
+        };
+        match self.spec.shape {
+            Shape::Register => wire_register::write(&mut self.out, &view),
+            Shape::Operations => wire_ops::write(&mut self.out, &view),
+        }
+        self.out.push(b'\n');
+        self.last_id = self.draft.id;
+        self.n_ops += 1;
+        self.unreported += 1;
+        if self.unreported >= PROGRESS_EVERY {
+            (self.progress)(self.unreported);
+            self.unreported = 0;
+        }
+        if self.out.len() >= FLUSH_AT {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), Error> {
+        self.file.write_all(&self.out).map_err(|source| Error::Io {
+            path: self.path.to_path_buf(),
+            source,
+        })?;
+        self.out.clear();
+        Ok(())
+    }
+
+    fn planned(&self, at: At) -> Option<Planned> {
+        self.plan.iter().find(|p| p.at == at).copied()
+    }
+
+    fn record(&mut self, p: Planned, operation_id: Sid, what: String) {
+        let description = match p.substitute {
+            Some(why) => format!("{why}: {what}"),
+            None => what,
+        };
+        self.injected.push(Injected {
+            anomaly: p.anomaly,
+            register_id: self.spec.register_id.clone(),
+            operation_id: operation_id.as_str().to_string(),
+            description,
+        });
+    }
+
+    // ---- carts and payments ---------------------------------------------------------------
+
+    /// Fills the cart with 1–6 lines. `simple`: two plain goods lines at non-zero VAT, no
+    /// discounts, vouchers or tips (the canvas for planted anomalies).
+    fn fill_cart(&mut self, simple: bool, allow_gift_card: bool) {
+        let register = self.spec.shape == Shape::Register;
+        let cd = self.cd;
+        let n = if simple {
+            2
+        } else {
+            1 + self.rng.weighted(&[30, 25, 20, 12, 8, 5])
+        };
+        while self.cart.lines.len() < n {
+            let pi = loop {
+                let pi = self.rng.below(cd.products.len() as u64) as usize;
+                if !simple || cd.rates[cd.products[pi].rate].percent > 0 {
+                    break pi;
+                }
+            };
+            let p = &cd.products[pi];
+            let qty = if !simple && p.max_qty > 1 && self.rng.chance(250) {
+                self.rng.range(2, p.max_qty)
+            } else {
+                1
+            };
+            let mut line = Line::new(
+                LineKind::Item,
+                p.name,
+                p.sku,
+                pi as u16,
+                qty,
+                p.price,
+                &cd.rates[p.rate],
+            );
+            if register && !simple && self.rng.chance(50) {
+                let sub = qty * p.price;
+                let (rate, amount) = if self.rng.chance(600) {
+                    let (pct, text) =
+                        *self
+                            .rng
+                            .pick(&[(10, "0.10"), (20, "0.20"), (30, "0.30"), (50, "0.50")]);
+                    (Some(text), percent_of(sub, pct))
+                } else {
+                    (None, (self.rng.range(1, 4) * 50).min(sub / 2))
+                };
+                if amount > 0 {
+                    let label = self.rng.one(cd.words.line_discount_labels);
+                    let source = self.rng.one(&["manual", "promotion", "employee"]);
+                    line.discount = Some(LineDiscount {
+                        label,
+                        source,
+                        rate,
+                        amount,
+                    });
+                }
+            }
+            self.cart.lines.push(line);
+            // Register shape: the bottle deposit follows its drink at the drink's rate
+            // (dsfinvk.md §3.2 GV_TYP Pfand).
+            if register && p.pfand > 0 && self.cart.lines.len() < 6 {
+                self.cart.lines.push(Line::new(
+                    LineKind::Pfand,
+                    cd.words.pfand,
+                    "PFAND",
+                    pi as u16,
+                    qty,
+                    p.pfand,
+                    &cd.rates[p.rate],
+                ));
+            }
+        }
+        if simple {
+            return;
+        }
+        let mut has_gift = false;
+        if allow_gift_card && self.cart.lines.len() < 6 && self.rng.chance(20) {
+            self.gift_num += 1;
+            let mut l = Line::new(
+                LineKind::GiftCard,
+                cd.words.gift_card,
+                "GIFTCARD",
+                u16::MAX,
+                1,
+                self.rng.one(&[2500, 5000, 10_000]),
+                &cd.rates[cd.special_rate],
+            );
+            l.gift_card = self.gift_num;
+            self.cart.lines.push(l);
+            has_gift = true;
+        }
+        if !has_gift && self.rng.chance(60) {
+            let eligible: i64 = self
+                .cart
+                .lines
+                .iter()
+                .filter(|l| l.takes_cart_discount())
+                .map(|l| l.qty * l.unit - l.discount_amount())
+                .sum();
+            if eligible >= 1000 {
+                let (coupon, loyalty) = match self.spec.country {
+                    Country::De => ("SAVE10 Gutschein", "Treuebonus 5 €"),
+                    Country::At => ("SAVE10 Gutschein", "Treuebonus 5 €"),
+                    Country::It => ("Buono SAVE10", "Sconto fedeltà 5 €"),
+                };
+                self.cart.discount = Some(if eligible >= 2500 && self.rng.chance(500) {
+                    CartDiscount {
+                        label: loyalty,
+                        code: None,
+                        source: "loyalty",
+                        rate: None,
+                        amount: 500,
+                    }
+                } else {
+                    CartDiscount {
+                        label: coupon,
+                        code: Some("SAVE10"),
+                        source: "coupon",
+                        rate: Some("0.10"),
+                        amount: percent_of(eligible, 10),
+                    }
+                });
+            }
+        }
+        if self.cart.lines.len() < 6
+            && self.rng.chance(if self.spec.country == Country::It {
+                20
+            } else {
+                40
+            })
+        {
+            let tip = self.rng.range(5, 50) * 10;
+            if register {
+                self.cart.lines.push(Line::new(
+                    LineKind::Tip,
+                    cd.words.tip,
+                    "TIP",
+                    u16::MAX,
+                    1,
+                    tip,
+                    &cd.rates[cd.special_rate],
+                ));
+            } else {
+                self.cart.tip = tip;
+            }
+        }
+    }
+
+    fn has_tip(&self) -> bool {
+        self.cart.tip > 0 || self.cart.lines.iter().any(|l| l.kind == LineKind::Tip)
+    }
+
+    /// Computes line amounts, the cart discount split and the totals.
+    fn compute(&mut self) {
+        if let Some(d) = self.cart.discount {
+            allocate_cart_discount(&mut self.cart.lines, d.amount);
+        }
+        for l in self
+            .cart
+            .lines
+            .iter_mut()
+            .chain(self.cart.returned.iter_mut())
+        {
+            l.compute(&mut self.vat);
+        }
+        self.retotal();
+    }
+
+    fn retotal(&mut self) {
+        let c = &mut self.cart;
+        c.totals.compute(&c.lines, &c.returned);
+        c.totals.payable = c.totals.gross + c.tip;
+    }
+
+    fn card(&mut self, method: Method, amount: i64, outbound: bool) -> Pay {
+        let mut p = Pay::new(method, amount, outbound);
+        p.scheme = if method == Method::Wallet {
+            self.rng.one(&["visa", "mastercard"])
+        } else {
+            self.rng.one(self.cd.card_schemes)
+        };
+        p.last4 = self.rng.below(10_000) as u16;
+        p.auth = self.rng.below(100_000_000) as u32;
+        p
+    }
+
+    fn cash(&mut self, amount: i64) -> Pay {
+        let mut p = Pay::new(Method::Cash, amount, false);
+        p.tendered = if self.rng.chance(300) {
+            amount
+        } else {
+            // Customers hand over the next euro, the smallest note that covers the amount, or
+            // the note above it; change is given back.
+            const UNITS: [i64; 6] = [100, 500, 1000, 2000, 5000, 10_000];
+            let i0 = UNITS
+                .iter()
+                .position(|&u| u >= amount)
+                .unwrap_or(UNITS.len() - 1);
+            let i = self.rng.range(
+                i0.saturating_sub(1) as i64,
+                (i0 + 1).min(UNITS.len() - 1) as i64,
+            );
+            let unit = UNITS[i as usize];
+            (amount + unit - 1) / unit * unit
+        };
+        p
+    }
+
+    fn chf_cash(&mut self, amount: i64) -> Pay {
+        let mut p = Pay::new(Method::Cash, amount, false);
+        p.foreign = true;
+        let mut chf = (amount * 10_000 / super::cart::CHF_EUR_RATE_PERMYRIAD) / 1000 * 1000;
+        while chf_to_eur(chf) < amount {
+            chf += 1000;
+        }
+        p.tendered = chf;
+        p
+    }
+
+    /// Inbound payments for `total`. `electronic`: card or wallet only (tips, lottery, planted
+    /// sales); `redeem`: a gift card may pay part.
+    fn pay_in(&mut self, total: i64, electronic: bool, redeem: bool) {
+        if total <= 0 {
+            return;
+        }
+        let mut rest = total;
+        if redeem
+            && !electronic
+            && !self.gift_cards.is_empty()
+            && total >= 500
+            && self.rng.chance(40)
+        {
+            let gi = self.rng.below(self.gift_cards.len() as u64) as usize;
+            let (gid, balance) = self.gift_cards[gi];
+            let used = balance.min(rest);
+            let mut p = Pay::new(Method::GiftCard, used, false);
+            p.gift_card = gid;
+            self.cart.pays.push(p);
+            rest -= used;
+            if used == balance {
+                self.gift_cards.remove(gi);
+            } else {
+                self.gift_cards[gi].1 -= used;
+            }
+        }
+        if rest == 0 {
+            return;
+        }
+        // Border-region shops take Swiss francs for larger bills.
+        let chf = if self.cd.accepts_chf && rest >= 1000 {
+            20
+        } else {
+            0
+        };
+        let choice = if electronic {
+            1 + self.rng.weighted(&[85, 15])
+        } else {
+            self.rng.weighted(&[450, 380, 70, 80, chf])
+        };
+        match choice {
+            0 => {
+                let p = self.cash(rest);
+                self.cart.pays.push(p);
+            }
+            1 => {
+                let p = self.card(Method::Card, rest, false);
+                self.cart.pays.push(p);
+            }
+            2 => {
+                let p = self.card(Method::Wallet, rest, false);
+                self.cart.pays.push(p);
+            }
+            3 if rest >= 1000 => {
+                // Split: notes first, the rest by card.
+                let part = ((rest / 2) / 500 * 500).max(500);
+                let p = self.cash(part);
+                self.cart.pays.push(p);
+                let p = self.card(Method::Card, rest - part, false);
+                self.cart.pays.push(p);
+            }
+            3 => {
+                let p = self.cash(rest);
+                self.cart.pays.push(p);
+            }
+            _ => {
+                let p = self.chf_cash(rest);
+                self.cart.pays.push(p);
+            }
+        }
+    }
+
+    /// Outbound payment of `total`: cash back when the original was paid in cash and the drawer
+    /// holds enough, otherwise to the card.
+    fn pay_out(&mut self, total: i64, prefer_cash: bool) {
+        if total <= 0 {
+            return;
+        }
+        let p = if prefer_cash && self.drawer >= total {
+            Pay::new(Method::Cash, total, true)
+        } else {
+            self.card(Method::Card, total, true)
+        };
+        self.cart.pays.push(p);
+    }
+
+    /// Net EUR cash this operation moves into the drawer.
+    fn cash_net(&self) -> i64 {
+        self.cart
+            .pays
+            .iter()
+            .filter(|p| p.method == Method::Cash)
+            .map(Pay::signed)
+            .sum()
+    }
+
+    /// Italian extras of a completed sale: a lottery code (only when paid entirely
+    /// electronically, ≥ 1.00, rt.md §2.5) or else sometimes the buyer's codice fiscale —
+    /// never both.
+    fn italian_extras(&mut self) {
+        if self.spec.country != Country::It {
+            return;
+        }
+        let electronic = !self.cart.pays.is_empty()
+            && self
+                .cart
+                .pays
+                .iter()
+                .all(|p| matches!(p.method, Method::Card | Method::Wallet));
+        if electronic && self.cart.totals.payable >= 100 && self.rng.chance(200) {
+            let mut code = Sid::new();
+            for _ in 0..8 {
+                code.push_byte(self.rng.one(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"));
+            }
+            self.draft.lottery = Some(code);
+        } else if self.spec.shape == Shape::Register && self.rng.chance(30) {
+            self.draft.customer_cf = Some(Sid::from_str(&codice_fiscale(&mut self.rng)));
+        }
+    }
+
+    /// Fiscal amounts per slot of the current cart, multiplied by `sign`.
+    fn buckets(&self, sign: i64) -> [i64; 5] {
+        let mut b = [0i64; 5];
+        for l in &self.cart.lines {
+            b[l.rate.slot] += sign * l.total;
+        }
+        for l in &self.cart.returned {
+            b[l.rate.slot] -= sign * l.total;
+        }
+        b[self.cd.rates[self.cd.special_rate].slot] += sign * self.cart.tip;
+        b
+    }
+
+    /// Signs a completed goods operation as a receipt. `sign` is −1 for returns.
+    fn sign_receipt(&mut self, sign: i64, it_doc: &'static str) {
+        let d = &self.draft;
+        match self.spec.country {
+            Country::De => {
+                let b = self.buckets(sign);
+                self.st.sign_de(
+                    &self.spec.identity,
+                    &mut self.fout,
+                    &mut self.crypto,
+                    "Beleg",
+                    &b,
+                    Some(PaySummary::of(&self.cart.pays)),
+                    d.started,
+                    Some(d.completed),
+                );
+            }
+            Country::At => {
+                let b = self.buckets(sign);
+                self.st.sign_at(
+                    &self.spec.identity,
+                    &mut self.fout,
+                    &mut self.crypto,
+                    AtKind::Standard,
+                    &b,
+                    d.completed,
+                    self.offset,
+                );
+            }
+            Country::It => self.st.sign_it(
+                &mut self.fout,
+                &mut self.crypto,
+                it_doc,
+                d.completed,
+                self.transmitted,
+            ),
+        }
+    }
+
+    /// Signs a cash movement: a DSFinV-K AVTransfer in Germany, a receipt at the 0 % field in
+    /// Austria (rksv.md §4.3); Italian RTs issue no document for it.
+    fn sign_cash(&mut self, amount: i64) {
+        let d = &self.draft;
+        match self.spec.country {
+            Country::De => self.st.sign_de(
+                &self.spec.identity,
+                &mut self.fout,
+                &mut self.crypto,
+                "AVTransfer",
+                &[0; 5],
+                Some(PaySummary {
+                    bar_eur: amount,
+                    ..PaySummary::default()
+                }),
+                d.started,
+                Some(d.completed),
+            ),
+            Country::At => self.st.sign_at(
+                &self.spec.identity,
+                &mut self.fout,
+                &mut self.crypto,
+                AtKind::Standard,
+                &[0, 0, 0, amount, 0],
+                d.completed,
+                self.offset,
+            ),
+            Country::It => {}
+        }
+    }
+
+    fn remember_sale(&mut self) {
+        let mut r = SaleRef {
+            id: self.draft.id,
+            day: self.day,
+            lines: [(0, 0); 6],
+            n_lines: 0,
+            buckets: self.buckets(1),
+            pays: PaySummary::of(&self.cart.pays),
+            cash: self.cash_net(),
+            foreign: self.cart.pays.iter().any(|p| p.foreign),
+        };
+        for l in &self.cart.lines {
+            if l.kind == LineKind::Item
+                && l.discount.is_none()
+                && l.cart_alloc == 0
+                && r.n_lines < 6
+            {
+                r.lines[r.n_lines] = (l.product, l.qty);
+                r.n_lines += 1;
+            }
+            if l.kind == LineKind::GiftCard {
+                self.gift_cards.push_back((l.gift_card, l.unit));
+                if self.gift_cards.len() > GIFT_CARDS {
+                    self.gift_cards.pop_front();
+                }
+            }
+        }
+        self.pool.push_back(r);
+        if self.pool.len() > POOL_SIZE {
+            self.pool.pop_front();
+        }
+    }
+
+    /// Takes a random pool entry that has returnable lines.
+    fn take_returnable(&mut self) -> Option<SaleRef> {
+        let n = self.pool.iter().filter(|s| s.n_lines > 0).count();
+        if n == 0 {
+            return None;
+        }
+        let k = self.rng.below(n as u64) as usize;
+        let i = self
+            .pool
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.n_lines > 0)
+            .nth(k)
+            .map(|(i, _)| i)?;
+        self.pool.remove(i)
+    }
+
+    fn product_line(&self, pi: u16, qty: i64) -> Line {
+        let p = &self.cd.products[usize::from(pi)];
+        Line::new(
+            LineKind::Item,
+            p.name,
+            p.sku,
+            pi,
+            qty,
+            p.price,
+            &self.cd.rates[p.rate],
+        )
+    }
+
+    // ---- goods operations -----------------------------------------------------------------
+
+    fn goods(&mut self, slot: u64, t0: i64, t1: i64, open_last: bool) -> Result<(), Error> {
+        if let Some(p) = self.planned(At::Slot(slot)) {
+            return self.planted(p, t0, t1);
+        }
+        if open_last {
+            return self.open_sale(t0);
+        }
+        match self.spec.shape {
+            Shape::Register => {
+                if self.deposits.iter().any(|d| d.due <= self.day) && self.rng.chance(150) {
+                    return self.deposit_capture(t0, t1);
+                }
+                match self.rng.weighted(&[920, 30, 15, 12, 5, 10, 8]) {
+                    0 => self.sale(t0, t1),
+                    1 => self.refund(t0, t1),
+                    2 => self.exchange(t0, t1),
+                    3 => self.void(t0, t1),
+                    4 => self.training(t0, t1),
+                    5 => self.cancelled(t0, t1),
+                    _ => self.deposit(t0, t1),
+                }
+            }
+            Shape::Operations => match self.rng.weighted(&[950, 30, 20]) {
+                0 => self.sale(t0, t1),
+                1 => self.refund(t0, t1),
+                _ => self.exchange(t0, t1),
+            },
+        }
+    }
+
+    fn sale(&mut self, t0: i64, t1: i64) -> Result<(), Error> {
+        self.begin(Kind::Sale, t0, t1);
+        self.fill_cart(false, true);
+        self.compute();
+        let tip = self.has_tip();
+        self.pay_in(self.cart.totals.payable, tip, true);
+        self.italian_extras();
+        if self.rng.chance(30) {
+            self.draft.note = Some(self.rng.one(self.cd.words.notes));
+        }
+        // v1.1 voids are a status of the sale itself (OpenAPI `status: voided`).
+        let voided = self.spec.shape == Shape::Operations && self.rng.chance(10);
+        if voided {
+            self.draft.state = State::Voided;
+            self.draft.voided_at = t1 + self.rng.range(60, 900);
+            self.draft.reason = Some(self.rng.one(self.cd.words.void_reasons));
+        }
+        self.sign_receipt(1, "VENDITA");
+        if !voided {
+            self.drawer += self.cash_net();
+            self.remember_sale();
+        }
+        self.emit()
+    }
+
+    fn refund(&mut self, t0: i64, t1: i64) -> Result<(), Error> {
+        let Some(orig) = self.take_returnable() else {
+            return self.sale(t0, t1);
+        };
+        self.begin(Kind::Refund, t0, t1);
+        self.draft.reference = Some(orig.id);
+        self.draft.reason = Some(self.rng.one(self.cd.words.return_reasons));
+        let k = 1 + self.rng.below(orig.n_lines as u64) as usize;
+        let first = self.rng.below(orig.n_lines as u64) as usize;
+        for j in 0..k {
+            let (pi, qty) = orig.lines[(first + j) % orig.n_lines];
+            let q = self.rng.range(1, qty);
+            let l = self.product_line(pi, q);
+            self.cart.lines.push(l);
+        }
+        self.compute();
+        self.pay_out(self.cart.totals.payable, orig.cash > 0);
+        self.sign_receipt(-1, "RESO");
+        self.drawer += self.cash_net();
+        self.emit()
+    }
+
+    fn exchange(&mut self, t0: i64, t1: i64) -> Result<(), Error> {
+        let Some(orig) = self.take_returnable() else {
+            return self.sale(t0, t1);
+        };
+        self.begin(Kind::Exchange, t0, t1);
+        self.draft.reference = Some(orig.id);
+        self.draft.reason = Some(self.rng.one(self.cd.words.return_reasons));
+        let (pi, _) = orig.lines[self.rng.below(orig.n_lines as u64) as usize];
+        let l = self.product_line(pi, 1);
+        self.cart.returned.push(l);
+        for _ in 0..1 + self.rng.below(2) {
+            let pi = self.rng.below(self.cd.products.len() as u64) as u16;
+            let l = self.product_line(pi, 1);
+            self.cart.lines.push(l);
+        }
+        self.compute();
+        let net = self.cart.totals.payable;
+        if net > 0 {
+            self.pay_in(net, false, false);
+        } else {
+            self.pay_out(-net, orig.cash > 0);
+        }
+        self.sign_receipt(1, if net >= 0 { "VENDITA" } else { "RESO" });
+        self.drawer += self.cash_net();
+        self.emit()
+    }
+
+    fn void(&mut self, t0: i64, t1: i64) -> Result<(), Error> {
+        let day = self.day;
+        let drawer = self.drawer;
+        let candidates = self
+            .pool
+            .iter()
+            .filter(|s| s.day == day && !s.foreign && s.cash <= drawer)
+            .count();
+        if candidates == 0 {
+            return self.sale(t0, t1);
+        }
+        let k = self.rng.below(candidates as u64) as usize;
+        let i = self
+            .pool
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.day == day && !s.foreign && s.cash <= drawer)
+            .nth(k)
+            .map(|(i, _)| i)
+            .expect("counted above");
+        let orig = self.pool.remove(i).expect("index from the pool");
+        self.begin(Kind::Void, t0, t1);
+        self.draft.reference = Some(orig.id);
+        self.draft.reason = Some(self.rng.one(self.cd.words.void_reasons));
+        let neg = orig.buckets.map(|b| -b);
+        let d = &self.draft;
+        match self.spec.country {
+            // dsfinvk.md §6 "later void": a new Beleg with all signs inverted.
+            Country::De => self.st.sign_de(
+                &self.spec.identity,
+                &mut self.fout,
+                &mut self.crypto,
+                "Beleg",
+                &neg,
+                Some(orig.pays.negated()),
+                d.started,
+                Some(d.completed),
+            ),
+            Country::At => self.st.sign_at(
+                &self.spec.identity,
+                &mut self.fout,
+                &mut self.crypto,
+                AtKind::Storno,
+                &neg,
+                d.completed,
+                self.offset,
+            ),
+            Country::It => self.st.sign_it(
+                &mut self.fout,
+                &mut self.crypto,
+                "ANNULLO",
+                d.completed,
+                self.transmitted,
+            ),
+        }
+        self.drawer -= orig.cash;
+        self.emit()
+    }
+
+    fn training(&mut self, t0: i64, t1: i64) -> Result<(), Error> {
+        self.begin(Kind::Training, t0, t1);
+        self.fill_cart(false, false);
+        self.compute();
+        let tip = self.has_tip();
+        self.pay_in(self.cart.totals.payable, tip, false);
+        let d = &self.draft;
+        match self.spec.country {
+            // DSFinV-K Anhang B: AVTraining is TSE-secured but carries no real payment.
+            Country::De => {
+                let b = self.buckets(1);
+                self.st.sign_de(
+                    &self.spec.identity,
+                    &mut self.fout,
+                    &mut self.crypto,
+                    "AVTraining",
+                    &b,
+                    None,
+                    d.started,
+                    Some(d.completed),
+                );
+            }
+            Country::At => {
+                let b = self.buckets(1);
+                self.st.sign_at(
+                    &self.spec.identity,
+                    &mut self.fout,
+                    &mut self.crypto,
+                    AtKind::Training,
+                    &b,
+                    d.completed,
+                    self.offset,
+                );
+            }
+            Country::It => {}
+        }
+        self.emit()
+    }
+
+    fn cancelled(&mut self, t0: i64, t1: i64) -> Result<(), Error> {
+        self.begin(Kind::Sale, t0, t1);
+        self.draft.state = State::Cancelled;
+        self.fill_cart(false, false);
+        self.compute();
+        if self.spec.country == Country::De {
+            // The TSE transaction was started, so it is finished as aborted (AVBelegabbruch).
+            let d = &self.draft;
+            self.st.sign_de(
+                &self.spec.identity,
+                &mut self.fout,
+                &mut self.crypto,
+                "AVBelegabbruch",
+                &[0; 5],
+                None,
+                d.started,
+                Some(d.completed),
+            );
+        }
+        self.emit()
+    }
+
+    fn open_sale(&mut self, t0: i64) -> Result<(), Error> {
+        self.begin(Kind::Sale, t0, t0);
+        self.draft.state = State::Open;
+        self.fill_cart(false, false);
+        self.compute();
+        if self.spec.country == Country::De && self.spec.shape == Shape::Register {
+            // API 000: the start of a sale is signed at once; the finish is still to come.
+            self.st.sign_de(
+                &self.spec.identity,
+                &mut self.fout,
+                &mut self.crypto,
+                "Beleg",
+                &[0; 5],
+                None,
+                t0,
+                None,
+            );
+        }
+        self.emit()
+    }
+
+    fn deposit(&mut self, t0: i64, t1: i64) -> Result<(), Error> {
+        if self.deposits.len() >= DEPOSITS {
+            return self.sale(t0, t1);
+        }
+        let oi = self.rng.below(self.cd.deposit_orders.len() as u64) as usize;
+        let o = &self.cd.deposit_orders[oi];
+        let price = self.rng.range(o.price.0, o.price.1) / 100 * 100;
+        let deposit = (price * self.rng.range(30, 50) / 100 / 1000 * 1000).max(1000);
+        self.begin(Kind::Deposit, t0, t1);
+        self.cart.lines.push(Line::new(
+            LineKind::DepositOrder,
+            o.deposit_text,
+            o.sku,
+            u16::MAX,
+            1,
+            deposit,
+            &self.cd.rates[o.rate],
+        ));
+        self.compute();
+        self.pay_in(deposit, false, false);
+        self.sign_receipt(1, "VENDITA");
+        self.drawer += self.cash_net();
+        let due = self.day + 1 + self.rng.below(4) as u32;
+        self.deposits.push(PendingDeposit {
+            id: self.draft.id,
+            order: oi,
+            price,
+            deposit,
+            due,
+        });
+        self.emit()
+    }
+
+    fn deposit_capture(&mut self, t0: i64, t1: i64) -> Result<(), Error> {
+        let i = self
+            .deposits
+            .iter()
+            .position(|d| d.due <= self.day)
+            .expect("caller checked");
+        let dep = self.deposits.remove(i);
+        let o = &self.cd.deposit_orders[dep.order];
+        self.begin(Kind::DepositCapture, t0, t1);
+        self.draft.reference = Some(dep.id);
+        let rate = &self.cd.rates[o.rate];
+        self.cart.lines.push(Line::new(
+            LineKind::Item,
+            o.goods,
+            o.sku,
+            u16::MAX,
+            1,
+            dep.price,
+            rate,
+        ));
+        // DSFinV-K GV_TYP Anzahlungsaufloesung: the down payment comes off at the same rate.
+        self.cart.lines.push(Line::new(
+            LineKind::DepositRedeem,
+            o.redeem_text,
+            o.sku,
+            u16::MAX,
+            -1,
+            dep.deposit,
+            rate,
+        ));
+        self.compute();
+        self.pay_in(dep.price - dep.deposit, false, false);
+        self.sign_receipt(1, "VENDITA");
+        self.drawer += self.cash_net();
+        self.emit()
+    }
+
+    // ---- cash and sessions ----------------------------------------------------------------
+
+    fn cash_movement(
+        &mut self,
+        t: i64,
+        amount: i64,
+        reason: &'static str,
+        note: &'static str,
+    ) -> Result<(), Error> {
+        self.begin(Kind::CashMovement, t, t);
+        self.draft.cash_amount = amount;
+        self.draft.cash_reason = reason;
+        self.draft.note = Some(note);
+        self.sign_cash(amount);
+        self.drawer += amount;
+        self.emit()
+    }
+
+    fn float(&mut self, local_ms: i64) -> Result<(), Error> {
+        let amount = self.rng.one(&[10_000, 15_000, 20_000]);
+        self.drawer = 0;
+        let t = self.at(local_ms);
+        self.cash_movement(t, amount, "float", self.cd.words.float_note)
+    }
+
+    fn midday(&mut self, local_ms: i64) -> Result<(), Error> {
+        let t = self.at(local_ms);
+        let w = self.cd.words;
+        match self.spec.shape {
+            Shape::Register => {
+                let (amount, reason, note) = if self.rng.chance(600) {
+                    (
+                        -self.rng.range(300, 2500),
+                        "expense",
+                        self.rng.one(w.expense_notes),
+                    )
+                } else {
+                    (
+                        -self.rng.one(&[5000, 10_000]),
+                        "private_withdrawal",
+                        w.withdrawal_note,
+                    )
+                };
+                if self.drawer >= -amount + 1000 {
+                    self.cash_movement(t, amount, reason, note)?;
+                }
+                Ok(())
+            }
+            Shape::Operations => {
+                let out = self.rng.one(&[5000, 10_000]);
+                let (amount, note) = if self.drawer >= out + 5000 && self.rng.chance(500) {
+                    (-out, w.adjustment_notes.1)
+                } else {
+                    (self.rng.one(&[2000, 5000]), w.adjustment_notes.0)
+                };
+                self.begin(Kind::SessionCashAdjustment, t, t);
+                self.draft.cash_amount = amount;
+                self.draft.note = Some(note);
+                self.sign_cash(amount);
+                self.drawer += amount;
+                self.emit()
+            }
+        }
+    }
+
+    fn bank_deposit(&mut self, local_ms: i64) -> Result<(), Error> {
+        let t = self.at(local_ms);
+        let planned = self
+            .planned(At::DayEnd(self.day))
+            .filter(|p| p.action == Action::WrongBankDeposit);
+        let drawer = self.drawer;
+        // The day's cash nets to zero: everything in the drawer goes to the bank.
+        let amount = if planned.is_some() {
+            -(drawer - 1000)
+        } else {
+            -drawer
+        };
+        self.cash_movement(t, amount, "bank_deposit", self.cd.words.bank_note)?;
+        if let Some(p) = planned {
+            self.record(
+                p,
+                self.last_id,
+                format!(
+                    "bank_deposit {} leaves 10.00 in the drawer: the day's cash (float + cash payments − cash refunds ± cash movements) is {}",
+                    amount_text(amount),
+                    amount_text(drawer)
+                ),
+            );
+        }
+        self.drawer = 0;
+        Ok(())
+    }
+
+    fn session_open(&mut self, local_ms: i64) -> Result<(), Error> {
+        self.session_num += 1;
+        self.session = Sid::new();
+        self.session
+            .push_str("ses_")
+            .push_str(&self.spec.tag)
+            .push_byte(b'_')
+            .push_num(self.session_num, 4);
+        let t = self.at(local_ms);
+        self.begin(Kind::SessionOpen, t, t);
+        self.draft.opening = self.rng.one(&[10_000, 15_000, 20_000]);
+        self.draft.note = Some(self.cd.words.opening_note);
+        self.drawer = self.draft.opening;
+        self.emit()
+    }
+
+    fn cash_count(&mut self, local_ms: i64) -> Result<(), Error> {
+        let t = self.at(local_ms);
+        self.begin(Kind::SessionCashCount, t, t);
+        let expected = self.drawer;
+        let mut counted = expected;
+        if self.rng.chance(200) {
+            let diff = self.rng.range(10, 500) * if self.rng.chance(600) { -1 } else { 1 };
+            counted = (expected + diff).max(0);
+            self.draft.discrepancy_note = Some(self.rng.one(self.cd.words.discrepancy_notes));
+        }
+        self.draft.counted = counted;
+        self.draft.expected = expected;
+        let planned = self
+            .planned(At::DayEnd(self.day))
+            .filter(|p| p.action == Action::WrongCashCount);
+        if planned.is_some() {
+            self.draft.expected = expected + 1000;
+        }
+        self.drawer = counted;
+        self.emit()?;
+        if let Some(p) = planned {
+            self.record(
+                p,
+                self.last_id,
+                format!(
+                    "expected_closing_amount {} is 10.00 more than opening + cash in − cash out + adjustments = {}; closing_cashcount_diff {} follows the wrong expected amount",
+                    amount_text(expected + 1000),
+                    amount_text(expected),
+                    amount_text(counted - expected - 1000)
+                ),
+            );
+        }
+        Ok(())
+    }
+
+    fn session_close(&mut self, local_ms: i64) -> Result<(), Error> {
+        let t = self.at(local_ms);
+        self.begin(Kind::SessionClose, t, t);
+        let mut date = Sid::new();
+        date.push_str(&self.date.format("%Y-%m-%d").to_string());
+        self.draft.business_date = date;
+        if self.drawer > 20_000 && self.rng.chance(600) {
+            // Pull everything above a 150.00 float into the safe.
+            let pull = (self.drawer - 15_000) / 1000 * 1000;
+            if pull > 0 {
+                self.draft.closing_adj = Some(-pull);
+                self.draft.closing_note = Some(self.cd.words.closing_pull_note);
+                self.drawer -= pull;
+            }
+        }
+        self.emit()
+    }
+
+    // ---- planted anomalies ----------------------------------------------------------------
+
+    fn planted(&mut self, p: Planned, t0: i64, t1: i64) -> Result<(), Error> {
+        match p.action {
+            Action::SequenceGap => {
+                let before = self.seq;
+                self.seq += 1;
+                self.sale(t0, t1)?;
+                self.record(
+                    p,
+                    self.last_id,
+                    format!(
+                        "sequence_number jumps from {before} to {}; {} is missing",
+                        before + 2,
+                        before + 1
+                    ),
+                );
+                Ok(())
+            }
+            Action::DanglingReturn => {
+                self.begin(Kind::Refund, t0, t1);
+                let mut missing = Sid::new();
+                missing
+                    .push_str("op_")
+                    .push_str(&self.spec.tag)
+                    .push_str("_9")
+                    .push_num(self.op_num, 8);
+                self.draft.reference = Some(missing);
+                self.draft.reason = Some(self.cd.words.return_reasons[0]);
+                self.fill_cart(true, false);
+                self.compute();
+                self.pay_out(self.cart.totals.payable, false);
+                self.sign_receipt(-1, "RESO");
+                self.emit()?;
+                self.record(
+                    p,
+                    self.last_id,
+                    format!(
+                        "return of {} references {}, which is not an operation of this history",
+                        amount_text(self.cart.totals.payable),
+                        missing.as_str()
+                    ),
+                );
+                Ok(())
+            }
+            Action::BrokenSale => self.broken_sale(p, t0, t1),
+            Action::WrongCashCount | Action::WrongBankDeposit => unreachable!("planned at day end"),
+        }
+    }
+
+    fn broken_sale(&mut self, p: Planned, t0: i64, t1: i64) -> Result<(), Error> {
+        let previous = self.last_id;
+        self.begin(Kind::Sale, t0, t1);
+        self.fill_cart(true, false);
+        self.compute();
+        let register = self.spec.shape == Shape::Register;
+        let what = match p.anomaly {
+            Anomaly::DuplicateId => {
+                self.draft.id = previous;
+                String::new()
+            }
+            Anomaly::TaxMismatch => {
+                let l = self.cart.lines[0];
+                let right = vat_included(l.total, l.rate);
+                self.cart.lines[0].tax += 1;
+                self.retotal();
+                let field = if register {
+                    "tax.tax_amount"
+                } else {
+                    "taxes[0].tax_amount"
+                };
+                let follow = if register {
+                    "taxable_amount and total_net are 0.01 lower so that net + tax = gross; the totals sum the lines"
+                } else {
+                    "the operation's tax_amount is 0.01 higher and pretax_amount 0.01 lower, so the totals still add up"
+                };
+                format!(
+                    "line 1 ({}): {field} {} but {} at {} contains {} VAT: 0.01 too much; {follow}",
+                    l.name,
+                    amount_text(right + 1),
+                    amount_text(l.total),
+                    l.rate.wire,
+                    amount_text(right)
+                )
+            }
+            _ => String::new(),
+        };
+        let total = self.cart.totals.payable;
+        let pay = self.card(Method::Card, total, false);
+        self.cart.pays.push(pay);
+        let what = match p.anomaly {
+            Anomaly::TotalMismatch => {
+                let t = &mut self.cart.totals;
+                // Register shape: the totals claim a cent the lines do not have. v1.1: only
+                // total_amount does (pretax_amount is written as gross − tax and stays right).
+                if register {
+                    t.gross += 1;
+                    t.after_all += 1;
+                }
+                t.payable += 1;
+                self.cart.pays[0].amount += 1;
+                if register {
+                    format!(
+                        "totals.total_gross {} is 0.01 more than the sum of the line total_gross {}; subtotal_after_all_discounts, net_payable and the payment carry the same extra cent",
+                        amount_text(total + 1),
+                        amount_text(total)
+                    )
+                } else {
+                    format!(
+                        "total_amount {} is 0.01 more than pretax_amount + tax_amount + tip_amount = {}; the payment carries the same extra cent",
+                        amount_text(total + 1),
+                        amount_text(total)
+                    )
+                }
+            }
+            Anomaly::PaymentMismatch => {
+                self.cart.pays[0].amount -= 100;
+                format!(
+                    "payments sum to {} but the operation total is {}: 1.00 short",
+                    amount_text(total - 100),
+                    amount_text(total)
+                )
+            }
+            Anomaly::FiscalCounterGap | Anomaly::SequenceGap => {
+                self.st.skip_next = true;
+                String::new()
+            }
+            _ => what,
+        };
+        self.sign_receipt(1, "VENDITA");
+        self.emit()?;
+        let what = match p.anomaly {
+            Anomaly::DuplicateId => format!(
+                "a second, different sale (sale of {}) reuses the id {} of the operation written just before it",
+                amount_text(total),
+                previous.as_str()
+            ),
+            Anomaly::FiscalCounterGap | Anomaly::SequenceGap => {
+                let skipped = self.fout.skipped.expect("the sale was signed");
+                match self.spec.country {
+                    Country::De => format!(
+                        "TSE transaction counter jumps from {} to {}: transaction {skipped} is missing (document_number {})",
+                        skipped - 1,
+                        skipped + 1,
+                        self.fout.doc_number.as_str()
+                    ),
+                    Country::At => format!(
+                        "RKSV receipt number jumps from {} to {}: receipt {skipped} is missing",
+                        skipped - 1,
+                        skipped + 1
+                    ),
+                    Country::It => format!(
+                        "RT progressive number jumps from {} to {} within daily closing {}: document {:04}-{:04} is missing",
+                        skipped - 1,
+                        skipped + 1,
+                        self.fout.z,
+                        self.fout.z,
+                        skipped
+                    ),
+                }
+            }
+            _ => what,
+        };
+        self.record(p, self.last_id, what);
+        Ok(())
+    }
+}
