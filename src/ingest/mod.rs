@@ -23,6 +23,9 @@ use reject::FieldError;
 use wire::Detected;
 
 /// One item of the ingest stream.
+// Items are moved once from reader to consumer; boxing the rare rejection too would add an
+// allocation for no measurable gain.
+#[allow(clippy::large_enum_variant)]
 pub enum Item {
     /// A record normalised into the canonical model.
     Operation(Box<Operation>),
@@ -213,7 +216,7 @@ mod tests {
         #[test]
         fn truncation_keeps_every_complete_record(cut in 0usize..SAMPLE.len()) {
             let (ops, _) = count(&SAMPLE.as_bytes()[..cut]);
-            let complete_lines = SAMPLE[..cut].matches('\n').count();
+            let complete_lines = SAMPLE.as_bytes()[..cut].iter().filter(|&&b| b == b'\n').count();
             prop_assert!(ops >= complete_lines.min(8));
         }
     }

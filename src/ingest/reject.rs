@@ -183,27 +183,27 @@ fn classify_message(pointer: String, msg: String) -> FieldError {
         };
         return FieldError::missing(field);
     }
-    if let Some(rest) = msg.strip_prefix("invalid type: ") {
-        if let Some((found, expected)) = rest.split_once(", expected ") {
-            return FieldError::new(
-                RejectClass::WrongType,
-                pointer,
-                Some(expected.to_string()),
-                Some(found.to_string()),
-                format!("expected {expected}, found {found}"),
-            );
-        }
+    if let Some(rest) = msg.strip_prefix("invalid type: ")
+        && let Some((found, expected)) = rest.split_once(", expected ")
+    {
+        return FieldError::new(
+            RejectClass::WrongType,
+            pointer,
+            Some(expected.to_string()),
+            Some(found.to_string()),
+            format!("expected {expected}, found {found}"),
+        );
     }
-    if let Some(rest) = msg.strip_prefix("unknown variant ") {
-        if let Some((found, expected)) = rest.split_once(", expected ") {
-            return FieldError::new(
-                RejectClass::UnknownValue,
-                pointer,
-                Some(expected.to_string()),
-                Some(found.to_string()),
-                format!("expected {expected}, found {found}"),
-            );
-        }
+    if let Some(rest) = msg.strip_prefix("unknown variant ")
+        && let Some((found, expected)) = rest.split_once(", expected ")
+    {
+        return FieldError::new(
+            RejectClass::UnknownValue,
+            pointer,
+            Some(expected.to_string()),
+            Some(found.to_string()),
+            format!("expected {expected}, found {found}"),
+        );
     }
     if let Some(rest) = msg.strip_prefix(crate::ingest::wire::OVERFLOW_PREFIX) {
         return FieldError::new(
@@ -223,16 +223,16 @@ fn classify_message(pointer: String, msg: String) -> FieldError {
             format!("expected a decimal string like \"9.95\", found {rest}"),
         );
     }
-    if let Some(rest) = msg.strip_prefix("invalid value: ") {
-        if let Some((found, expected)) = rest.split_once(", expected ") {
-            return FieldError::new(
-                RejectClass::InvalidValue,
-                pointer,
-                Some(expected.to_string()),
-                Some(found.to_string()),
-                format!("expected {expected}, found {found}"),
-            );
-        }
+    if let Some(rest) = msg.strip_prefix("invalid value: ")
+        && let Some((found, expected)) = rest.split_once(", expected ")
+    {
+        return FieldError::new(
+            RejectClass::InvalidValue,
+            pointer,
+            Some(expected.to_string()),
+            Some(found.to_string()),
+            format!("expected {expected}, found {found}"),
+        );
     }
     FieldError::new(RejectClass::InvalidValue, pointer, None, None, msg)
 }

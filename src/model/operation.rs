@@ -661,6 +661,8 @@ pub enum FiscalState {
 }
 
 /// The regime-typed fiscal block.
+// One per operation, never in large arrays of its own: boxing the TSE variant buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "regime")]
 pub enum Fiscal {

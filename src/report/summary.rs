@@ -87,11 +87,11 @@ impl InputSummary {
             .unwrap_or_else(|| "(online)".to_string());
         let reg = self.by_register.entry(register).or_default();
         reg.operations += 1;
-        if let Some(regime) = op.regime().map(|r| r.name().to_string()) {
-            if !reg.regimes.contains(&regime) {
-                reg.regimes.push(regime);
-                reg.regimes.sort();
-            }
+        if let Some(regime) = op.regime().map(|r| r.name().to_string())
+            && !reg.regimes.contains(&regime)
+        {
+            reg.regimes.push(regime);
+            reg.regimes.sort();
         }
         if !reg.shapes.contains(&shape) {
             reg.shapes.push(shape);

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 
 use crate::model::money::{DecimalError, parse_decimal_str};
-use crate::model::{Timestamp, WireShape};
+use crate::model::{Currency, Timestamp, WireShape};
 
 use super::reject::{FieldError, RejectClass};
 
@@ -163,6 +163,8 @@ pub enum Detected {
 }
 
 /// Looks at a JSON record and decides what it is (docs/input.md, "Shape detection").
+// The error is built once per rejected record, never on the hot path of accepted ones.
+#[allow(clippy::result_large_err)]
 pub fn detect(raw: &str) -> Result<Detected, (FieldError, Option<String>)> {
     let probe: Probe = serde_json::from_str(raw).map_err(|e| {
         let class = if e.is_syntax() || e.is_eof() {
@@ -227,6 +229,30 @@ pub fn detect(raw: &str) -> Result<Detected, (FieldError, Option<String>)> {
 pub(crate) fn parse_record<T: for<'de> Deserialize<'de>>(raw: &str) -> Result<T, FieldError> {
     let mut de = serde_json::Deserializer::from_str(raw);
     serde_path_to_error::deserialize(&mut de).map_err(FieldError::from_serde)
+}
+
+/// The foreign currency of a payment, if any; refuses anything but cash in a foreign currency
+/// (docs/input.md, "Currency rule").
+pub(crate) fn foreign_cash(
+    method: &str,
+    payment: Option<Currency>,
+    operation: Currency,
+    field: &str,
+) -> Result<Option<Currency>, FieldError> {
+    match payment.filter(|c| *c != operation) {
+        Some(found) if method != "cash" => Err(FieldError::new(
+            RejectClass::MixedCurrency,
+            field,
+            Some(format!(
+                "{operation} (only cash may be tendered in a foreign currency)"
+            )),
+            Some(found.to_string()),
+            format!(
+                "mixed currencies: {method} payment in {found}, operation currency {operation}; only cash may be tendered in a foreign currency"
+            ),
+        )),
+        other => Ok(other),
+    }
 }
 
 /// Checked sum of decimals; `None` on overflow.

@@ -8,8 +8,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::registers::mixed_currency;
-use super::{DecStr, Num, Ts, parse_record};
+use super::{DecStr, Num, Ts, foreign_cash, parse_record};
 use crate::ingest::reject::{FieldError, RejectClass};
 use crate::model::*;
 
@@ -284,11 +283,7 @@ pub fn normalize(raw: &str, source: SourceLoc) -> Result<Operation, FieldError> 
             op.notes.extend(r.discrepancy_note);
         }
         OperationKind::SessionClose => {
-            let business_date = r
-                .business_date
-                .as_deref()
-                .map(|s| parse_date(s))
-                .transpose()?;
+            let business_date = r.business_date.as_deref().map(parse_date).transpose()?;
             op.cash = Some(CashEvent::Close {
                 business_date,
                 adjustment: r.closing_adjustment_amount.map(|d| d.0),
@@ -386,18 +381,13 @@ fn line(l: WireLine, returned_possible: bool) -> Line {
 }
 
 fn payment(p: WirePayment, cur: Currency, idx: usize) -> Result<Payment, FieldError> {
+    let foreign = foreign_cash(
+        &p.method,
+        p.currency,
+        cur,
+        &format!("/payments/{idx}/currency"),
+    )?;
     let method = PaymentMethod::from_wire(&p.method);
-    let foreign = p.currency.filter(|c| *c != cur);
-    if let Some(fc) = foreign {
-        if method != PaymentMethod::Cash {
-            return Err(mixed_currency(
-                &format!("/payments/{idx}/currency"),
-                &p.method,
-                fc,
-                cur,
-            ));
-        }
-    }
     Ok(Payment {
         id: p.id.or(p.payment_id),
         method,

@@ -6,7 +6,7 @@
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::{Minor, Num, Ts, checked_sum, parse_record};
+use super::{Minor, Num, Ts, checked_sum, foreign_cash, parse_record};
 use crate::ingest::reject::{FieldError, RejectClass};
 use crate::model::*;
 
@@ -490,18 +490,13 @@ fn line(l: WireLine, role: LineRole, cur: Currency) -> Line {
 }
 
 fn payment(p: WirePayment, cur: Currency, idx: usize) -> Result<Payment, FieldError> {
+    let foreign = foreign_cash(
+        &p.method,
+        p.currency,
+        cur,
+        &format!("/data/payments/{idx}/currency"),
+    )?;
     let method = PaymentMethod::from_wire(&p.method);
-    let foreign = p.currency.filter(|c| *c != cur);
-    if let Some(fc) = foreign {
-        if method != PaymentMethod::Cash {
-            return Err(mixed_currency(
-                &format!("/data/payments/{idx}/currency"),
-                &p.method,
-                fc,
-                cur,
-            ));
-        }
-    }
     let tender_cur = foreign.unwrap_or(cur);
     let tendered = p
         .cash
@@ -614,25 +609,6 @@ pub(crate) fn split_rt_number(s: &str) -> Option<(u32, u32)> {
     (digits(z) && digits(n))
         .then(|| (z.parse().ok(), n.parse().ok()))
         .and_then(|(a, b)| Some((a?, b?)))
-}
-
-pub(crate) fn mixed_currency(
-    field: &str,
-    method: &str,
-    found: Currency,
-    op: Currency,
-) -> FieldError {
-    FieldError::new(
-        RejectClass::MixedCurrency,
-        field,
-        Some(format!(
-            "{op} (only cash may be tendered in a foreign currency)"
-        )),
-        Some(found.to_string()),
-        format!(
-            "mixed currencies: {method} payment in {found}, operation currency {op}; only cash may be tendered in a foreign currency"
-        ),
-    )
 }
 
 pub(crate) fn overflow(field: &str, what: &str) -> FieldError {
