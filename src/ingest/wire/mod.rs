@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 
 use crate::model::money::{DecimalError, parse_decimal_str};
-use crate::model::{Currency, Timestamp, WireShape};
+use crate::model::{Currency, Timestamp, TseEvent, WireShape};
 
 use super::reject::{FieldError, RejectClass};
 
@@ -134,6 +134,42 @@ impl<'de> Deserialize<'de> for Ts {
             }
         }
         d.deserialize_str(V)
+    }
+}
+
+/// A TSE log event (`start_event` / `end_event`): the same object in both shapes.
+#[derive(Deserialize)]
+pub(crate) struct WireTseEvent {
+    signed_at: Option<Ts>,
+    transaction_counter: Option<u64>,
+    signature: Option<String>,
+    public_key: Option<String>,
+    process_type: Option<String>,
+    process_data: Option<String>,
+}
+
+impl WireTseEvent {
+    pub(crate) fn into_model(self) -> TseEvent {
+        TseEvent {
+            signed_at: self.signed_at.map(|t| t.0),
+            transaction_counter: self.transaction_counter,
+            signature: self.signature,
+            public_key: self.public_key,
+            process_type: self.process_type,
+            process_data: self.process_data,
+        }
+    }
+
+    pub(crate) fn signed_at(&self) -> Option<Timestamp> {
+        self.signed_at.map(|t| t.0)
+    }
+
+    pub(crate) fn transaction_counter(&self) -> Option<u64> {
+        self.transaction_counter
+    }
+
+    pub(crate) fn into_signature(self) -> Option<String> {
+        self.signature
     }
 }
 

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::{DecStr, Num, Ts, foreign_cash, parse_record};
+use super::{DecStr, Num, Ts, WireTseEvent, foreign_cash, parse_record};
 use crate::ingest::reject::{FieldError, RejectClass};
 use crate::model::*;
 
@@ -163,16 +163,6 @@ struct WireFiscal {
     progressive_number: Option<u32>,
     daily_closing_number: Option<u32>,
     lottery_code: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct WireTseEvent {
-    signed_at: Option<Ts>,
-    transaction_counter: Option<u64>,
-    signature: Option<String>,
-    public_key: Option<String>,
-    process_type: Option<String>,
-    process_data: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -420,8 +410,8 @@ fn fiscal(f: WireFiscal) -> Result<Fiscal, FieldError> {
             time_format: f.time_format,
             document_type: f.document_type,
             document_number: f.document_number,
-            start: f.start_event.map(tse_event),
-            finish: f.end_event.map(tse_event),
+            start: f.start_event.map(WireTseEvent::into_model),
+            finish: f.end_event.map(WireTseEvent::into_model),
             qr_data: qr,
         })),
         "RKSV" => {
@@ -465,16 +455,5 @@ fn fiscal(f: WireFiscal) -> Result<Fiscal, FieldError> {
             Some(format!("`{other}`")),
             format!("expected one of `KassenSichV`, `RKSV`, `RT`, found `{other}`"),
         )),
-    }
-}
-
-fn tse_event(e: WireTseEvent) -> TseEvent {
-    TseEvent {
-        signed_at: e.signed_at.map(|t| t.0),
-        transaction_counter: e.transaction_counter,
-        signature: e.signature,
-        public_key: e.public_key,
-        process_type: e.process_type,
-        process_data: e.process_data,
     }
 }

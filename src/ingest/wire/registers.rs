@@ -6,7 +6,7 @@
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::{Minor, Num, Ts, checked_sum, foreign_cash, parse_record};
+use super::{Minor, Num, Ts, WireTseEvent, checked_sum, foreign_cash, parse_record};
 use crate::ingest::reject::{FieldError, RejectClass};
 use crate::model::*;
 
@@ -233,23 +233,13 @@ struct WireFiscal {
     client_id: Option<String>,
     signature_algorithm: Option<String>,
     time_format: Option<String>,
-    start_event: Option<WireEvent>,
-    end_event: Option<WireEvent>,
+    start_event: Option<WireTseEvent>,
+    end_event: Option<WireTseEvent>,
 }
 
 #[derive(Deserialize)]
 struct WireVerification {
     qr_data: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct WireEvent {
-    signed_at: Option<Ts>,
-    transaction_counter: Option<u64>,
-    signature: Option<String>,
-    process_type: Option<String>,
-    process_data: Option<String>,
-    public_key: Option<String>,
 }
 
 /// Deserialises and normalises one register-scoped record.
@@ -540,8 +530,8 @@ fn fiscal(f: WireFiscal, state: Option<FiscalState>) -> Result<Fiscal, FieldErro
             time_format: f.time_format,
             document_type: f.document_type,
             document_number: f.document_number,
-            start: f.start_event.map(tse_event),
-            finish: f.end_event.map(tse_event),
+            start: f.start_event.map(WireTseEvent::into_model),
+            finish: f.end_event.map(WireTseEvent::into_model),
             qr_data: qr,
         })),
         "rksv" => {
@@ -552,10 +542,10 @@ fn fiscal(f: WireFiscal, state: Option<FiscalState>) -> Result<Fiscal, FieldErro
                 document_number: f.document_number,
                 document_type: f.document_type,
                 certificate_serial: None,
-                signed_at: end.as_ref().and_then(|e| e.signed_at).map(|t| t.0),
-                transaction_counter: end.as_ref().and_then(|e| e.transaction_counter),
+                signed_at: end.as_ref().and_then(WireTseEvent::signed_at),
+                transaction_counter: end.as_ref().and_then(WireTseEvent::transaction_counter),
                 turnover_counter: None,
-                signature: end.and_then(|e| e.signature),
+                signature: end.and_then(WireTseEvent::into_signature),
                 transmitted_at: f.transmitted_at.map(|t| t.0),
                 qr_data: qr,
             }))
@@ -576,8 +566,8 @@ fn fiscal(f: WireFiscal, state: Option<FiscalState>) -> Result<Fiscal, FieldErro
                 daily_closing_number: z,
                 progressive_number: progressive,
                 lottery_code: None,
-                signed_at: end.as_ref().and_then(|e| e.signed_at).map(|t| t.0),
-                signature: end.and_then(|e| e.signature),
+                signed_at: end.as_ref().and_then(WireTseEvent::signed_at),
+                signature: end.and_then(WireTseEvent::into_signature),
                 transmitted_at: f.transmitted_at.map(|t| t.0),
             }))
         }
@@ -588,17 +578,6 @@ fn fiscal(f: WireFiscal, state: Option<FiscalState>) -> Result<Fiscal, FieldErro
             Some(format!("`{other}`")),
             format!("expected one of `tse`, `kassensichv`, `rksv`, `rt`, found `{other}`"),
         )),
-    }
-}
-
-fn tse_event(e: WireEvent) -> TseEvent {
-    TseEvent {
-        signed_at: e.signed_at.map(|t| t.0),
-        transaction_counter: e.transaction_counter,
-        signature: e.signature,
-        public_key: e.public_key,
-        process_type: e.process_type,
-        process_data: e.process_data,
     }
 }
 
