@@ -101,10 +101,25 @@ pub fn read_bytes(name: &str, bytes: &[u8], sink: &mut dyn FnMut(Item)) {
 /// Per-run record state: the ids seen so far.
 #[derive(Default)]
 struct Records {
-    // A 128-bit hash per id keeps memory flat (16 bytes + location) for millions of ids;
-    // two ids colliding by chance is beyond any realistic history size.
-    seen: HashMap<u128, SourceLoc>,
+    // Per id a 128-bit hash and a compact location (about 40 bytes with the table's overhead),
+    // so that millions of ids fit in little memory; two ids colliding by chance is beyond any
+    // realistic history size. The full location is rebuilt only when a duplicate is reported.
+    seen: HashMap<u128, SeenAt>,
+    sources: Vec<SourceLoc>,
 }
+
+/// Where an id was first read: the file/entry (index into `Records::sources`), the line or
+/// element index, and the list-page element if any.
+#[derive(Clone, Copy)]
+struct SeenAt {
+    source: u32,
+    line: u64,
+    index: u64,
+    page_element: u32,
+}
+
+const NONE_U64: u64 = u64::MAX;
+const NONE_U32: u32 = u32::MAX;
 
 impl Records {
     fn record(&mut self, loc: SourceLoc, text: &str, sink: &mut dyn FnMut(Item)) {
@@ -146,7 +161,7 @@ impl Records {
     fn accept(&mut self, op: Operation, sink: &mut dyn FnMut(Item)) {
         let key = id_key(&op.id);
         if let Some(first) = self.seen.get(&key) {
-            let message = format!("duplicate id {}, first read at {first}", op.id);
+            let message = format!("duplicate id {}, first read at {}", op.id, self.location(*first));
             let reject = FieldError::new(
                 RejectClass::DuplicateId,
                 "/id",
@@ -158,8 +173,39 @@ impl Records {
             sink(Item::Reject(reject));
             return;
         }
-        self.seen.insert(key, op.source.clone());
+        let seen = self.compact(&op.source);
+        self.seen.insert(key, seen);
         sink(Item::Operation(Box::new(op)));
+    }
+
+    fn compact(&mut self, loc: &SourceLoc) -> SeenAt {
+        let same_source = |s: &SourceLoc| s.file == loc.file && s.entry == loc.entry;
+        if !self.sources.last().is_some_and(same_source) {
+            let file_only = SourceLoc::file(loc.file.clone(), loc.entry.clone());
+            self.sources.push(file_only);
+        }
+        let page_element = loc
+            .pointer
+            .rsplit('/')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(NONE_U32);
+        SeenAt {
+            source: (self.sources.len() - 1) as u32,
+            line: loc.line.unwrap_or(NONE_U64),
+            index: loc.index.unwrap_or(NONE_U64),
+            page_element,
+        }
+    }
+
+    fn location(&self, at: SeenAt) -> SourceLoc {
+        let mut loc = self.sources[at.source as usize].clone();
+        loc.line = (at.line != NONE_U64).then_some(at.line);
+        loc.index = (at.index != NONE_U64).then_some(at.index);
+        if at.page_element != NONE_U32 {
+            loc.pointer = format!("/data/{}", at.page_element);
+        }
+        loc
     }
 }
 

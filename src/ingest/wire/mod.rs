@@ -178,7 +178,8 @@ impl WireTseEvent {
 struct Probe {
     object: Option<String>,
     state: Option<IgnoredAny>,
-    data: Option<serde_json::Value>,
+    // Raw, so that detecting the shape never builds a value tree of the whole record.
+    data: Option<Box<serde_json::value::RawValue>>,
     status: Option<IgnoredAny>,
     source: Option<IgnoredAny>,
     resource_version: Option<IgnoredAny>,
@@ -229,7 +230,7 @@ pub fn detect(raw: &str) -> Result<Detected, (FieldError, Option<String>)> {
     let kind = probe.kind.as_ref().and_then(|v| v.as_str());
     let register = probe.object.as_deref() == Some("operation")
         || probe.state.is_some()
-        || probe.data.as_ref().is_some_and(|d| d.is_object());
+        || probe.data.as_ref().is_some_and(|d| d.get().starts_with('{'));
     let operations = probe.status.is_some()
         || probe.source.is_some()
         || probe.resource_version.is_some()
