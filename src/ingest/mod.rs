@@ -161,7 +161,11 @@ impl Records {
     fn accept(&mut self, op: Operation, sink: &mut dyn FnMut(Item)) {
         let key = id_key(&op.id);
         if let Some(first) = self.seen.get(&key) {
-            let message = format!("duplicate id {}, first read at {}", op.id, self.location(*first));
+            let message = format!(
+                "duplicate id {}, first read at {}",
+                op.id,
+                self.location(*first)
+            );
             let reject = FieldError::new(
                 RejectClass::DuplicateId,
                 "/id",

@@ -10,77 +10,36 @@ use super::fiscal::FiscalOut;
 use super::masterdata::RegisterSpec;
 use super::text::Sid;
 
-/// What happened at the register.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Kind {
-    /// A sale.
-    Sale,
-    /// A return against an earlier sale (register `refund`, v1.1 `return`).
-    Refund,
-    /// Goods returned and others taken in one operation.
-    Exchange,
-    /// Register shape: reversal of an earlier sale.
-    Void,
-    /// Register shape: cash into or out of the drawer.
-    CashMovement,
-    /// Register shape: down payment on a special order.
-    Deposit,
-    /// Register shape: collection of a special order against its down payment.
-    DepositCapture,
-    /// Register shape: training-mode sale.
-    Training,
-    /// v1.1: session opened with a float.
-    SessionOpen,
-    /// v1.1: cash added to or taken from the drawer.
-    SessionCashAdjustment,
-    /// v1.1: drawer counted before closing.
-    SessionCashCount,
-    /// v1.1: session closed.
-    SessionClose,
-}
+// The generator speaks the canonical model's vocabulary; only the wire names differ per shape.
+pub(crate) use crate::model::{LifecycleState as State, OperationKind as Kind};
 
-impl Kind {
-    /// The register-shape `type`.
-    pub(crate) fn register_wire(self) -> &'static str {
-        match self {
-            Kind::Sale => "sale",
-            Kind::Refund => "refund",
-            Kind::Exchange => "exchange",
-            Kind::Void => "void",
-            Kind::CashMovement => "cash_movement",
-            Kind::Deposit => "deposit",
-            Kind::DepositCapture => "deposit_capture",
-            Kind::Training => "training",
-            _ => unreachable!("session operations exist only in the v1.1 shape"),
-        }
-    }
-
-    /// The v1.1 `type`.
-    pub(crate) fn operations_wire(self) -> &'static str {
-        match self {
-            Kind::Sale => "sale",
-            Kind::Refund => "return",
-            Kind::Exchange => "exchange",
-            Kind::SessionOpen => "session_open",
-            Kind::SessionCashAdjustment => "session_cash_adjustment",
-            Kind::SessionCashCount => "session_cash_count",
-            Kind::SessionClose => "session_close",
-            _ => unreachable!("{self:?} exists only in the register-scoped shape"),
-        }
+/// The register-shape `type` of a kind.
+pub(crate) fn register_wire(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Sale => "sale",
+        Kind::Return => "refund",
+        Kind::Exchange => "exchange",
+        Kind::Void => "void",
+        Kind::CashMovement => "cash_movement",
+        Kind::Deposit => "deposit",
+        Kind::DepositCapture => "deposit_capture",
+        Kind::Training => "training",
+        _ => unreachable!("session operations exist only in the v1.1 shape"),
     }
 }
 
-/// Lifecycle state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum State {
-    /// Still in progress (only the last operation of a history).
-    Open,
-    /// Finished.
-    Completed,
-    /// Register shape: cancelled before completion.
-    Cancelled,
-    /// v1.1: a completed sale voided afterwards.
-    Voided,
+/// The v1.1 `type` of a kind.
+pub(crate) fn operations_wire(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Sale => "sale",
+        Kind::Return => "return",
+        Kind::Exchange => "exchange",
+        Kind::SessionOpen => "session_open",
+        Kind::SessionCashAdjustment => "session_cash_adjustment",
+        Kind::SessionCashCount => "session_cash_count",
+        Kind::SessionClose => "session_close",
+        _ => unreachable!("{kind:?} exists only in the register-scoped shape"),
+    }
 }
 
 /// Everything about an operation except its lines, payments and fiscal block.

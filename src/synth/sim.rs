@@ -880,7 +880,7 @@ impl Sim<'_> {
         let Some(orig) = self.take_returnable() else {
             return self.sale(t0, t1);
         };
-        self.begin(Kind::Refund, t0, t1);
+        self.begin(Kind::Return, t0, t1);
         self.draft.reference = Some(orig.id);
         self.draft.reason = Some(self.rng.one(self.cd.words.return_reasons));
         let k = 1 + self.rng.below(orig.n_lines as u64) as usize;
@@ -1318,7 +1318,7 @@ impl Sim<'_> {
                 Ok(())
             }
             Action::DanglingReturn => {
-                self.begin(Kind::Refund, t0, t1);
+                self.begin(Kind::Return, t0, t1);
                 let mut missing = Sid::new();
                 missing
                     .push_str("op_")

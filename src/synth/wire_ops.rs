@@ -193,7 +193,7 @@ pub(crate) fn write(out: &mut Vec<u8>, v: &View<'_>) {
     }
     w.f_sid(k!("created_at"), &st.get(d.started));
     w.f_sid(k!("updated_at"), &st.get(updated));
-    w.f_str(k!("type"), d.kind.operations_wire());
+    w.f_str(k!("type"), super::op::operations_wire(d.kind));
     match d.kind {
         Kind::SessionOpen => {
             w.f_amt(k!("opening_balance_amount"), d.opening);

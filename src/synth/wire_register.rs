@@ -300,7 +300,7 @@ pub(crate) fn write(out: &mut Vec<u8>, v: &View<'_>) {
     w.open();
     w.f_sid(k!("id"), &d.id);
     w.f_str(k!("object"), "operation");
-    w.f_str(k!("type"), d.kind.register_wire());
+    w.f_str(k!("type"), super::op::register_wire(d.kind));
     w.f_str(
         k!("state"),
         match d.state {

@@ -283,12 +283,19 @@ fn unreadable_inputs_are_reported_and_the_rest_is_read() {
 #[test]
 fn duplicate_inside_a_list_page_points_at_the_page_element() {
     let w = Workdir::new();
-    let page = format!(r#"{{"object":"list","data":[{},{}],"cursor":null}}"#, reg_sale("p0"), reg_sale("p1"));
+    let page = format!(
+        r#"{{"object":"list","data":[{},{}],"cursor":null}}"#,
+        reg_sale("p0"),
+        reg_sale("p1")
+    );
     let p = w.write("pages.ndjson", format!("{page}\n{}\n", reg_sale("p1")));
     let r = read(&[&p]);
     assert_eq!(r.ids(), ["p0", "p1"]);
     let rej = r.only_reject();
     assert_eq!(rej.class, RejectClass::DuplicateId);
     assert_eq!(rej.location.line, Some(2));
-    assert_eq!(rej.message, format!("duplicate id p1, first read at {}:1 /data/1", p.display()));
+    assert_eq!(
+        rej.message,
+        format!("duplicate id p1, first read at {}:1 /data/1", p.display())
+    );
 }

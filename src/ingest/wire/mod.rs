@@ -230,7 +230,10 @@ pub fn detect(raw: &str) -> Result<Detected, (FieldError, Option<String>)> {
     let kind = probe.kind.as_ref().and_then(|v| v.as_str());
     let register = probe.object.as_deref() == Some("operation")
         || probe.state.is_some()
-        || probe.data.as_ref().is_some_and(|d| d.get().starts_with('{'));
+        || probe
+            .data
+            .as_ref()
+            .is_some_and(|d| d.get().starts_with('{'));
     let operations = probe.status.is_some()
         || probe.source.is_some()
         || probe.resource_version.is_some()
