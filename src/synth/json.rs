@@ -8,7 +8,7 @@
 //! itself (one flag per nesting step), so callers cannot produce `,,` or `,}`; the tests
 //! re-parse every line the generator writes.
 
-use super::text::{SmallStr, push_amount_bytes};
+use super::text::{SmallStr, decimal_digits, push_amount_bytes};
 
 /// A member name as the literal `"name":`, so that writing a key is one copy. Made only by
 /// [`k!`], which keeps a bare `"name"` from compiling where a key is expected.
@@ -204,18 +204,9 @@ impl<'a> Json<'a> {
 }
 
 /// Appends `v` in decimal.
-pub(crate) fn push_u64(buf: &mut Vec<u8>, mut v: u64) {
+pub(crate) fn push_u64(buf: &mut Vec<u8>, v: u64) {
     let mut tmp = [0u8; 20];
-    let mut i = tmp.len();
-    loop {
-        i -= 1;
-        tmp[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    buf.extend_from_slice(&tmp[i..]);
+    buf.extend_from_slice(decimal_digits(v, &mut tmp));
 }
 
 #[cfg(test)]

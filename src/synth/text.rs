@@ -6,6 +6,21 @@
 
 use std::fmt;
 
+/// Writes `v` in decimal into the end of `tmp` and returns the digits: the one digit loop of
+/// the generator, shared by the JSON writer and the fixed-size strings.
+pub(crate) fn decimal_digits(mut v: u64, tmp: &mut [u8; 20]) -> &[u8] {
+    let mut i = tmp.len();
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    &tmp[i..]
+}
+
 /// A short ASCII string on the stack (ids, timestamps, Base64 of signatures).
 #[derive(Clone, Copy)]
 pub(crate) struct SmallStr<const N: usize> {
@@ -60,22 +75,12 @@ impl<const N: usize> SmallStr<N> {
     /// Appends `n` in decimal, left-padded with zeros to at least `width` digits.
     pub(crate) fn push_num(&mut self, n: u64, width: usize) -> &mut Self {
         let mut tmp = [0u8; 20];
-        let mut i = tmp.len();
-        let mut v = n;
-        loop {
-            i -= 1;
-            tmp[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        let digits = tmp.len() - i;
-        for _ in digits..width {
+        let digits = decimal_digits(n, &mut tmp);
+        for _ in digits.len()..width {
             self.push_byte(b'0');
         }
-        self.buf[self.len..self.len + digits].copy_from_slice(&tmp[i..]);
-        self.len += digits;
+        self.buf[self.len..self.len + digits.len()].copy_from_slice(digits);
+        self.len += digits.len();
         self
     }
 
