@@ -12,3 +12,4 @@ pub mod model;
 pub mod output;
 pub mod report;
 pub mod synth;
+pub mod validate;

@@ -1,8 +1,9 @@
 //! `fiskal audit`: the main job.
 //!
-//! Reads the histories, checks what the current stages can check, and writes the audit
-//! directory: `summary.json` (what was read, per register/regime/type, the period, master-data
-//! coverage) and `rejects.jsonl` (every rejected record with file, line, field and reason).
+//! Reads the histories, validates them (docs/rules.md), and writes the audit directory:
+//! `summary.json` (what was read, per register/regime/type, the period, master-data coverage,
+//! findings per rule with the first examples), `rejects.jsonl` (every rejected record with
+//! file, line, field and reason) and `findings.jsonl` (every finding).
 //! Each file is written to a temporary name and renamed when complete, so an interrupted run
 //! never leaves a file that looks finished. Exit codes as for `check`.
 
@@ -13,9 +14,10 @@ use anyhow::Context;
 use serde::Serialize;
 
 use super::Outcome;
-use super::common::{self, InputArgs};
+use super::common::{self, InputArgs, ValidateArgs};
 use crate::fsutil::AtomicFile;
 use crate::output::Output;
+use crate::report::findings::FindingSummary;
 use crate::report::summary::InputSummary;
 
 /// Arguments of `fiskal audit`.
@@ -26,6 +28,8 @@ use crate::report::summary::InputSummary;
 pub struct Args {
     #[command(flatten)]
     input: InputArgs,
+    #[command(flatten)]
+    validate: ValidateArgs,
     /// Directory to write the audit output into (created if missing).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
@@ -35,6 +39,7 @@ pub struct Args {
 struct AuditSummary<'a> {
     input: &'a InputSummary,
     master_data: MasterDataCoverage,
+    findings: &'a FindingSummary,
 }
 
 #[derive(Serialize)]
@@ -46,20 +51,18 @@ struct MasterDataCoverage {
 
 /// Runs `fiskal audit`.
 pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
+    let config = args.validate.load()?;
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let rejects_path = args.out.join("rejects.jsonl");
-    let mut rejects = AtomicFile::create(&rejects_path)
-        .with_context(|| format!("creating {}", rejects_path.display()))?;
-    let summary = common::ingest_inputs(
+    let findings_path = args.out.join("findings.jsonl");
+    let create = |p: &std::path::Path| AtomicFile::create(p).with_context(|| format!("creating {}", p.display()));
+    let (mut rejects, mut findings_file) = (create(&rejects_path)?, create(&findings_path)?);
+    let (summary, findings) = common::check_inputs(
         &args.input,
+        config,
         out,
-        &mut |r| {
-            serde_json::to_writer(&mut rejects, r)?;
-            rejects.write_all(b"\n")?;
-            Ok(())
-        },
-        &mut |_op| Ok(()),
+        &mut |r| json_line(&mut rejects, r),
+        &mut |f| json_line(&mut findings_file, f),
     )?;
     let md = common::load_master_data(&args.input, &summary)?;
     let missing = common::registers_without_master_data(&summary, md.as_ref().map(|(_, m)| m));
@@ -73,6 +76,7 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
             path: md.as_ref().map(|(p, _)| p.display().to_string()),
             registers_without_master_data: missing.clone(),
         },
+        findings: &findings,
     };
     let summary_path = args.out.join("summary.json");
     let mut bytes = serde_json::to_vec_pretty(&audit)?;
@@ -87,10 +91,12 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
             missing.join(", ")
         ))?;
     }
+    out.human(&format!("\n{}", findings.render_human()))?;
     out.human(&format!(
-        "\nwrote {} and {}",
+        "\nwrote {}, {} and {}",
         summary_path.display(),
-        rejects_path.display()
+        rejects_path.display(),
+        findings_path.display()
     ))?;
     out.json("summary", &audit)?;
     Ok(if summary.rejected > 0 {
@@ -98,4 +104,10 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Clean
     })
+}
+
+fn json_line<T: Serialize>(file: &mut AtomicFile, value: &T) -> anyhow::Result<()> {
+    serde_json::to_writer(&mut *file, value)?;
+    file.write_all(b"\n")?;
+    Ok(())
 }

@@ -1,24 +1,28 @@
 //! `fiskal check`: read histories and report what was read.
 //!
 //! Prints records per shape, regime, register, type and state, the period covered, every
-//! rejected record with file, line, field and reason, and which registers lack master data.
-//! Writes nothing. Exit 0 when every record was accepted, 1 when any was rejected, 2 when
-//! nothing could be read or the master data is broken.
+//! rejected record with file, line, field and reason, which registers lack master data, and
+//! the findings of every validation rule (docs/rules.md), grouped by rule with the first
+//! examples. Writes nothing. Exit 0 when clean, 1 when a record was rejected or a finding is
+//! of error severity, 2 when nothing could be read or the master data or configuration is
+//! broken.
 
 use serde::Serialize;
 
 use super::Outcome;
-use super::common::{self, InputArgs};
+use super::common::{self, InputArgs, ValidateArgs};
 use crate::output::Output;
 
 /// Arguments of `fiskal check`.
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Examples:\n  fiskal check fixtures/demo\n  fiskal check dump.ndjson.gz --json | jq 'select(.type==\"reject\")'\n  fiskal check export.zip --master-data masterdata.toml"
+    after_help = "Examples:\n  fiskal check fixtures/demo\n  fiskal check dump.ndjson.gz --json | jq 'select(.type==\"reject\")'\n  fiskal check export.zip --master-data masterdata.toml --config fiskal.toml"
 )]
 pub struct Args {
     #[command(flatten)]
     input: InputArgs,
+    #[command(flatten)]
+    validate: ValidateArgs,
 }
 
 #[derive(Serialize)]
@@ -30,7 +34,8 @@ struct MasterDataStatus {
 
 /// Runs `fiskal check`.
 pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
-    let summary = common::ingest_inputs(&args.input, out, &mut |_| Ok(()), &mut |_| Ok(()))?;
+    let config = args.validate.load()?;
+    let (summary, findings) = common::check_inputs(&args.input, config, out, &mut |_| Ok(()), &mut |_| Ok(()))?;
     let md = common::load_master_data(&args.input, &summary)?;
     let missing = common::registers_without_master_data(&summary, md.as_ref().map(|(_, m)| m));
     out.human(&summary.render_human())?;
@@ -42,7 +47,9 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
             missing.join(", ")
         ))?;
     }
+    out.human(&format!("\n{}", findings.render_human()))?;
     out.json("summary", &summary)?;
+    out.json("findings_summary", &findings)?;
     out.json(
         "master_data",
         &MasterDataStatus {

@@ -1,11 +1,13 @@
 //! Flag groups and steps shared by several subcommands.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
 use crate::ingest::{self, Item, Reject};
-use crate::model::Operation;
+use crate::model::{Finding, Operation};
+use crate::report::findings::FindingSummary;
+use crate::validate::{Config, Validator};
 use crate::model::masterdata::MasterData;
 use crate::output::Output;
 use crate::report::summary::InputSummary;
@@ -24,13 +26,67 @@ pub struct InputArgs {
     pub master_data: Option<PathBuf>,
 }
 
+/// Validation options.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ValidateArgs {
+    /// Configuration (tolerances, severities, disabled rules; docs/config.md). Default:
+    /// `fiskal.toml` in the current directory, if there is one.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl ValidateArgs {
+    /// The configuration to validate with.
+    pub fn load(&self) -> anyhow::Result<Config> {
+        let path = match &self.config {
+            Some(p) => p.clone(),
+            None if Path::new("fiskal.toml").is_file() => PathBuf::from("fiskal.toml"),
+            None => return Ok(Config::default()),
+        };
+        Ok(Config::load(&path)?)
+    }
+}
+
+/// Reads and validates all inputs: rejections and findings are printed (JSON mode: as they
+/// come; human mode: rejections as they come, findings grouped at the end) and handed to the
+/// callbacks. Returns the input and findings summaries.
+pub fn check_inputs(
+    input: &InputArgs,
+    config: Config,
+    out: &mut Output,
+    on_reject: &mut dyn FnMut(&Reject) -> anyhow::Result<()>,
+    on_finding: &mut dyn FnMut(&Finding) -> anyhow::Result<()>,
+) -> anyhow::Result<(InputSummary, FindingSummary)> {
+    let mut validator = Validator::new(config);
+    let mut findings = FindingSummary::default();
+    let mut failure: Option<anyhow::Error> = None;
+    let mut handle = |f: Finding, out: &mut Output| {
+        if failure.is_none() {
+            findings.add(&f);
+            let r = out.json("finding", &f).map_err(anyhow::Error::from).and_then(|()| on_finding(&f));
+            if let Err(e) = r {
+                failure = Some(e);
+            }
+        }
+    };
+    let summary = ingest_inputs(input, out, on_reject, &mut |op, out| {
+        validator.push(&op, &mut |f| handle(f, out));
+        Ok(())
+    })?;
+    validator.finish(&mut |f| handle(f, out));
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    Ok((summary, findings))
+}
+
 /// Reads all inputs, printing every rejection as it streams by and handing every accepted
 /// operation to `on_op`. Returns the summary.
 pub fn ingest_inputs(
     input: &InputArgs,
     out: &mut Output,
     on_reject: &mut dyn FnMut(&Reject) -> anyhow::Result<()>,
-    on_op: &mut dyn FnMut(Operation) -> anyhow::Result<()>,
+    on_op: &mut dyn FnMut(Operation, &mut Output) -> anyhow::Result<()>,
 ) -> anyhow::Result<InputSummary> {
     let mut summary = InputSummary::default();
     let bar = out.progress(None, "reading");
@@ -43,7 +99,7 @@ pub fn ingest_inputs(
         let result = match item {
             Item::Operation(op) => {
                 summary.add(&op);
-                on_op(*op)
+                on_op(*op, out)
             }
             Item::Reject(r) => {
                 summary.add_reject(&r);

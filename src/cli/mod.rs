@@ -19,7 +19,10 @@ use crate::output::{Format, Output};
 #[derive(Parser, Debug)]
 #[command(name = "fiskal", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
-    /// Print JSON lines instead of human text.
+    /// Output format: `human` text, or `json` lines (one object per line).
+    #[arg(long, global = true, value_enum, default_value_t = FormatArg::Human)]
+    pub format: FormatArg,
+    /// Shorthand for `--format json`.
     #[arg(long, global = true)]
     pub json: bool,
     /// No progress bars.
@@ -28,6 +31,15 @@ pub struct Cli {
     /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Output formats.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FormatArg {
+    /// Text for people.
+    Human,
+    /// JSON lines.
+    Json,
 }
 
 /// The subcommands.

@@ -3,11 +3,13 @@
 //! No I/O and no wire names live here. Everything downstream (validation, regime verifiers,
 //! exporters, the report) reads only these types.
 
+pub mod finding;
 pub mod masterdata;
 pub mod money;
 pub mod operation;
 pub mod source;
 
+pub use finding::{Finding, Severity};
 pub use money::Currency;
 pub use operation::*;
 pub use source::SourceLoc;

@@ -261,6 +261,10 @@ pub struct Operation {
     /// Free-text notes.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Whether fiscalisation succeeded (register shape `fiscal_state`; kept apart from the
+    /// block because a failed fiscalisation has no block).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fiscal_state: Option<FiscalState>,
     /// The regime-typed fiscal block, where the operation was fiscalised.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fiscal: Option<Fiscal>,
@@ -690,9 +694,6 @@ impl Fiscal {
 /// Germany: what the TSE signed.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TseFiscal {
-    /// Fiscalisation state (register shape `fiscal_state`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub state: Option<FiscalState>,
     /// TSE serial number (hex SHA-256 of the public key).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tse_serial: Option<String>,
@@ -749,9 +750,6 @@ pub struct TseEvent {
 /// Austria: the signed receipt.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RksvFiscal {
-    /// Fiscalisation state (register shape `fiscal_state`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub state: Option<FiscalState>,
     /// Kassen-ID.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cashbox_id: Option<String>,
@@ -787,9 +785,6 @@ pub struct RksvFiscal {
 /// Italy: the commercial document.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RtFiscal {
-    /// Fiscalisation state (register shape `fiscal_state`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub state: Option<FiscalState>,
     /// Matricola of the RT.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rt_serial: Option<String>,

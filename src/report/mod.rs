@@ -1,3 +1,4 @@
 //! Reports: what a person (and a machine) reads after a run.
 
+pub mod findings;
 pub mod summary;

@@ -7,3 +7,4 @@ mod demo;
 mod shapes;
 mod synth;
 mod util;
+mod validate;

@@ -67,7 +67,7 @@ fn register_shape_field_by_field() {
     );
     match sale.fiscal.as_ref().unwrap() {
         Fiscal::KassenSichV(t) => {
-            assert_eq!(t.state, Some(FiscalState::Succeeded));
+            assert_eq!(sale.fiscal_state, Some(FiscalState::Succeeded));
             assert_eq!(
                 t.finish.as_ref().unwrap().process_type.as_deref(),
                 Some("Kassenbeleg-V1")

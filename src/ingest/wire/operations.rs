@@ -247,6 +247,7 @@ pub fn normalize(raw: &str, source: SourceLoc) -> Result<Operation, FieldError> 
         },
         customer: None,
         notes: r.note.into_iter().collect(),
+        fiscal_state: None,
         fiscal: r.fiscal_information.map(fiscal).transpose()?,
     };
     let need =
@@ -403,7 +404,6 @@ fn fiscal(f: WireFiscal) -> Result<Fiscal, FieldError> {
     let qr = f.verification.and_then(|v| v.qr_data);
     match f.regime.as_str() {
         "KassenSichV" => Ok(Fiscal::KassenSichV(TseFiscal {
-            state: None,
             tse_serial: f.tss_serial_number,
             client_id: f.pos_client_serial_number,
             signature_algorithm: f.signature_algorithm,
@@ -417,7 +417,6 @@ fn fiscal(f: WireFiscal) -> Result<Fiscal, FieldError> {
         "RKSV" => {
             let sig = f.signature;
             Ok(Fiscal::Rksv(RksvFiscal {
-                state: None,
                 cashbox_id: f.cashbox_id,
                 document_number: f.document_number,
                 document_type: f.document_type,
@@ -435,7 +434,6 @@ fn fiscal(f: WireFiscal) -> Result<Fiscal, FieldError> {
         "RT" => {
             let sig = f.signature;
             Ok(Fiscal::Rt(RtFiscal {
-                state: None,
                 rt_serial: f.rt_serial,
                 rt_firmware: f.rt_firmware,
                 document_number: f.document_number,

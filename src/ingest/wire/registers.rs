@@ -308,7 +308,8 @@ pub fn normalize(raw: &str, source: SourceLoc) -> Result<Operation, FieldError> 
         references: References::default(),
         customer: None,
         notes: Vec::new(),
-        fiscal: env.fiscal.map(|f| fiscal(f, fiscal_state)).transpose()?,
+        fiscal_state,
+        fiscal: env.fiscal.map(fiscal).transpose()?,
     };
     if let (Some(Fiscal::Rt(rt)), Some(code)) = (
         op.fiscal.as_mut(),
@@ -519,11 +520,10 @@ fn payment(p: WirePayment, cur: Currency, idx: usize) -> Result<Payment, FieldEr
     })
 }
 
-fn fiscal(f: WireFiscal, state: Option<FiscalState>) -> Result<Fiscal, FieldError> {
+fn fiscal(f: WireFiscal) -> Result<Fiscal, FieldError> {
     let qr = f.verification.and_then(|v| v.qr_data);
     match f.regime.to_ascii_lowercase().as_str() {
         "tse" | "kassensichv" => Ok(Fiscal::KassenSichV(TseFiscal {
-            state,
             tse_serial: f.tse_serial,
             client_id: f.client_id,
             signature_algorithm: f.signature_algorithm,
@@ -537,7 +537,6 @@ fn fiscal(f: WireFiscal, state: Option<FiscalState>) -> Result<Fiscal, FieldErro
         "rksv" => {
             let end = f.end_event;
             Ok(Fiscal::Rksv(RksvFiscal {
-                state,
                 cashbox_id: f.fiscal_unit_id,
                 document_number: f.document_number,
                 document_type: f.document_type,
@@ -558,7 +557,6 @@ fn fiscal(f: WireFiscal, state: Option<FiscalState>) -> Result<Fiscal, FieldErro
                 .unzip();
             let end = f.end_event;
             Ok(Fiscal::Rt(RtFiscal {
-                state,
                 rt_serial: f.fiscal_unit_id,
                 rt_firmware: None,
                 document_number: f.document_number,

@@ -1,0 +1,149 @@
+//! Validation: the checks an auditor runs first, over the canonical operation stream.
+//!
+//! [`Validator::push`] takes operations one at a time, in input order, and runs the rules that
+//! need only the operation (totals, VAT, lifecycle) at once; rules that need the neighbours
+//! (sequences, sessions, references) keep a compact per-register state and report in
+//! [`Validator::finish`]. Every rule is an entry of [`catalog::RULES`].
+//! **Invariant:** bad data never returns `Err`; it becomes a [`Finding`], and all findings are
+//! found in one run.
+
+pub mod catalog;
+pub mod config;
+mod lifecycle;
+mod num;
+mod references;
+mod sequence;
+mod session;
+mod totals;
+mod vat;
+
+use std::collections::BTreeMap;
+
+pub use config::Config;
+
+use crate::model::{Finding, Operation, Regime, SourceLoc};
+
+/// Enough of an operation to report a finding about it later.
+#[derive(Debug, Clone)]
+pub(crate) struct OpRef {
+    pub id: String,
+    pub register: Option<String>,
+    pub location: SourceLoc,
+}
+
+impl OpRef {
+    pub fn of(op: &Operation) -> OpRef {
+        OpRef { id: op.id.clone(), register: op.register_id.clone(), location: op.source.clone() }
+    }
+}
+
+/// Emits findings with the configured severity, dropping those of disabled rules.
+pub(crate) struct Emit<'a> {
+    config: &'a Config,
+    sink: &'a mut dyn FnMut(Finding),
+}
+
+impl Emit<'_> {
+    pub fn finding(&mut self, code: &'static str, op: &OpRef, message: String, expected: Option<String>, found: Option<String>) {
+        debug_assert!(catalog::rule(code).is_some(), "{code} is not in the catalog");
+        if let Some(severity) = self.config.severity(code) {
+            (self.sink)(Finding {
+                code,
+                severity,
+                operation_id: Some(op.id.clone()),
+                register_id: op.register.clone(),
+                location: Some(op.location.clone()),
+                message,
+                expected,
+                found,
+            });
+        }
+    }
+
+    /// A finding about `op` with expected and found values.
+    pub fn mismatch(&mut self, code: &'static str, op: &OpRef, message: String, expected: impl ToString, found: impl ToString) {
+        self.finding(code, op, message, Some(expected.to_string()), Some(found.to_string()));
+    }
+
+    pub fn config(&self) -> &Config {
+        self.config
+    }
+}
+
+/// Per-register state of the stream.
+#[derive(Default)]
+pub(crate) struct RegisterState {
+    /// The regime the register's fiscal blocks name.
+    pub regime: Option<Regime>,
+    pub sequence: sequence::RegisterSequence,
+    pub unsigned: Vec<OpRef>,
+}
+
+/// The validation engine.
+pub struct Validator {
+    config: Config,
+    registers: BTreeMap<String, RegisterState>,
+    sessions: session::Sessions,
+    devices: sequence::Devices,
+    references: references::References,
+    n_ops: u64,
+}
+
+impl Validator {
+    /// A validator with this configuration.
+    pub fn new(config: Config) -> Validator {
+        Validator {
+            config,
+            registers: BTreeMap::new(),
+            sessions: session::Sessions::default(),
+            devices: sequence::Devices::default(),
+            references: references::References::default(),
+            n_ops: 0,
+        }
+    }
+
+    /// Checks one operation; findings that need only this operation are emitted at once.
+    pub fn push(&mut self, op: &Operation, sink: &mut dyn FnMut(Finding)) {
+        let mut emit = Emit { config: &self.config, sink };
+        let index = self.n_ops;
+        self.n_ops += 1;
+        let reg = self.registers.entry(op.register_id.clone().unwrap_or_default()).or_default();
+        if reg.regime.is_none() {
+            reg.regime = op.regime();
+        }
+        let regime = op.regime().or(reg.regime);
+        totals::check(op, &mut emit);
+        vat::check(op, regime, &mut emit);
+        lifecycle::check(op, reg, &mut emit);
+        reg.sequence.push(op, index, &mut emit);
+        self.devices.push(op, &mut emit);
+        self.sessions.push(op, index, &mut emit);
+        self.references.push(op, index);
+    }
+
+    /// Runs the rules that need the whole stream and emits their findings.
+    pub fn finish(self, sink: &mut dyn FnMut(Finding)) {
+        let mut emit = Emit { config: &self.config, sink };
+        for reg in self.registers.into_values() {
+            reg.sequence.finish(&mut emit);
+            if reg.regime.is_some() {
+                for op in &reg.unsigned {
+                    lifecycle::unsigned(op, reg.regime, &mut emit);
+                }
+            }
+        }
+        self.sessions.finish(&mut emit);
+        self.references.finish(&mut emit);
+    }
+}
+
+/// Validates a whole slice of operations (tests, small inputs).
+pub fn validate_all(ops: &[Operation], config: Config) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut v = Validator::new(config);
+    for op in ops {
+        v.push(op, &mut |f| findings.push(f));
+    }
+    v.finish(&mut |f| findings.push(f));
+    findings
+}

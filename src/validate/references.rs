@@ -1,0 +1,173 @@
+//! References between operations (REF001–REF005).
+//!
+//! Every operation is indexed by a hash of its id with what a later reference needs (kind,
+//! state, currency, time, what it sold); references are resolved at the end, so a return may
+//! come before its sale in the input (another file, another order) and still be judged right.
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use rust_decimal::Decimal;
+
+use super::totals::sign;
+use super::{Emit, OpRef};
+use crate::model::*;
+
+struct Target {
+    kind: OperationKind,
+    state: LifecycleState,
+    currency: Currency,
+    time: Option<Timestamp>,
+    /// Quantity sold per product key, and gross sold.
+    sold: Vec<(u64, Decimal)>,
+    gross: Decimal,
+    returned: Vec<(u64, Decimal)>,
+    returned_gross: Decimal,
+    voided: bool,
+}
+
+struct Pending {
+    at: OpRef,
+    kind: OperationKind,
+    completed: bool,
+    target: Option<String>,
+    external: bool,
+    currency: Currency,
+    time: Option<Timestamp>,
+    lines: Vec<(u64, Decimal)>,
+    gross: Decimal,
+}
+
+/// The index of operations and the references still to resolve.
+#[derive(Default)]
+pub(crate) struct References {
+    targets: HashMap<u64, Target>,
+    pending: Vec<Pending>,
+}
+
+fn key(s: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    s.hash(&mut h);
+    h.finish()
+}
+
+fn product(l: &Line) -> u64 {
+    key(l.sku.as_deref().unwrap_or(&l.description))
+}
+
+impl References {
+    pub fn push(&mut self, op: &Operation, _index: u64) {
+        let time = op.timestamps.started.or(op.timestamps.created).or(op.timestamps.completed);
+        let sold_lines: Vec<&Line> = match op.kind {
+            OperationKind::Sale | OperationKind::Exchange | OperationKind::Deposit | OperationKind::DepositCapture => {
+                op.lines.iter().filter(|l| l.role == LineRole::Sold && l.quantity > Decimal::ZERO).collect()
+            }
+            _ => Vec::new(),
+        };
+        let mut sold: Vec<(u64, Decimal)> = Vec::new();
+        for l in &sold_lines {
+            add(&mut sold, product(l), l.quantity);
+        }
+        self.targets.insert(
+            key(&op.id),
+            Target {
+                kind: op.kind,
+                state: op.state,
+                currency: op.currency,
+                time,
+                sold,
+                gross: sold_lines.iter().map(|l| l.total_gross).sum(),
+                returned: Vec::new(),
+                returned_gross: Decimal::ZERO,
+                voided: op.state == LifecycleState::Voided,
+            },
+        );
+        if matches!(op.kind, OperationKind::Return | OperationKind::Exchange | OperationKind::Void | OperationKind::DepositCapture) {
+            let back: Vec<&Line> = match op.kind {
+                OperationKind::Return => op.lines.iter().collect(),
+                OperationKind::Exchange => op.lines.iter().filter(|l| l.role == LineRole::Returned).collect(),
+                _ => Vec::new(),
+            };
+            let mut lines = Vec::new();
+            for l in &back {
+                add(&mut lines, product(l), l.quantity.abs());
+            }
+            self.pending.push(Pending {
+                at: OpRef::of(op),
+                kind: op.kind,
+                completed: op.state == LifecycleState::Completed,
+                target: op.references.original_operation_id.clone(),
+                external: op.references.external_operation_id.is_some(),
+                currency: op.currency,
+                time,
+                lines,
+                gross: back.iter().map(|l| (l.total_gross * sign(l)).abs()).sum(),
+            });
+        }
+    }
+
+    pub fn finish(mut self, emit: &mut Emit) {
+        for p in std::mem::take(&mut self.pending) {
+            let what = p.kind.name();
+            let Some(target_id) = &p.target else {
+                if !p.external {
+                    emit.finding("REF001", &p.at, format!("{what} references no operation"), Some("original_operation_id".into()), Some("none".into()));
+                }
+                continue;
+            };
+            let Some(t) = self.targets.get_mut(&key(target_id)) else {
+                emit.mismatch("REF001", &p.at, format!("{what} references {target_id}, which is not in the input"), "an operation in the input", target_id);
+                continue;
+            };
+            if t.currency != p.currency {
+                emit.mismatch("REF005", &p.at, format!("{what} in {} references {target_id} in {}", p.currency, t.currency), t.currency, p.currency);
+            }
+            if let (Some(tt), Some(pt)) = (t.time, p.time) {
+                if tt.utc() > pt.utc() {
+                    emit.mismatch("REF002", &p.at, format!("{what} references {target_id}, which is later"), format!("before {}", pt.utc().to_rfc3339()), tt.utc().to_rfc3339());
+                }
+            }
+            match p.kind {
+                OperationKind::Void => {
+                    if t.voided || matches!(t.state, LifecycleState::Cancelled | LifecycleState::Voided) {
+                        emit.mismatch("REF004", &p.at, format!("void of {target_id}, which is already voided or cancelled"), "a completed operation not voided before", "voided");
+                    } else if t.state != LifecycleState::Completed {
+                        emit.mismatch("REF004", &p.at, format!("void of {target_id}, which is not completed"), "completed", t.state.name());
+                    } else if p.completed {
+                        t.voided = true;
+                    }
+                }
+                OperationKind::Return | OperationKind::Exchange => {
+                    let returnable = matches!(t.kind, OperationKind::Sale | OperationKind::Exchange | OperationKind::DepositCapture);
+                    if !returnable || t.voided || t.state != LifecycleState::Completed {
+                        let why = if !returnable { t.kind.name() } else if t.voided { "voided" } else { t.state.name() };
+                        emit.mismatch("REF004", &p.at, format!("{what} against {target_id}, which is {why}"), "a completed, not voided sale", why);
+                        continue;
+                    }
+                    if !p.completed {
+                        continue;
+                    }
+                    for &(prod, qty) in &p.lines {
+                        add(&mut t.returned, prod, qty);
+                    }
+                    t.returned_gross += p.gross;
+                    let over = t.returned.iter().find(|(prod, q)| *q > t.sold.iter().find(|s| s.0 == *prod).map_or(Decimal::ZERO, |s| s.1));
+                    if let Some((prod, q)) = over {
+                        let sold = t.sold.iter().find(|s| s.0 == *prod).map_or(Decimal::ZERO, |s| s.1);
+                        emit.mismatch("REF003", &p.at, format!("returns against {target_id} now take back {q} of a product it sold {sold} of"), format!("≤ {sold}"), q);
+                    } else if t.returned_gross > t.gross {
+                        emit.mismatch("REF003", &p.at, format!("returns against {target_id} now refund {} of a sale of {}", t.returned_gross, t.gross), format!("≤ {}", t.gross), t.returned_gross);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+fn add(v: &mut Vec<(u64, Decimal)>, k: u64, q: Decimal) {
+    match v.iter_mut().find(|(x, _)| *x == k) {
+        Some(e) => e.1 += q,
+        None => v.push((k, q)),
+    }
+}
