@@ -52,10 +52,13 @@ struct MasterDataCoverage {
 /// Runs `fiskal audit`.
 pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
     let config = args.validate.load()?;
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
     let rejects_path = args.out.join("rejects.jsonl");
     let findings_path = args.out.join("findings.jsonl");
-    let create = |p: &std::path::Path| AtomicFile::create(p).with_context(|| format!("creating {}", p.display()));
+    let create = |p: &std::path::Path| {
+        AtomicFile::create(p).with_context(|| format!("creating {}", p.display()))
+    };
     let (mut rejects, mut findings_file) = (create(&rejects_path)?, create(&findings_path)?);
     let (summary, findings) = common::check_inputs(
         &args.input,
@@ -99,7 +102,7 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         findings_path.display()
     ))?;
     out.json("summary", &audit)?;
-    Ok(if summary.rejected > 0 {
+    Ok(if summary.rejected > 0 || findings.has_errors() {
         Outcome::Findings
     } else {
         Outcome::Clean

@@ -35,7 +35,8 @@ struct MasterDataStatus {
 /// Runs `fiskal check`.
 pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
     let config = args.validate.load()?;
-    let (summary, findings) = common::check_inputs(&args.input, config, out, &mut |_| Ok(()), &mut |_| Ok(()))?;
+    let (summary, findings) =
+        common::check_inputs(&args.input, config, out, &mut |_| Ok(()), &mut |_| Ok(()))?;
     let md = common::load_master_data(&args.input, &summary)?;
     let missing = common::registers_without_master_data(&summary, md.as_ref().map(|(_, m)| m));
     out.human(&summary.render_human())?;
@@ -57,7 +58,7 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
             registers_without_master_data: missing,
         },
     )?;
-    Ok(if summary.rejected > 0 {
+    Ok(if summary.rejected > 0 || findings.has_errors() {
         Outcome::Findings
     } else {
         Outcome::Clean

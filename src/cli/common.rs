@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 
 use crate::ingest::{self, Item, Reject};
-use crate::model::{Finding, Operation};
-use crate::report::findings::FindingSummary;
-use crate::validate::{Config, Validator};
 use crate::model::masterdata::MasterData;
+use crate::model::{Finding, Operation};
 use crate::output::Output;
+use crate::report::findings::FindingSummary;
 use crate::report::summary::InputSummary;
+use crate::validate::{Config, Validator};
 
 /// Inputs: dumps and master data.
 #[derive(clap::Args, Debug, Clone)]
@@ -63,7 +63,10 @@ pub fn check_inputs(
     let mut handle = |f: Finding, out: &mut Output| {
         if failure.is_none() {
             findings.add(&f);
-            let r = out.json("finding", &f).map_err(anyhow::Error::from).and_then(|()| on_finding(&f));
+            let r = out
+                .json("finding", &f)
+                .map_err(anyhow::Error::from)
+                .and_then(|()| on_finding(&f));
             if let Err(e) = r {
                 failure = Some(e);
             }

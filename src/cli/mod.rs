@@ -66,7 +66,7 @@ pub enum Outcome {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut out = Output::stdout(
-        if cli.json {
+        if cli.json || cli.format == FormatArg::Json {
             Format::Json
         } else {
             Format::Human

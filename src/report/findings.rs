@@ -70,12 +70,26 @@ impl FindingSummary {
             s.push_str("findings: none\n");
             return s;
         }
-        let _ = writeln!(s, "findings: {} error(s), {} warning(s), {} info", self.errors, self.warnings, self.infos);
+        let _ = writeln!(
+            s,
+            "findings: {} error(s), {} warning(s), {} info",
+            self.errors, self.warnings, self.infos
+        );
         for (code, t) in &self.by_rule {
-            let _ = writeln!(s, "\n  {code} {:<7} {:>7}  {}", t.severity.name(), t.count, t.title);
+            let _ = writeln!(
+                s,
+                "\n  {code} {:<7} {:>7}  {}",
+                t.severity.name(),
+                t.count,
+                t.title
+            );
             for f in &t.examples {
                 let op = f.operation_id.as_deref().unwrap_or("-");
-                let reg = f.register_id.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
+                let reg = f
+                    .register_id
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default();
                 let _ = writeln!(s, "      {op}{reg}: {}", f.message);
                 if let (Some(e), Some(x)) = (&f.expected, &f.found) {
                     let _ = writeln!(s, "        expected {e}, found {x}");

@@ -153,6 +153,49 @@ static DE_RATES: [Rate; 3] = [
     },
 ];
 
+/// DE_RATES as they were from 2020-07-01 to 2020-12-31 (Zweites Corona-Steuerhilfegesetz):
+/// 16 % and 5 %, in the same DSFinV-K slots as 19 % and 7 % (dsfinvk.md §5.1).
+static DE_RATES_2020: [Rate; 3] = [
+    Rate {
+        percent: 16,
+        wire: "0.16",
+        category: "standard",
+        name: "USt 16%",
+        slot: 0,
+    },
+    Rate {
+        percent: 5,
+        wire: "0.05",
+        category: "reduced",
+        name: "USt 5%",
+        slot: 1,
+    },
+    Rate {
+        percent: 0,
+        wire: "0.00",
+        category: "not_taxable",
+        name: "USt 0%",
+        slot: 4,
+    },
+];
+
+/// Germany's second half of 2020, when 16 % and 5 % replaced 19 % and 7 %.
+fn de_2020_cut(date: chrono::NaiveDate) -> bool {
+    let from = chrono::NaiveDate::from_ymd_opt(2020, 7, 1).expect("valid date");
+    let to = chrono::NaiveDate::from_ymd_opt(2020, 12, 31).expect("valid date");
+    (from..=to).contains(&date)
+}
+
+/// The country's rates on `date`, indexed like `CountryData::rates` (products and orders keep
+/// their index; only Germany's second half of 2020 differs).
+pub(crate) fn rates_on(country: Country, date: chrono::NaiveDate) -> &'static [Rate] {
+    if country == Country::De && de_2020_cut(date) {
+        &DE_RATES_2020
+    } else {
+        country.data().rates
+    }
+}
+
 static AT_RATES: [Rate; 5] = [
     Rate {
         percent: 20,
@@ -245,6 +288,50 @@ static IT_RATES: [Rate; 7] = [
         slot: 0,
     },
 ];
+
+// Rates that are not valid where and when the vat-rate anomaly uses them (VAT003). Their slot
+// is where the fiscal blocks put a rate they do not know: DSFinV-K counts the 2020 16 % as the
+// general rate (slot 1, dsfinvk.md §5.1), RKSV puts rates outside its four fields into
+// Betrag-Satz-Besonders (rksv.md §2.1).
+static DE_RATE_16: Rate = Rate {
+    percent: 16,
+    wire: "0.16",
+    category: "standard",
+    name: "USt 16%",
+    slot: 0,
+};
+static DE_RATE_12: Rate = Rate {
+    percent: 12,
+    wire: "0.12",
+    category: "standard",
+    name: "USt 12%",
+    slot: 0,
+};
+static AT_RATE_16: Rate = Rate {
+    percent: 16,
+    wire: "0.16",
+    category: "special",
+    name: "USt 16%",
+    slot: 4,
+};
+static IT_RATE_12: Rate = Rate {
+    percent: 12,
+    wire: "0.12",
+    category: "reduced",
+    name: "IVA 12%",
+    slot: 0,
+};
+
+/// A VAT rate that `country` does not have on `date`: Germany 16 % (valid only from
+/// 2020-07-01 to 2020-12-31, so 12 % inside that window), Austria 16 %, Italy 12 %.
+pub(crate) fn invalid_rate(country: Country, date: chrono::NaiveDate) -> &'static Rate {
+    match country {
+        Country::De if de_2020_cut(date) => &DE_RATE_12,
+        Country::De => &DE_RATE_16,
+        Country::At => &AT_RATE_16,
+        Country::It => &IT_RATE_12,
+    }
+}
 
 macro_rules! products {
     ($($name:literal, $sku:literal, $price:literal, $rate:literal, $pfand:literal, $max:literal;)*) => {

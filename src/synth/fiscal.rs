@@ -87,6 +87,8 @@ pub(crate) struct FiscalState {
     pub z: u32,
     /// RT progressive number of the last document of the day.
     pub progressive: u32,
+    /// RT: a new day began and its first document moves the daily closing number on.
+    pub z_due: bool,
     /// Set by the fiscal-counter-gap anomaly: the next signed operation skips one number.
     pub skip_next: bool,
 }
@@ -352,9 +354,11 @@ impl FiscalState {
         out.process_data.clear();
     }
 
-    /// Starts a new RT business day: the daily closing number moves on, documents restart at 1.
+    /// Starts a new RT business day: documents restart at 1, and the day's first document
+    /// moves the daily closing number on. A day without documents (only training or cancelled
+    /// sales) has no closing of its own, so Z never skips a number.
     pub(crate) fn it_new_day(&mut self) {
-        self.z += 1;
+        self.z_due = true;
         self.progressive = 0;
     }
 
@@ -369,6 +373,9 @@ impl FiscalState {
     ) {
         out.signed = Signed::It;
         out.skipped = None;
+        if std::mem::take(&mut self.z_due) {
+            self.z += 1;
+        }
         if self.take_skip() {
             out.skipped = Some(u64::from(self.progressive) + 1);
             self.progressive += 1;

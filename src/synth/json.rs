@@ -140,6 +140,11 @@ impl<'a> Json<'a> {
         self.buf.push(b'"');
     }
 
+    /// `null`.
+    pub(crate) fn null(&mut self) {
+        self.buf.extend_from_slice(b"null");
+    }
+
     /// `true` / `false`.
     pub(crate) fn bool(&mut self, v: bool) {
         self.buf

@@ -85,6 +85,9 @@ pub enum SynthShape {
 }
 
 /// A deliberate error planted into an otherwise clean history.
+///
+/// Each one breaks exactly one rule of the validator on exactly one operation (the one named
+/// in [`INJECTED_FILE`]); docs/synth.md lists the rule per anomaly.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Anomaly {
@@ -97,8 +100,7 @@ pub enum Anomaly {
     SequenceGap,
     /// An operation reuses the id of an earlier one.
     DuplicateId,
-    /// A cash count states a wrong expected amount (a bank deposit that leaves cash behind
-    /// when no v1.1 register exists).
+    /// A v1.1 cash count states a wrong expected amount.
     CashCountError,
     /// A return references an operation that does not exist.
     DanglingReference,
@@ -106,6 +108,41 @@ pub enum Anomaly {
     PaymentMismatch,
     /// A TSE transaction counter, RKSV receipt number or RT progressive number skips one.
     FiscalCounterGap,
+    /// The last goods operation of the history is a sale left open.
+    OpenAtEnd,
+    /// A v1.1 session is never counted nor closed; the next day opens a new one anyway.
+    UnclosedSession,
+    /// An operation's timestamps lie two hours before those of the operation before it.
+    ClockBackwards,
+    /// A completed sale was not fiscalised (fiscalisation failed).
+    FiscalFailed,
+    /// A return takes back one unit more than the sale sold.
+    OverReturn,
+    /// A sale line carries a VAT rate that does not exist in the country on that date.
+    VatRate,
+    /// A register-shape void targets a sale that was already voided.
+    DoubleVoid,
+}
+
+impl Anomaly {
+    /// Every anomaly, in declaration order.
+    pub const ALL: [Anomaly; 15] = [
+        Anomaly::TotalMismatch,
+        Anomaly::TaxMismatch,
+        Anomaly::SequenceGap,
+        Anomaly::DuplicateId,
+        Anomaly::CashCountError,
+        Anomaly::DanglingReference,
+        Anomaly::PaymentMismatch,
+        Anomaly::FiscalCounterGap,
+        Anomaly::OpenAtEnd,
+        Anomaly::UnclosedSession,
+        Anomaly::ClockBackwards,
+        Anomaly::FiscalFailed,
+        Anomaly::OverReturn,
+        Anomaly::VatRate,
+        Anomaly::DoubleVoid,
+    ];
 }
 
 /// The kebab-case name of an anomaly, as on the command line and in [`INJECTED_FILE`].
@@ -119,6 +156,13 @@ pub(crate) fn anomaly_name(a: Anomaly) -> &'static str {
         Anomaly::DanglingReference => "dangling-reference",
         Anomaly::PaymentMismatch => "payment-mismatch",
         Anomaly::FiscalCounterGap => "fiscal-counter-gap",
+        Anomaly::OpenAtEnd => "open-at-end",
+        Anomaly::UnclosedSession => "unclosed-session",
+        Anomaly::ClockBackwards => "clock-backwards",
+        Anomaly::FiscalFailed => "fiscal-failed",
+        Anomaly::OverReturn => "over-return",
+        Anomaly::VatRate => "vat-rate",
+        Anomaly::DoubleVoid => "double-void",
     }
 }
 
@@ -145,6 +189,10 @@ pub struct Injected {
     pub register_id: String,
     /// The operation that carries it.
     pub operation_id: String,
+    /// The validator rule it breaks (`TOT003`, `FIS003`, …), the only finding the validator
+    /// should report for it; `None` for `duplicate-id`, which the readers reject before any
+    /// rule runs.
+    pub rule: Option<&'static str>,
     /// What exactly is wrong, and by how much.
     pub description: String,
 }

@@ -95,6 +95,9 @@ pub(crate) struct Draft {
     pub customer_cf: Option<Sid>,
     /// Italian lottery code.
     pub lottery: Option<Sid>,
+    /// Completed but not fiscalised: register `fiscal_state: failed`, v1.1
+    /// `fiscal_information: null` (the fiscal-failed anomaly).
+    pub fiscal_failed: bool,
 }
 
 impl Default for Draft {
@@ -125,6 +128,7 @@ impl Default for Draft {
             closing_note: None,
             customer_cf: None,
             lottery: None,
+            fiscal_failed: false,
         }
     }
 }

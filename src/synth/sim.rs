@@ -15,13 +15,13 @@ use super::cart::{
     CartDiscount, Line, LineDiscount, LineKind, Method, Pay, PaySummary, VatCache,
     allocate_cart_discount, chf_to_eur, percent_of, vat_included,
 };
-use super::catalog::{Country, CountryData};
+use super::catalog::{Country, CountryData, Rate, invalid_rate, rates_on};
 use super::fiscal::{AtKind, FiscalOut, FiscalState, Signed};
 use super::inject::{Action, At, Planned};
 use super::masterdata::{RegisterSpec, Shape, codice_fiscale};
 use super::op::{Cart, Draft, Kind, State, View};
 use super::rng::{Rng, Stream};
-use super::text::{Sid, push_amount};
+use super::text::{Sid, TsStyle, push_amount, timestamp};
 use super::{Anomaly, Error, Injected, SynthOptions, wire_ops, wire_register};
 use crate::fsutil::AtomicFile;
 
@@ -40,6 +40,9 @@ struct SaleRef {
     /// (product index, quantity) of its lines without any discount.
     lines: [(u16, i64); 6],
     n_lines: usize,
+    /// Bit j: the product of `lines[j]` is on no other line of the sale, so `lines[j].1` is
+    /// all the sale sold of it (what an over-return needs to exceed).
+    unique: u8,
     /// Fiscal amounts (DE processData slots / AT code fields).
     buckets: [i64; 5],
     pays: PaySummary,
@@ -65,6 +68,8 @@ const PROGRESS_EVERY: u64 = 4096;
 struct Sim<'a> {
     spec: &'a RegisterSpec,
     cd: &'static CountryData,
+    /// The country's VAT rates on the current day.
+    rates: &'static [Rate],
     days: u32,
     ops_per_day: u32,
     start: NaiveDate,
@@ -90,6 +95,14 @@ struct Sim<'a> {
     offset: i32,
     noon_local_ms: i64,
     drawer: i64,
+    /// v1.1: the first session's opening balance, the float that closing pulls leave behind.
+    float: i64,
+    /// v1.1: the `session_open` of the running session.
+    session_open_id: Sid,
+    /// `started` of the operation written last (the clock-backwards anomaly goes behind it).
+    prev_started: i64,
+    /// Local closing time of the shop, ms after midnight.
+    close_ms: i64,
     transmitted: Option<i64>,
     plan: Vec<Planned>,
     injected: Vec<Injected>,
@@ -116,6 +129,7 @@ pub(crate) fn run(
     let mut sim = Sim {
         spec,
         cd: spec.country.data(),
+        rates: spec.country.data().rates,
         days: opts.days,
         ops_per_day: opts.ops_per_day,
         start: opts.start,
@@ -144,6 +158,10 @@ pub(crate) fn run(
         offset: 0,
         noon_local_ms: 12 * 3_600_000,
         drawer: 0,
+        float: 0,
+        session_open_id: Sid::new(),
+        prev_started: 0,
+        close_ms: 0,
         transmitted: None,
         plan,
         injected: Vec::new(),
@@ -192,6 +210,7 @@ impl Sim<'_> {
     fn run_day(&mut self, day: u32) -> Result<(), Error> {
         self.day = day;
         self.date = self.start + chrono::Days::new(u64::from(day));
+        self.rates = rates_on(self.spec.country, self.date);
         let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
         self.midnight = (self.date - epoch).num_days() * 86_400;
         let noon = self.date.and_hms_opt(12, 0, 0).expect("valid time");
@@ -201,13 +220,12 @@ impl Sim<'_> {
             .offset_from_local_datetime(&noon)
             .single()
             .map_or(0, |o| o.fix().local_minus_utc());
-        let last = day + 1 == self.days;
         let open_ms = i64::from(self.spec.open_secs) * 1000;
         let close_ms = i64::from(self.spec.close_secs) * 1000;
+        self.close_ms = close_ms;
         self.noon_local_ms = (open_ms + close_ms) / 2;
-        // rt.md §1.6: the day's documents reach the tax agency with the closing after hours;
-        // the last day is still open, so its documents are not transmitted yet.
-        self.transmitted = (!last).then(|| self.at(close_ms + 10 * 60_000));
+        // rt.md §1.6: the day's documents reach the tax agency with the closing after hours.
+        self.transmitted = Some(self.at(close_ms + 10 * 60_000));
         if self.spec.country == Country::It {
             self.st.it_new_day();
         }
@@ -229,24 +247,31 @@ impl Sim<'_> {
         for k in 0..n {
             let s0 = ws + k * slot_ms;
             if k == mid_k && midday {
-                self.midday(s0 - slot_ms / 20)?;
+                // With one goods slot a day the slot spans the whole day: stay after the
+                // opening operation (at most five minutes after opening).
+                self.midday((s0 - slot_ms / 20).max(ws - 4 * 60_000))?;
             }
             let start = s0 + self.rng.range(0, slot_ms * 2 / 5);
             let dur = self.rng.range(20_000, 180_000).min(slot_ms / 2);
             let slot = u64::from(day) * n as u64 + k as u64;
             let (t0, t1) = (self.at(start), self.at(start + dur));
-            self.goods(slot, t0, t1, last && k == n - 1)?;
+            self.goods(slot, t0, t1)?;
         }
-        if !last {
-            match self.spec.shape {
-                Shape::Register => self.bank_deposit(close_ms - 5 * 60_000)?,
-                Shape::Operations => {
-                    self.cash_count(close_ms - 10 * 60_000)?;
-                    self.session_close(close_ms - 5 * 60_000)?;
+        // Every day closes, the last one included: no session is left running.
+        match self.spec.shape {
+            Shape::Register => self.bank_deposit(close_ms - 5 * 60_000),
+            Shape::Operations => {
+                if let Some(p) = self
+                    .planned(At::DayEnd(day))
+                    .filter(|p| p.action == Action::UnclosedSession)
+                {
+                    self.leave_session_open(p);
+                    return Ok(());
                 }
+                self.cash_count(close_ms - 10 * 60_000)?;
+                self.session_close(close_ms - 5 * 60_000)
             }
         }
-        Ok(())
     }
 
     // ---- operation frame ------------------------------------------------------------------
@@ -297,6 +322,7 @@ impl Sim<'_> {
         }
         self.out.push(b'\n');
         self.last_id = self.draft.id;
+        self.prev_started = self.draft.started;
         self.n_ops += 1;
         self.unreported += 1;
         if self.unreported >= PROGRESS_EVERY {
@@ -331,17 +357,20 @@ impl Sim<'_> {
             anomaly: p.anomaly,
             register_id: self.spec.register_id.clone(),
             operation_id: operation_id.as_str().to_string(),
+            rule: super::inject::rule(&p, self.spec.country, self.spec.shape),
             description,
         });
     }
 
     // ---- carts and payments ---------------------------------------------------------------
 
-    /// Fills the cart with 1–6 lines. `simple`: two plain goods lines at non-zero VAT, no
-    /// discounts, vouchers or tips (the canvas for planted anomalies).
+    /// Fills the cart with 1–6 lines. `simple`: two plain goods lines at non-zero VAT from 1.00
+    /// each, no discounts, vouchers or tips (the canvas for planted anomalies: a payment 1.00
+    /// short still leaves a positive payment).
     fn fill_cart(&mut self, simple: bool, allow_gift_card: bool) {
         let register = self.spec.shape == Shape::Register;
         let cd = self.cd;
+        let rates = self.rates;
         let n = if simple {
             2
         } else {
@@ -350,7 +379,8 @@ impl Sim<'_> {
         while self.cart.lines.len() < n {
             let pi = loop {
                 let pi = self.rng.below(cd.products.len() as u64) as usize;
-                if !simple || cd.rates[cd.products[pi].rate].percent > 0 {
+                let p = &cd.products[pi];
+                if !simple || rates[p.rate].percent > 0 && p.price >= 100 {
                     break pi;
                 }
             };
@@ -367,7 +397,7 @@ impl Sim<'_> {
                 pi as u16,
                 qty,
                 p.price,
-                &cd.rates[p.rate],
+                &rates[p.rate],
             );
             if register && !simple && self.rng.chance(50) {
                 let sub = qty * p.price;
@@ -402,7 +432,7 @@ impl Sim<'_> {
                     pi as u16,
                     qty,
                     p.pfand,
-                    &cd.rates[p.rate],
+                    &rates[p.rate],
                 ));
             }
         }
@@ -419,7 +449,7 @@ impl Sim<'_> {
                 u16::MAX,
                 1,
                 self.rng.one(&[2500, 5000, 10_000]),
-                &cd.rates[cd.special_rate],
+                &rates[cd.special_rate],
             );
             l.gift_card = self.gift_num;
             self.cart.lines.push(l);
@@ -474,7 +504,7 @@ impl Sim<'_> {
                     u16::MAX,
                     1,
                     tip,
-                    &cd.rates[cd.special_rate],
+                    &rates[cd.special_rate],
                 ));
             } else {
                 self.cart.tip = tip;
@@ -682,7 +712,7 @@ impl Sim<'_> {
         for l in &self.cart.returned {
             b[l.rate.slot] -= sign * l.total;
         }
-        b[self.cd.rates[self.cd.special_rate].slot] += sign * self.cart.tip;
+        b[self.rates[self.cd.special_rate].slot] += sign * self.cart.tip;
         b
     }
 
@@ -762,6 +792,7 @@ impl Sim<'_> {
             day: self.day,
             lines: [(0, 0); 6],
             n_lines: 0,
+            unique: 0,
             buckets: self.buckets(1),
             pays: PaySummary::of(&self.cart.pays),
             cash: self.cash_net(),
@@ -773,6 +804,15 @@ impl Sim<'_> {
                 && l.cart_alloc == 0
                 && r.n_lines < 6
             {
+                let same = self
+                    .cart
+                    .lines
+                    .iter()
+                    .filter(|m| m.kind == LineKind::Item && m.product == l.product)
+                    .count();
+                if same == 1 {
+                    r.unique |= 1 << r.n_lines;
+                }
                 r.lines[r.n_lines] = (l.product, l.qty);
                 r.n_lines += 1;
             }
@@ -815,18 +855,15 @@ impl Sim<'_> {
             pi,
             qty,
             p.price,
-            &self.cd.rates[p.rate],
+            &self.rates[p.rate],
         )
     }
 
     // ---- goods operations -----------------------------------------------------------------
 
-    fn goods(&mut self, slot: u64, t0: i64, t1: i64, open_last: bool) -> Result<(), Error> {
+    fn goods(&mut self, slot: u64, t0: i64, t1: i64) -> Result<(), Error> {
         if let Some(p) = self.planned(At::Slot(slot)) {
             return self.planted(p, t0, t1);
-        }
-        if open_last {
-            return self.open_sale(t0);
         }
         match self.spec.shape {
             Shape::Register => {
@@ -865,7 +902,9 @@ impl Sim<'_> {
         let voided = self.spec.shape == Shape::Operations && self.rng.chance(10);
         if voided {
             self.draft.state = State::Voided;
-            self.draft.voided_at = t1 + self.rng.range(60, 900);
+            // Still inside the session: before the evening cash count.
+            self.draft.voided_at =
+                (t1 + self.rng.range(60, 900)).min(self.at(self.close_ms - 11 * 60_000).max(t1));
             self.draft.reason = Some(self.rng.one(self.cd.words.void_reasons));
         }
         self.sign_receipt(1, "VENDITA");
@@ -925,27 +964,45 @@ impl Sim<'_> {
         self.emit()
     }
 
-    fn void(&mut self, t0: i64, t1: i64) -> Result<(), Error> {
+    /// Takes a random sale of today from the pool that a void can hand back: paid in EUR, and
+    /// paid without cash if `cashless`, otherwise with no more cash than the drawer holds.
+    fn take_voidable(&mut self, cashless: bool) -> Option<SaleRef> {
         let day = self.day;
         let drawer = self.drawer;
-        let candidates = self
-            .pool
-            .iter()
-            .filter(|s| s.day == day && !s.foreign && s.cash <= drawer)
-            .count();
+        let ok = |s: &SaleRef| {
+            s.day == day
+                && !s.foreign
+                && if cashless {
+                    s.cash == 0
+                } else {
+                    s.cash <= drawer
+                }
+        };
+        let candidates = self.pool.iter().filter(|s| ok(s)).count();
         if candidates == 0 {
-            return self.sale(t0, t1);
+            return None;
         }
         let k = self.rng.below(candidates as u64) as usize;
         let i = self
             .pool
             .iter()
             .enumerate()
-            .filter(|(_, s)| s.day == day && !s.foreign && s.cash <= drawer)
+            .filter(|(_, s)| ok(s))
             .nth(k)
             .map(|(i, _)| i)
             .expect("counted above");
-        let orig = self.pool.remove(i).expect("index from the pool");
+        self.pool.remove(i)
+    }
+
+    fn void(&mut self, t0: i64, t1: i64) -> Result<(), Error> {
+        let Some(orig) = self.take_voidable(false) else {
+            return self.sale(t0, t1);
+        };
+        self.void_of(&orig, t0, t1)
+    }
+
+    /// Writes a void of `orig`, handing back its cash.
+    fn void_of(&mut self, orig: &SaleRef, t0: i64, t1: i64) -> Result<(), Error> {
         self.begin(Kind::Void, t0, t1);
         self.draft.reference = Some(orig.id);
         self.draft.reason = Some(self.rng.one(self.cd.words.void_reasons));
@@ -1082,7 +1139,7 @@ impl Sim<'_> {
             u16::MAX,
             1,
             deposit,
-            &self.cd.rates[o.rate],
+            &self.rates[o.rate],
         ));
         self.compute();
         self.pay_in(deposit, false, false);
@@ -1109,7 +1166,7 @@ impl Sim<'_> {
         let o = &self.cd.deposit_orders[dep.order];
         self.begin(Kind::DepositCapture, t0, t1);
         self.draft.reference = Some(dep.id);
-        let rate = &self.cd.rates[o.rate];
+        let rate = &self.rates[o.rate];
         self.cart.lines.push(Line::new(
             LineKind::Item,
             o.goods,
@@ -1203,28 +1260,9 @@ impl Sim<'_> {
 
     fn bank_deposit(&mut self, local_ms: i64) -> Result<(), Error> {
         let t = self.at(local_ms);
-        let planned = self
-            .planned(At::DayEnd(self.day))
-            .filter(|p| p.action == Action::WrongBankDeposit);
-        let drawer = self.drawer;
         // The day's cash nets to zero: everything in the drawer goes to the bank.
-        let amount = if planned.is_some() {
-            -(drawer - 1000)
-        } else {
-            -drawer
-        };
+        let amount = -self.drawer;
         self.cash_movement(t, amount, "bank_deposit", self.cd.words.bank_note)?;
-        if let Some(p) = planned {
-            self.record(
-                p,
-                self.last_id,
-                format!(
-                    "bank_deposit {} leaves 10.00 in the drawer: the day's cash (float + cash payments − cash refunds ± cash movements) is {}",
-                    amount_text(amount),
-                    amount_text(drawer)
-                ),
-            );
-        }
         self.drawer = 0;
         Ok(())
     }
@@ -1239,9 +1277,16 @@ impl Sim<'_> {
             .push_num(self.session_num, 4);
         let t = self.at(local_ms);
         self.begin(Kind::SessionOpen, t, t);
-        self.draft.opening = self.rng.one(&[10_000, 15_000, 20_000]);
+        // The cash carries over: a session opens with what the previous one left in the
+        // drawer (counted minus the closing pull, or the running drawer of a session that was
+        // never closed). Only the very first session starts from a fresh float.
+        if self.session_num == 1 {
+            self.float = self.rng.one(&[10_000, 15_000, 20_000]);
+            self.drawer = self.float;
+        }
+        self.draft.opening = self.drawer;
         self.draft.note = Some(self.cd.words.opening_note);
-        self.drawer = self.draft.opening;
+        self.session_open_id = self.draft.id;
         self.emit()
     }
 
@@ -1262,6 +1307,11 @@ impl Sim<'_> {
             .filter(|p| p.action == Action::WrongCashCount);
         if planned.is_some() {
             self.draft.expected = expected + 1000;
+            // Discrepancies stay within 5.00, so counted always differs from the wrong expected
+            // amount; a note explains it, leaving the expected amount the only thing wrong.
+            if self.draft.discrepancy_note.is_none() {
+                self.draft.discrepancy_note = Some(self.rng.one(self.cd.words.discrepancy_notes));
+            }
         }
         self.drawer = counted;
         self.emit()?;
@@ -1270,10 +1320,11 @@ impl Sim<'_> {
                 p,
                 self.last_id,
                 format!(
-                    "expected_closing_amount {} is 10.00 more than opening + cash in − cash out + adjustments = {}; closing_cashcount_diff {} follows the wrong expected amount",
+                    "expected_closing_amount {} is 10.00 more than opening + cash in − cash out + adjustments = {}; closing_cashcount_diff {} is counted {} − the stated expected amount, and discrepancy_note explains the difference",
                     amount_text(expected + 1000),
                     amount_text(expected),
-                    amount_text(counted - expected - 1000)
+                    amount_text(counted - expected - 1000),
+                    amount_text(counted)
                 ),
             );
         }
@@ -1286,19 +1337,38 @@ impl Sim<'_> {
         let mut date = Sid::new();
         date.push_str(&self.date.format("%Y-%m-%d").to_string());
         self.draft.business_date = date;
-        if self.drawer > 20_000 && self.rng.chance(600) {
-            // Pull everything above a 150.00 float into the safe.
-            let pull = (self.drawer - 15_000) / 1000 * 1000;
-            if pull > 0 {
-                self.draft.closing_adj = Some(-pull);
-                self.draft.closing_note = Some(self.cd.words.closing_pull_note);
-                self.drawer -= pull;
-            }
+        if self.drawer > self.float + 5000 && self.rng.chance(600) {
+            // Everything above the float goes into the safe, in whole tens; the float carries
+            // over to the next session.
+            let pull = (self.drawer - self.float) / 1000 * 1000;
+            self.draft.closing_adj = Some(-pull);
+            self.draft.closing_note = Some(self.cd.words.closing_pull_note);
+            self.drawer -= pull;
         }
         self.emit()
     }
 
     // ---- planted anomalies ----------------------------------------------------------------
+
+    /// The unclosed-session anomaly: the day ends without count and close; the next day's
+    /// `session_open` opens a new session with the drawer as it is.
+    fn leave_session_open(&mut self, p: Planned) {
+        let what = format!(
+            "session {} opened here on {} gets no session_cash_count and no session_close; the next day's session_open opens a new session anyway, with opening_balance_amount = the cash left in the drawer ({}), so the carry-over still holds",
+            self.session.as_str(),
+            self.date,
+            amount_text(self.drawer)
+        );
+        self.record(p, self.session_open_id, what);
+    }
+
+    /// A timestamp in the register's wire style, for descriptions.
+    fn stamp(&self, secs: i64) -> Sid {
+        match self.spec.shape {
+            Shape::Register => timestamp(secs, 0, TsStyle::Utc),
+            Shape::Operations => timestamp(secs, self.offset, TsStyle::Offset),
+        }
+    }
 
     fn planted(&mut self, p: Planned, t0: i64, t1: i64) -> Result<(), Error> {
         match p.action {
@@ -1344,14 +1414,206 @@ impl Sim<'_> {
                 Ok(())
             }
             Action::BrokenSale => self.broken_sale(p, t0, t1),
-            Action::WrongCashCount | Action::WrongBankDeposit => unreachable!("planned at day end"),
+            Action::OpenSale => {
+                self.open_sale(t0)?;
+                let what = match (self.spec.shape, self.spec.country) {
+                    (Shape::Register, Country::De) => {
+                        "state open: lines and totals but no payments and no completed_at; its TSE transaction has the start event only (fiscal_state pending)"
+                    }
+                    (Shape::Register, _) => {
+                        "state open: lines and totals but no payments, no completed_at and no fiscal block (fiscal_state pending)"
+                    }
+                    (Shape::Operations, _) => {
+                        "status open: lines and totals but no payments, no completed_at and no fiscal_information"
+                    }
+                };
+                let close = match self.spec.shape {
+                    Shape::Register => "the evening bank_deposit",
+                    Shape::Operations => "session_cash_count and session_close",
+                };
+                self.record(
+                    p,
+                    self.last_id,
+                    format!(
+                        "the last goods operation of the history is a sale left {what}; the day still ends with {close}"
+                    ),
+                );
+                Ok(())
+            }
+            Action::ClockBackwards => {
+                let previous = self.last_id;
+                let before = self.prev_started;
+                let back = before - 2 * 3600;
+                self.sale(back, back + (t1 - t0))?;
+                self.record(
+                    p,
+                    self.last_id,
+                    format!(
+                        "created_at/started_at {} is 2 hours before {}, the created_at of {} written just before it; completed_at and the fiscal signing times moved with it, sequence number and fiscal counters keep their order",
+                        self.stamp(back).as_str(),
+                        self.stamp(before).as_str(),
+                        previous.as_str()
+                    ),
+                );
+                Ok(())
+            }
+            Action::OverReturn => self.over_return(p, t0, t1),
+            Action::DoubleVoid => self.double_void(p, t0, t1),
+            Action::WrongCashCount | Action::UnclosedSession => unreachable!("planned at day end"),
+        }
+    }
+
+    /// A completed one-line sale paid by card, not kept for later returns: the original for an
+    /// anomaly that needs one when the pool has none that fits.
+    fn plain_card_sale(&mut self, t0: i64, t1: i64) -> Result<SaleRef, Error> {
+        self.begin(Kind::Sale, t0, t1);
+        self.fill_cart(true, false);
+        self.cart.lines.truncate(1);
+        self.compute();
+        let pay = self.card(Method::Card, self.cart.totals.payable, false);
+        self.cart.pays.push(pay);
+        self.sign_receipt(1, "VENDITA");
+        self.emit()?;
+        self.remember_sale();
+        Ok(self.pool.pop_back().expect("just remembered"))
+    }
+
+    /// Takes a random pool entry with a line whose product appears nowhere else in the sale,
+    /// and that line's index.
+    fn take_over_returnable(&mut self) -> Option<(SaleRef, usize)> {
+        let n = self.pool.iter().filter(|s| s.unique != 0).count();
+        if n == 0 {
+            return None;
+        }
+        let k = self.rng.below(n as u64) as usize;
+        let i = self
+            .pool
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.unique != 0)
+            .nth(k)
+            .map(|(i, _)| i)?;
+        let s = self.pool.remove(i)?;
+        let j = s.unique.trailing_zeros() as usize;
+        Some((s, j))
+    }
+
+    fn over_return(&mut self, p: Planned, t0: i64, t1: i64) -> Result<(), Error> {
+        let (orig, j, start) = match self.take_over_returnable() {
+            Some((orig, j)) => (orig, j, t0),
+            None => {
+                let mid = t0 + (t1 - t0) / 2;
+                (self.plain_card_sale(t0, mid)?, 0, mid)
+            }
+        };
+        let (pi, sold) = orig.lines[j];
+        self.begin(Kind::Return, start, t1);
+        self.draft.reference = Some(orig.id);
+        self.draft.reason = Some(self.rng.one(self.cd.words.return_reasons));
+        let l = self.product_line(pi, sold + 1);
+        self.cart.lines.push(l);
+        self.compute();
+        self.pay_out(self.cart.totals.payable, orig.cash > 0);
+        self.sign_receipt(-1, "RESO");
+        self.drawer += self.cash_net();
+        self.emit()?;
+        self.record(
+            p,
+            self.last_id,
+            format!(
+                "returns {} × {} ({}) against {}, which sold {sold} of it: one more than sold; the return's amounts, VAT and refund ({}) are consistent for {}",
+                sold + 1,
+                l.name,
+                l.sku,
+                orig.id.as_str(),
+                amount_text(self.cart.totals.payable),
+                sold + 1
+            ),
+        );
+        Ok(())
+    }
+
+    fn double_void(&mut self, p: Planned, t0: i64, t1: i64) -> Result<(), Error> {
+        // A sale paid without cash: the second void then moves no cash the drawer lacks.
+        let (orig, start) = match self.take_voidable(true) {
+            Some(orig) => (orig, t0),
+            None => {
+                let third = t0 + (t1 - t0) / 3;
+                (self.plain_card_sale(t0, third)?, third)
+            }
+        };
+        let mid = start + (t1 - start) / 2;
+        self.void_of(&orig, start, mid)?;
+        let first = self.last_id;
+        self.void_of(&orig, mid, t1)?;
+        self.record(
+            p,
+            self.last_id,
+            format!(
+                "a second void of {}, which {} already voided; like the first it negates the sale's fiscal amounts (the sale was paid without cash, so no cash moves)",
+                orig.id.as_str(),
+                first.as_str()
+            ),
+        );
+        Ok(())
+    }
+
+    /// The two lines of the tax-mismatch sale, at one rate: of all catalog items (and
+    /// quantities) the two whose VAT was rounded down the most. Line 1's tax one cent up then
+    /// lies about as far above the exact VAT as it was below, and line 2's rounding down
+    /// offsets the rest, so the breakdown row still matches net × rate within rounding
+    /// (VAT002) and only the line's own VAT computation is wrong (VAT001).
+    fn tax_mismatch_lines(&mut self) {
+        let cd = self.cd;
+        // (rounded − exact VAT in cents, product, quantity), per rate.
+        let mut best: Option<(f64, [(u16, i64); 2])> = None;
+        for (ri, rate) in self.rates.iter().enumerate() {
+            if rate.percent == 0 {
+                continue;
+            }
+            let mut cands: Vec<(f64, u16, i64)> = Vec::new();
+            for (pi, p) in cd.products.iter().enumerate() {
+                if p.rate != ri {
+                    continue;
+                }
+                for q in 1..=p.max_qty {
+                    let gross = q * p.price;
+                    let exact =
+                        gross as f64 * f64::from(rate.percent) / f64::from(100 + rate.percent);
+                    cands.push((vat_included(gross, rate) as f64 - exact, pi as u16, q));
+                }
+            }
+            cands.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let Some(&(e1, p1, q1)) = cands.first() else {
+                continue;
+            };
+            let Some(&(e2, p2, q2)) = cands.iter().find(|c| c.1 != p1) else {
+                continue;
+            };
+            if best.is_none_or(|(e, _)| e1 + e2 < e) {
+                best = Some((e1 + e2, [(p1, q1), (p2, q2)]));
+            }
+        }
+        let (_, pair) = best.expect("every catalog has two products at one rate");
+        for (pi, q) in pair {
+            let l = self.product_line(pi, q);
+            self.cart.lines.push(l);
         }
     }
 
     fn broken_sale(&mut self, p: Planned, t0: i64, t1: i64) -> Result<(), Error> {
         let previous = self.last_id;
         self.begin(Kind::Sale, t0, t1);
-        self.fill_cart(true, false);
+        if p.anomaly == Anomaly::TaxMismatch {
+            self.tax_mismatch_lines();
+        } else {
+            self.fill_cart(true, false);
+        }
+        if p.anomaly == Anomaly::VatRate {
+            let l = self.cart.lines[0];
+            let rate = invalid_rate(self.spec.country, self.date);
+            self.cart.lines[0] = Line::new(l.kind, l.name, l.sku, l.product, l.qty, l.unit, rate);
+        }
         self.compute();
         let register = self.spec.shape == Shape::Register;
         let what = match p.anomaly {
@@ -1370,7 +1632,7 @@ impl Sim<'_> {
                     "taxes[0].tax_amount"
                 };
                 let follow = if register {
-                    "taxable_amount and total_net are 0.01 lower so that net + tax = gross; the totals sum the lines"
+                    "taxable_amount and total_net are 0.01 lower so that net + tax = gross; the totals and the tax_breakdown sum the lines"
                 } else {
                     "the operation's tax_amount is 0.01 higher and pretax_amount 0.01 lower, so the totals still add up"
                 };
@@ -1383,6 +1645,25 @@ impl Sim<'_> {
                     amount_text(right)
                 )
             }
+            Anomaly::VatRate => {
+                let l = self.cart.lines[0];
+                let fiscal = match self.spec.country {
+                    Country::De => {
+                        "; the TSE processData counts it in the general-rate slot (the first)"
+                    }
+                    Country::At => "; the RKSV code counts it under Betrag-Satz-Besonders",
+                    Country::It => "",
+                };
+                format!(
+                    "line 1 ({}) is taxed at {}, which is not a VAT rate of {} on {}; its tax {} on {}, its net and the totals are consistent with that rate{fiscal}",
+                    l.name,
+                    l.rate.wire,
+                    self.cd.code,
+                    self.date,
+                    amount_text(l.tax),
+                    amount_text(l.total)
+                )
+            }
             _ => String::new(),
         };
         let total = self.cart.totals.payable;
@@ -1391,17 +1672,19 @@ impl Sim<'_> {
         let what = match p.anomaly {
             Anomaly::TotalMismatch => {
                 let t = &mut self.cart.totals;
-                // Register shape: the totals claim a cent the lines do not have. v1.1: only
+                // Register shape: the totals claim a cent the lines do not have, consistently
+                // among themselves (gross = net + tax, net_payable = gross). v1.1: only
                 // total_amount does (pretax_amount is written as gross − tax and stays right).
                 if register {
                     t.gross += 1;
+                    t.net += 1;
                     t.after_all += 1;
                 }
                 t.payable += 1;
                 self.cart.pays[0].amount += 1;
                 if register {
                     format!(
-                        "totals.total_gross {} is 0.01 more than the sum of the line total_gross {}; subtotal_after_all_discounts, net_payable and the payment carry the same extra cent",
+                        "totals.total_gross {} and totals.total_net are 0.01 more than the sums of the lines' total_gross ({}) and total_net; subtotal_after_all_discounts, net_payable and the payment carry the same extra cent",
                         amount_text(total + 1),
                         amount_text(total)
                     )
@@ -1427,13 +1710,26 @@ impl Sim<'_> {
             }
             _ => what,
         };
-        self.sign_receipt(1, "VENDITA");
+        if p.anomaly == Anomaly::FiscalFailed {
+            self.draft.fiscal_failed = true;
+        } else {
+            self.sign_receipt(1, "VENDITA");
+        }
         self.emit()?;
         let what = match p.anomaly {
             Anomaly::DuplicateId => format!(
                 "a second, different sale (sale of {}) reuses the id {} of the operation written just before it",
                 amount_text(total),
                 previous.as_str()
+            ),
+            Anomaly::FiscalFailed => format!(
+                "completed sale of {}, paid by card, was not fiscalised: {}; it used no fiscal counter, so the next signed operation follows without a gap",
+                amount_text(total),
+                if register {
+                    "fiscal_state failed and no fiscal block"
+                } else {
+                    "fiscal_information null"
+                }
             ),
             Anomaly::FiscalCounterGap | Anomaly::SequenceGap => {
                 let skipped = self.fout.skipped.expect("the sale was signed");
@@ -1448,6 +1744,10 @@ impl Sim<'_> {
                         "RKSV receipt number jumps from {} to {}: receipt {skipped} is missing",
                         skipped - 1,
                         skipped + 1
+                    ),
+                    Country::It if skipped == 1 => format!(
+                        "RT daily closing {} starts at progressive number 2: document {:04}-0001 is missing",
+                        self.fout.z, self.fout.z
                     ),
                     Country::It => format!(
                         "RT progressive number jumps from {} to {} within daily closing {}: document {:04}-{:04} is missing",

@@ -183,7 +183,12 @@ pub(crate) fn write(out: &mut Vec<u8>, v: &View<'_>) {
         k!("resource_version"),
         if d.state == State::Voided { 2 } else { 1 },
     );
-    fiscal_information(&mut w, v, &mut st);
+    if d.fiscal_failed {
+        w.key(k!("fiscal_information"));
+        w.null();
+    } else {
+        fiscal_information(&mut w, v, &mut st);
+    }
     if d.state != State::Open {
         w.f_sid(k!("completed_at"), &completed);
     }

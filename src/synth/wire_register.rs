@@ -325,7 +325,9 @@ pub(crate) fn write(out: &mut Vec<u8>, v: &View<'_>) {
     w.f_text(k!("display_name"), cd.cashiers[d.cashier]);
     w.close();
     fiscal(&mut w, v, &mut st);
-    if v.fiscal.signed == Signed::None && d.state == State::Open {
+    if d.fiscal_failed {
+        w.f_str(k!("fiscal_state"), "failed");
+    } else if v.fiscal.signed == Signed::None && d.state == State::Open {
         w.f_str(k!("fiscal_state"), "pending");
     }
     if let Some(r) = &d.reference {

@@ -339,9 +339,19 @@ pub fn markdown() -> String {
     for r in RULES {
         if r.family != family {
             family = r.family;
-            let _ = write!(s, "\n## {family}\n\n| code | severity | rule |\n|---|---|---|\n");
+            let _ = write!(
+                s,
+                "\n## {family}\n\n| code | severity | rule |\n|---|---|---|\n"
+            );
             for x in RULES.iter().filter(|x| x.family == family) {
-                let _ = writeln!(s, "| [{}](#{}) | {} | {} |", x.code, x.code.to_lowercase(), x.severity, x.title);
+                let _ = writeln!(
+                    s,
+                    "| [{}](#{}) | {} | {} |",
+                    x.code,
+                    x.code.to_lowercase(),
+                    x.severity,
+                    x.title
+                );
             }
         }
         let _ = write!(
@@ -363,8 +373,16 @@ mod tests {
         for r in RULES {
             assert!(seen.insert(r.code), "duplicate code {}", r.code);
             assert_eq!(r.code.len(), 6, "{}", r.code);
-            assert!(r.code[3..].bytes().all(|b| b.is_ascii_digit()), "{}", r.code);
-            assert!(!r.rationale.is_empty() && !r.source.is_empty(), "{}", r.code);
+            assert!(
+                r.code[3..].bytes().all(|b| b.is_ascii_digit()),
+                "{}",
+                r.code
+            );
+            assert!(
+                !r.rationale.is_empty() && !r.source.is_empty(),
+                "{}",
+                r.code
+            );
         }
     }
 
@@ -378,7 +396,9 @@ mod tests {
             if std::env::var_os("FISKAL_UPDATE_DOCS").is_some() {
                 std::fs::write(&path, &want).unwrap();
             } else {
-                panic!("docs/rules.md is out of date: run `FISKAL_UPDATE_DOCS=1 cargo test docs_rules_md_is_current`");
+                panic!(
+                    "docs/rules.md is out of date: run `FISKAL_UPDATE_DOCS=1 cargo test docs_rules_md_is_current`"
+                );
             }
         }
     }

@@ -35,7 +35,11 @@ pub struct Tolerances {
 
 impl Default for Tolerances {
     fn default() -> Tolerances {
-        Tolerances { amount: Decimal::ZERO, vat: Decimal::ZERO, clock_seconds: 0 }
+        Tolerances {
+            amount: Decimal::ZERO,
+            vat: Decimal::ZERO,
+            clock_seconds: 0,
+        }
     }
 }
 
@@ -73,9 +77,16 @@ pub enum Error {
 impl Config {
     /// Reads and checks a `fiskal.toml`.
     pub fn load(path: &Path) -> Result<Config, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.into(), source })?;
-        let invalid = |message: String| Error::Invalid { path: path.into(), message };
-        let cfg: Config = toml::from_str(&text).map_err(|e| invalid(e.to_string().trim_end().replace('\n', " ")))?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.into(),
+            source,
+        })?;
+        let invalid = |message: String| Error::Invalid {
+            path: path.into(),
+            message,
+        };
+        let cfg: Config = toml::from_str(&text)
+            .map_err(|e| invalid(e.to_string().trim_end().replace('\n', " ")))?;
         let unknown: Vec<&str> = cfg
             .rules
             .disabled
@@ -85,9 +96,15 @@ impl Config {
             .filter(|c| catalog::rule(c).is_none())
             .collect();
         if !unknown.is_empty() {
-            return Err(invalid(format!("unknown rule code(s) {} (see docs/rules.md)", unknown.join(", "))));
+            return Err(invalid(format!(
+                "unknown rule code(s) {} (see docs/rules.md)",
+                unknown.join(", ")
+            )));
         }
-        if cfg.tolerance.amount < Decimal::ZERO || cfg.tolerance.vat < Decimal::ZERO || cfg.tolerance.clock_seconds < 0 {
+        if cfg.tolerance.amount < Decimal::ZERO
+            || cfg.tolerance.vat < Decimal::ZERO
+            || cfg.tolerance.clock_seconds < 0
+        {
             return Err(invalid("tolerances cannot be negative".into()));
         }
         Ok(cfg)
@@ -98,7 +115,11 @@ impl Config {
         if self.rules.disabled.iter().any(|c| c == code) {
             return None;
         }
-        self.rules.severity.get(code).copied().or_else(|| catalog::rule(code).map(|r| r.severity))
+        self.rules
+            .severity
+            .get(code)
+            .copied()
+            .or_else(|| catalog::rule(code).map(|r| r.severity))
     }
 }
 
@@ -120,7 +141,12 @@ mod tests {
         let e = Config::load(&p).unwrap_err().to_string();
         assert!(e.contains("unknown rule code(s) XYZ999"), "{e}");
         std::fs::write(&p, "[tolerance]\nvat = \"-1\"\n").unwrap();
-        assert!(Config::load(&p).unwrap_err().to_string().contains("cannot be negative"));
+        assert!(
+            Config::load(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("cannot be negative")
+        );
     }
 }
 
@@ -131,7 +157,9 @@ mod doc_tests {
     /// The example in docs/config.md is a valid configuration.
     #[test]
     fn documented_example_loads() {
-        let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/config.md")).unwrap();
+        let doc =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/config.md"))
+                .unwrap();
         let start = doc.find("```toml\n").expect("a toml block") + 8;
         let end = start + doc[start..].find("```").unwrap();
         let dir = tempfile::tempdir().unwrap();

@@ -33,7 +33,11 @@ pub(crate) struct OpRef {
 
 impl OpRef {
     pub fn of(op: &Operation) -> OpRef {
-        OpRef { id: op.id.clone(), register: op.register_id.clone(), location: op.source.clone() }
+        OpRef {
+            id: op.id.clone(),
+            register: op.register_id.clone(),
+            location: op.source.clone(),
+        }
     }
 }
 
@@ -44,8 +48,18 @@ pub(crate) struct Emit<'a> {
 }
 
 impl Emit<'_> {
-    pub fn finding(&mut self, code: &'static str, op: &OpRef, message: String, expected: Option<String>, found: Option<String>) {
-        debug_assert!(catalog::rule(code).is_some(), "{code} is not in the catalog");
+    pub fn finding(
+        &mut self,
+        code: &'static str,
+        op: &OpRef,
+        message: String,
+        expected: Option<String>,
+        found: Option<String>,
+    ) {
+        debug_assert!(
+            catalog::rule(code).is_some(),
+            "{code} is not in the catalog"
+        );
         if let Some(severity) = self.config.severity(code) {
             (self.sink)(Finding {
                 code,
@@ -61,8 +75,21 @@ impl Emit<'_> {
     }
 
     /// A finding about `op` with expected and found values.
-    pub fn mismatch(&mut self, code: &'static str, op: &OpRef, message: String, expected: impl ToString, found: impl ToString) {
-        self.finding(code, op, message, Some(expected.to_string()), Some(found.to_string()));
+    pub fn mismatch(
+        &mut self,
+        code: &'static str,
+        op: &OpRef,
+        message: String,
+        expected: impl ToString,
+        found: impl ToString,
+    ) {
+        self.finding(
+            code,
+            op,
+            message,
+            Some(expected.to_string()),
+            Some(found.to_string()),
+        );
     }
 
     pub fn config(&self) -> &Config {
@@ -104,10 +131,16 @@ impl Validator {
 
     /// Checks one operation; findings that need only this operation are emitted at once.
     pub fn push(&mut self, op: &Operation, sink: &mut dyn FnMut(Finding)) {
-        let mut emit = Emit { config: &self.config, sink };
+        let mut emit = Emit {
+            config: &self.config,
+            sink,
+        };
         let index = self.n_ops;
         self.n_ops += 1;
-        let reg = self.registers.entry(op.register_id.clone().unwrap_or_default()).or_default();
+        let reg = self
+            .registers
+            .entry(op.register_id.clone().unwrap_or_default())
+            .or_default();
         if reg.regime.is_none() {
             reg.regime = op.regime();
         }
@@ -123,7 +156,10 @@ impl Validator {
 
     /// Runs the rules that need the whole stream and emits their findings.
     pub fn finish(self, sink: &mut dyn FnMut(Finding)) {
-        let mut emit = Emit { config: &self.config, sink };
+        let mut emit = Emit {
+            config: &self.config,
+            sink,
+        };
         for reg in self.registers.into_values() {
             reg.sequence.finish(&mut emit);
             if reg.regime.is_some() {

@@ -8,7 +8,9 @@ use crate::model::money::round_commercial;
 
 /// Σ values, or `None` on overflow.
 pub fn sum(values: impl IntoIterator<Item = Decimal>) -> Option<Decimal> {
-    values.into_iter().try_fold(Decimal::ZERO, |a, v| a.checked_add(v))
+    values
+        .into_iter()
+        .try_fold(Decimal::ZERO, |a, v| a.checked_add(v))
 }
 
 /// a × b rounded to `dp` places half away from zero, or `None` on overflow.
@@ -18,7 +20,9 @@ pub fn mul_round(a: Decimal, b: Decimal, dp: u32) -> Option<Decimal> {
 
 /// The VAT contained in a gross amount: gross × rate / (1 + rate), rounded.
 pub fn tax_in_gross(gross: Decimal, rate: Decimal, dp: u32) -> Option<Decimal> {
-    let q = gross.checked_mul(rate)?.checked_div(Decimal::ONE.checked_add(rate)?)?;
+    let q = gross
+        .checked_mul(rate)?
+        .checked_div(Decimal::ONE.checked_add(rate)?)?;
     Some(round_commercial(q, dp))
 }
 

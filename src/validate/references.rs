@@ -57,11 +57,20 @@ fn product(l: &Line) -> u64 {
 
 impl References {
     pub fn push(&mut self, op: &Operation, _index: u64) {
-        let time = op.timestamps.started.or(op.timestamps.created).or(op.timestamps.completed);
+        let time = op
+            .timestamps
+            .started
+            .or(op.timestamps.created)
+            .or(op.timestamps.completed);
         let sold_lines: Vec<&Line> = match op.kind {
-            OperationKind::Sale | OperationKind::Exchange | OperationKind::Deposit | OperationKind::DepositCapture => {
-                op.lines.iter().filter(|l| l.role == LineRole::Sold && l.quantity > Decimal::ZERO).collect()
-            }
+            OperationKind::Sale
+            | OperationKind::Exchange
+            | OperationKind::Deposit
+            | OperationKind::DepositCapture => op
+                .lines
+                .iter()
+                .filter(|l| l.role == LineRole::Sold && l.quantity > Decimal::ZERO)
+                .collect(),
             _ => Vec::new(),
         };
         let mut sold: Vec<(u64, Decimal)> = Vec::new();
@@ -82,10 +91,20 @@ impl References {
                 voided: op.state == LifecycleState::Voided,
             },
         );
-        if matches!(op.kind, OperationKind::Return | OperationKind::Exchange | OperationKind::Void | OperationKind::DepositCapture) {
+        if matches!(
+            op.kind,
+            OperationKind::Return
+                | OperationKind::Exchange
+                | OperationKind::Void
+                | OperationKind::DepositCapture
+        ) {
             let back: Vec<&Line> = match op.kind {
                 OperationKind::Return => op.lines.iter().collect(),
-                OperationKind::Exchange => op.lines.iter().filter(|l| l.role == LineRole::Returned).collect(),
+                OperationKind::Exchange => op
+                    .lines
+                    .iter()
+                    .filter(|l| l.role == LineRole::Returned)
+                    .collect(),
                 _ => Vec::new(),
             };
             let mut lines = Vec::new();
@@ -111,37 +130,95 @@ impl References {
             let what = p.kind.name();
             let Some(target_id) = &p.target else {
                 if !p.external {
-                    emit.finding("REF001", &p.at, format!("{what} references no operation"), Some("original_operation_id".into()), Some("none".into()));
+                    emit.finding(
+                        "REF001",
+                        &p.at,
+                        format!("{what} references no operation"),
+                        Some("original_operation_id".into()),
+                        Some("none".into()),
+                    );
                 }
                 continue;
             };
             let Some(t) = self.targets.get_mut(&key(target_id)) else {
-                emit.mismatch("REF001", &p.at, format!("{what} references {target_id}, which is not in the input"), "an operation in the input", target_id);
+                emit.mismatch(
+                    "REF001",
+                    &p.at,
+                    format!("{what} references {target_id}, which is not in the input"),
+                    "an operation in the input",
+                    target_id,
+                );
                 continue;
             };
             if t.currency != p.currency {
-                emit.mismatch("REF005", &p.at, format!("{what} in {} references {target_id} in {}", p.currency, t.currency), t.currency, p.currency);
+                emit.mismatch(
+                    "REF005",
+                    &p.at,
+                    format!(
+                        "{what} in {} references {target_id} in {}",
+                        p.currency, t.currency
+                    ),
+                    t.currency,
+                    p.currency,
+                );
             }
-            if let (Some(tt), Some(pt)) = (t.time, p.time) {
-                if tt.utc() > pt.utc() {
-                    emit.mismatch("REF002", &p.at, format!("{what} references {target_id}, which is later"), format!("before {}", pt.utc().to_rfc3339()), tt.utc().to_rfc3339());
-                }
+            if let (Some(tt), Some(pt)) = (t.time, p.time)
+                && tt.utc() > pt.utc()
+            {
+                emit.mismatch(
+                    "REF002",
+                    &p.at,
+                    format!("{what} references {target_id}, which is later"),
+                    format!("before {}", pt.utc().to_rfc3339()),
+                    tt.utc().to_rfc3339(),
+                );
             }
             match p.kind {
                 OperationKind::Void => {
-                    if t.voided || matches!(t.state, LifecycleState::Cancelled | LifecycleState::Voided) {
-                        emit.mismatch("REF004", &p.at, format!("void of {target_id}, which is already voided or cancelled"), "a completed operation not voided before", "voided");
+                    if t.voided
+                        || matches!(t.state, LifecycleState::Cancelled | LifecycleState::Voided)
+                    {
+                        emit.mismatch(
+                            "REF004",
+                            &p.at,
+                            format!("void of {target_id}, which is already voided or cancelled"),
+                            "a completed operation not voided before",
+                            "voided",
+                        );
                     } else if t.state != LifecycleState::Completed {
-                        emit.mismatch("REF004", &p.at, format!("void of {target_id}, which is not completed"), "completed", t.state.name());
+                        emit.mismatch(
+                            "REF004",
+                            &p.at,
+                            format!("void of {target_id}, which is not completed"),
+                            "completed",
+                            t.state.name(),
+                        );
                     } else if p.completed {
                         t.voided = true;
                     }
                 }
                 OperationKind::Return | OperationKind::Exchange => {
-                    let returnable = matches!(t.kind, OperationKind::Sale | OperationKind::Exchange | OperationKind::DepositCapture);
+                    let returnable = matches!(
+                        t.kind,
+                        OperationKind::Sale
+                            | OperationKind::Exchange
+                            | OperationKind::DepositCapture
+                    );
                     if !returnable || t.voided || t.state != LifecycleState::Completed {
-                        let why = if !returnable { t.kind.name() } else if t.voided { "voided" } else { t.state.name() };
-                        emit.mismatch("REF004", &p.at, format!("{what} against {target_id}, which is {why}"), "a completed, not voided sale", why);
+                        let why = if !returnable {
+                            t.kind.name()
+                        } else if t.voided {
+                            "voided"
+                        } else {
+                            t.state.name()
+                        };
+                        emit.mismatch(
+                            "REF004",
+                            &p.at,
+                            format!("{what} against {target_id}, which is {why}"),
+                            "a completed, not voided sale",
+                            why,
+                        );
                         continue;
                     }
                     if !p.completed {
@@ -151,12 +228,31 @@ impl References {
                         add(&mut t.returned, prod, qty);
                     }
                     t.returned_gross += p.gross;
-                    let over = t.returned.iter().find(|(prod, q)| *q > t.sold.iter().find(|s| s.0 == *prod).map_or(Decimal::ZERO, |s| s.1));
+                    let over = t.returned.iter().find(|(prod, q)| {
+                        *q > t
+                            .sold
+                            .iter()
+                            .find(|s| s.0 == *prod)
+                            .map_or(Decimal::ZERO, |s| s.1)
+                    });
                     if let Some((prod, q)) = over {
-                        let sold = t.sold.iter().find(|s| s.0 == *prod).map_or(Decimal::ZERO, |s| s.1);
+                        let sold = t
+                            .sold
+                            .iter()
+                            .find(|s| s.0 == *prod)
+                            .map_or(Decimal::ZERO, |s| s.1);
                         emit.mismatch("REF003", &p.at, format!("returns against {target_id} now take back {q} of a product it sold {sold} of"), format!("≤ {sold}"), q);
                     } else if t.returned_gross > t.gross {
-                        emit.mismatch("REF003", &p.at, format!("returns against {target_id} now refund {} of a sale of {}", t.returned_gross, t.gross), format!("≤ {}", t.gross), t.returned_gross);
+                        emit.mismatch(
+                            "REF003",
+                            &p.at,
+                            format!(
+                                "returns against {target_id} now refund {} of a sale of {}",
+                                t.returned_gross, t.gross
+                            ),
+                            format!("≤ {}", t.gross),
+                            t.returned_gross,
+                        );
                     }
                 }
                 _ => {}

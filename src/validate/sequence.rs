@@ -29,30 +29,39 @@ pub(crate) struct RegisterSequence {
 impl RegisterSequence {
     pub fn push(&mut self, op: &Operation, index: u64, emit: &mut Emit) {
         let tolerance = Duration::seconds(emit.config().tolerance.clock_seconds);
-        let time = op.timestamps.started.or(op.timestamps.created).or(op.timestamps.completed);
+        let time = op
+            .timestamps
+            .started
+            .or(op.timestamps.created)
+            .or(op.timestamps.completed);
         if let Some(seq) = op.sequence_number {
-            self.entries.push(SeqEntry { seq, index, time, at: OpRef::of(op) });
+            self.entries.push(SeqEntry {
+                seq,
+                index,
+                time,
+                at: OpRef::of(op),
+            });
         } else if let Some(t) = time {
-            if let Some(prev) = self.last_unsequenced {
-                if t.utc() + tolerance < prev.utc() {
-                    clock(&OpRef::of(op), prev, t, emit);
-                }
+            if let Some(prev) = self.last_unsequenced
+                && t.utc() + tolerance < prev.utc()
+            {
+                clock(&OpRef::of(op), prev, t, emit);
             }
             self.last_unsequenced = Some(t);
         }
-        if op.state == LifecycleState::Completed {
-            if let Some(ext) = &op.external_id {
-                if let Some(first) = self.external_ids.get(ext) {
-                    emit.mismatch(
-                        "SEQ004",
-                        &OpRef::of(op),
-                        format!("external_id {ext} was already completed by {first}"),
-                        "an external_id completed once",
-                        ext,
-                    );
-                } else {
-                    self.external_ids.insert(ext.clone(), op.id.clone());
-                }
+        if op.state == LifecycleState::Completed
+            && let Some(ext) = &op.external_id
+        {
+            if let Some(first) = self.external_ids.get(ext) {
+                emit.mismatch(
+                    "SEQ004",
+                    &OpRef::of(op),
+                    format!("external_id {ext} was already completed by {first}"),
+                    "an external_id completed once",
+                    ext,
+                );
+            } else {
+                self.external_ids.insert(ext.clone(), op.id.clone());
             }
         }
     }
@@ -63,17 +72,33 @@ impl RegisterSequence {
         for pair in self.entries.windows(2) {
             let (a, b) = (&pair[0], &pair[1]);
             if b.seq == a.seq {
-                emit.mismatch("SEQ002", &b.at, format!("sequence_number {} was already used by {}", b.seq, a.at.id), "a new sequence number", b.seq);
+                emit.mismatch(
+                    "SEQ002",
+                    &b.at,
+                    format!("sequence_number {} was already used by {}", b.seq, a.at.id),
+                    "a new sequence number",
+                    b.seq,
+                );
                 continue;
             }
             if b.seq > a.seq + 1 {
-                let missing = if b.seq == a.seq + 2 { format!("{}", a.seq + 1) } else { format!("{}–{}", a.seq + 1, b.seq - 1) };
-                emit.mismatch("SEQ001", &b.at, format!("sequence numbers {missing} are missing before this operation"), a.seq + 1, b.seq);
+                let missing = if b.seq == a.seq + 2 {
+                    format!("{}", a.seq + 1)
+                } else {
+                    format!("{}–{}", a.seq + 1, b.seq - 1)
+                };
+                emit.mismatch(
+                    "SEQ001",
+                    &b.at,
+                    format!("sequence numbers {missing} are missing before this operation"),
+                    a.seq + 1,
+                    b.seq,
+                );
             }
-            if let (Some(ta), Some(tb)) = (a.time, b.time) {
-                if tb.utc() + tolerance < ta.utc() {
-                    clock(&b.at, ta, tb, emit);
-                }
+            if let (Some(ta), Some(tb)) = (a.time, b.time)
+                && tb.utc() + tolerance < ta.utc()
+            {
+                clock(&b.at, ta, tb, emit);
             }
         }
     }
@@ -107,20 +132,44 @@ impl Devices {
         let at = OpRef::of(op);
         match &op.fiscal {
             Some(Fiscal::KassenSichV(t)) => {
-                let counter = t.finish.as_ref().and_then(|e| e.transaction_counter).or(t.start.as_ref().and_then(|e| e.transaction_counter));
+                let counter = t
+                    .finish
+                    .as_ref()
+                    .and_then(|e| e.transaction_counter)
+                    .or(t.start.as_ref().and_then(|e| e.transaction_counter));
                 let device = t.tse_serial.as_ref().or(t.client_id.as_ref());
                 if let (Some(c), Some(d)) = (counter, device) {
-                    self.counter(format!("TSE {d}"), c, "transaction number", "FIS003", &at, emit);
+                    self.counter(
+                        format!("TSE {d}"),
+                        c,
+                        "transaction number",
+                        "FIS003",
+                        &at,
+                        emit,
+                    );
                 }
             }
             Some(Fiscal::Rksv(r)) => {
-                let counter = r.transaction_counter.or_else(|| r.document_number.as_deref().and_then(|n| n.parse().ok()));
+                let counter = r
+                    .transaction_counter
+                    .or_else(|| r.document_number.as_deref().and_then(|n| n.parse().ok()));
                 if let (Some(c), Some(d)) = (counter, &r.cashbox_id) {
-                    self.counter(format!("cash box {d}"), c, "receipt number", "FIS002", &at, emit);
+                    self.counter(
+                        format!("cash box {d}"),
+                        c,
+                        "receipt number",
+                        "FIS002",
+                        &at,
+                        emit,
+                    );
                 }
             }
             Some(Fiscal::Rt(rt)) => {
-                if let (Some(z), Some(p), Some(d)) = (rt.daily_closing_number, rt.progressive_number, &rt.rt_serial) {
+                if let (Some(z), Some(p), Some(d)) = (
+                    rt.daily_closing_number,
+                    rt.progressive_number,
+                    &rt.rt_serial,
+                ) {
                     self.rt(format!("RT {d}"), z, p, &at, emit);
                 }
             }
@@ -128,12 +177,32 @@ impl Devices {
         }
     }
 
-    fn counter(&mut self, device: String, c: u64, what: &str, gap_rule: &'static str, at: &OpRef, emit: &mut Emit) {
+    fn counter(
+        &mut self,
+        device: String,
+        c: u64,
+        what: &str,
+        gap_rule: &'static str,
+        at: &OpRef,
+        emit: &mut Emit,
+    ) {
         if let Some(Last::Counter(prev)) = self.last.get(&device).copied() {
             if c <= prev {
-                emit.mismatch("FIS001", at, format!("{device}: {what} {c} after {prev}"), format!("> {prev}"), c);
+                emit.mismatch(
+                    "FIS001",
+                    at,
+                    format!("{device}: {what} {c} after {prev}"),
+                    format!("> {prev}"),
+                    c,
+                );
             } else if c > prev + 1 {
-                emit.mismatch(gap_rule, at, format!("{device}: {what}s {}–{} are missing", prev + 1, c - 1), prev + 1, c);
+                emit.mismatch(
+                    gap_rule,
+                    at,
+                    format!("{device}: {what}s {}–{} are missing", prev + 1, c - 1),
+                    prev + 1,
+                    c,
+                );
             }
         }
         self.last.insert(device, Last::Counter(c));
@@ -143,13 +212,47 @@ impl Devices {
         let number = |z: u32, p: u32| format!("{z:04}-{p:04}");
         if let Some(Last::Rt(z0, p0)) = self.last.get(&device).copied() {
             if (z, p) <= (z0, p0) {
-                emit.mismatch("FIS001", at, format!("{device}: document {} after {}", number(z, p), number(z0, p0)), format!("after {}", number(z0, p0)), number(z, p));
+                emit.mismatch(
+                    "FIS001",
+                    at,
+                    format!(
+                        "{device}: document {} after {}",
+                        number(z, p),
+                        number(z0, p0)
+                    ),
+                    format!("after {}", number(z0, p0)),
+                    number(z, p),
+                );
             } else if z == z0 && p != p0 + 1 {
-                emit.mismatch("FIS002", at, format!("{device}: progressive numbers {}–{} are missing", p0 + 1, p - 1), number(z0, p0 + 1), number(z, p));
+                emit.mismatch(
+                    "FIS002",
+                    at,
+                    format!(
+                        "{device}: progressive numbers {}–{} are missing",
+                        p0 + 1,
+                        p - 1
+                    ),
+                    number(z0, p0 + 1),
+                    number(z, p),
+                );
             } else if z == z0 + 1 && p != 1 {
-                emit.mismatch("FIS002", at, format!("{device}: the first document after daily closing {z0:04} is not number 1"), number(z, 1), number(z, p));
+                emit.mismatch(
+                    "FIS002",
+                    at,
+                    format!(
+                        "{device}: the first document after daily closing {z0:04} is not number 1"
+                    ),
+                    number(z, 1),
+                    number(z, p),
+                );
             } else if z > z0 + 1 {
-                emit.mismatch("FIS002", at, format!("{device}: daily closings {}–{} are missing", z0 + 1, z - 1), number(z0 + 1, 1), number(z, p));
+                emit.mismatch(
+                    "FIS002",
+                    at,
+                    format!("{device}: daily closings {}–{} are missing", z0 + 1, z - 1),
+                    number(z0 + 1, 1),
+                    number(z, p),
+                );
             }
         }
         self.last.insert(device, Last::Rt(z, p));

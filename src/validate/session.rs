@@ -55,23 +55,35 @@ impl Sessions {
         let Some(sid) = &op.session_id else { return };
         let register = op.register_id.clone().unwrap_or_default();
         let at = OpRef::of(op);
-        let i = *self.index.entry((register, sid.clone())).or_insert_with(|| {
-            self.sessions.push(Session {
-                id: sid.clone(),
-                currency: op.currency,
-                first: at.clone(),
-                open: None,
-                adjustments: Decimal::ZERO,
-                cash: Decimal::ZERO,
-                count: None,
-                close: None,
-                order_reported: false,
+        let i = *self
+            .index
+            .entry((register, sid.clone()))
+            .or_insert_with(|| {
+                self.sessions.push(Session {
+                    id: sid.clone(),
+                    currency: op.currency,
+                    first: at.clone(),
+                    open: None,
+                    adjustments: Decimal::ZERO,
+                    cash: Decimal::ZERO,
+                    count: None,
+                    close: None,
+                    order_reported: false,
+                });
+                self.sessions.len() - 1
             });
-            self.sessions.len() - 1
-        });
         let s = &mut self.sessions[i];
         if op.currency != s.currency {
-            emit.mismatch("SES007", &at, format!("session {} opened in {}, this operation is in {}", s.id, s.currency, op.currency), s.currency, op.currency);
+            emit.mismatch(
+                "SES007",
+                &at,
+                format!(
+                    "session {} opened in {}, this operation is in {}",
+                    s.id, s.currency, op.currency
+                ),
+                s.currency,
+                op.currency,
+            );
         }
         let time = op.timestamps.effective();
         let order = if s.close.is_some() {
@@ -85,39 +97,94 @@ impl Sessions {
             None
         };
         if let Some(why) = order {
-            emit.mismatch("SES001", &at, format!("{} {why} (session {})", op.kind.name(), s.id), "open → adjustments/sales → count → close", op.kind.name());
+            emit.mismatch(
+                "SES001",
+                &at,
+                format!("{} {why} (session {})", op.kind.name(), s.id),
+                "open → adjustments/sales → count → close",
+                op.kind.name(),
+            );
         }
         match (&op.kind, &op.cash) {
             (OperationKind::SessionOpen, Some(CashEvent::Open { opening_balance })) => {
                 if s.open.is_some() {
-                    emit.mismatch("SES001", &at, format!("session {} is opened a second time", s.id), "one session_open", "two");
+                    emit.mismatch(
+                        "SES001",
+                        &at,
+                        format!("session {} is opened a second time", s.id),
+                        "one session_open",
+                        "two",
+                    );
                 } else {
-                    s.open = Some(Event { at, time, value: *opening_balance });
+                    s.open = Some(Event {
+                        at,
+                        time,
+                        value: *opening_balance,
+                    });
                 }
             }
             // The count freezes the drawer: nothing after it feeds the expected amount.
-            (OperationKind::SessionCashAdjustment, Some(CashEvent::Movement { amount, .. })) => {
-                if op.state == LifecycleState::Completed && s.count.is_none() {
-                    s.adjustments += *amount;
-                }
+            (OperationKind::SessionCashAdjustment, Some(CashEvent::Movement { amount, .. }))
+                if op.state == LifecycleState::Completed && s.count.is_none() =>
+            {
+                s.adjustments += *amount;
             }
-            (OperationKind::SessionCashCount, Some(CashEvent::Count { counted, expected, difference })) => {
+            (
+                OperationKind::SessionCashCount,
+                Some(CashEvent::Count {
+                    counted,
+                    expected,
+                    difference,
+                }),
+            ) => {
                 s.count = Some(Event {
                     at,
                     time,
-                    value: Count { counted: *counted, expected: *expected, difference: *difference, explained: !op.notes.is_empty() },
+                    value: Count {
+                        counted: *counted,
+                        expected: *expected,
+                        difference: *difference,
+                        explained: !op.notes.is_empty(),
+                    },
                 });
             }
-            (OperationKind::SessionClose, Some(CashEvent::Close { business_date, adjustment })) => {
+            (
+                OperationKind::SessionClose,
+                Some(CashEvent::Close {
+                    business_date,
+                    adjustment,
+                }),
+            ) => {
                 if s.count.is_none() && order.is_none() {
-                    emit.mismatch("SES001", &at, format!("session {} is closed without a cash count", s.id), "session_cash_count before session_close", "none");
+                    emit.mismatch(
+                        "SES001",
+                        &at,
+                        format!("session {} is closed without a cash count", s.id),
+                        "session_cash_count before session_close",
+                        "none",
+                    );
                 }
-                s.close = Some(Event { at, time, value: Close { business_date: *business_date, adjustment: *adjustment } });
+                s.close = Some(Event {
+                    at,
+                    time,
+                    value: Close {
+                        business_date: *business_date,
+                        adjustment: *adjustment,
+                    },
+                });
             }
-            _ if op.kind.moves_goods() && op.state == LifecycleState::Completed && op.kind != OperationKind::Training && s.count.is_none() => {
+            _ if op.kind.moves_goods()
+                && op.state == LifecycleState::Completed
+                && op.kind != OperationKind::Training
+                && s.count.is_none() =>
+            {
                 // Cash in the drawer: in +, out −; foreign cash at its amount in the operation
                 // currency (the drawer's value), as the API's expected_closing_amount counts it.
-                for p in op.payments.iter().filter(|p| p.method == PaymentMethod::Cash) {
+                for p in op
+                    .payments
+                    .iter()
+                    .filter(|p| p.method == PaymentMethod::Cash)
+                {
                     match p.direction {
                         Direction::In => s.cash += p.amount.abs(),
                         Direction::Out => s.cash -= p.amount.abs(),
@@ -134,16 +201,19 @@ impl Sessions {
         let mut previous: BTreeMap<String, (Decimal, String)> = BTreeMap::new();
         for s in &self.sessions {
             let register = s.first.register.clone().unwrap_or_default();
-            if let (Some(open), Some((left, prev_id))) = (&s.open, previous.get(&register)) {
-                if !close(open.value, *left, tol) {
-                    emit.mismatch(
-                        "SES004",
-                        &open.at,
-                        format!("session {} opens with {}, session {prev_id} left {left} in the drawer", s.id, open.value),
-                        left,
-                        open.value,
-                    );
-                }
+            if let (Some(open), Some((left, prev_id))) = (&s.open, previous.get(&register))
+                && !close(open.value, *left, tol)
+            {
+                emit.mismatch(
+                    "SES004",
+                    &open.at,
+                    format!(
+                        "session {} opens with {}, session {prev_id} left {left} in the drawer",
+                        s.id, open.value
+                    ),
+                    left,
+                    open.value,
+                );
             }
             if let (Some(open), Some(count)) = (&s.open, &s.count) {
                 let c = &count.value;
@@ -161,10 +231,19 @@ impl Sessions {
                             stated,
                         );
                     }
-                    if let Some(diff) = c.difference {
-                        if !close(diff, c.counted - stated, tol) {
-                            emit.mismatch("SES003", &count.at, format!("closing_cashcount_diff is not counted {} − expected {stated}", c.counted), c.counted - stated, diff);
-                        }
+                    if let Some(diff) = c.difference
+                        && !close(diff, c.counted - stated, tol)
+                    {
+                        emit.mismatch(
+                            "SES003",
+                            &count.at,
+                            format!(
+                                "closing_cashcount_diff is not counted {} − expected {stated}",
+                                c.counted
+                            ),
+                            c.counted - stated,
+                            diff,
+                        );
                     }
                 }
                 let expected = c.expected.unwrap_or(recomputed);
@@ -175,22 +254,41 @@ impl Sessions {
             match &s.close {
                 None => {
                     let at = s.open.as_ref().map_or(&s.first, |o| &o.at);
-                    emit.finding("SES005", at, format!("session {} is never closed", s.id), Some("a session_close".into()), Some("none".into()));
+                    emit.finding(
+                        "SES005",
+                        at,
+                        format!("session {} is never closed", s.id),
+                        Some("a session_close".into()),
+                        Some("none".into()),
+                    );
                 }
                 Some(close_ev) => {
                     if let (Some(bd), Some(open)) = (close_ev.value.business_date, &s.open) {
                         let from = open.time.map(|t| t.0.date_naive());
                         let to = close_ev.time.map(|t| t.0.date_naive());
-                        if let (Some(from), Some(to)) = (from, to) {
-                            if bd < from || bd > to {
-                                emit.mismatch("SES006", &close_ev.at, format!("business_date {bd} is outside session {} ({from} to {to})", s.id), format!("{from} to {to}"), bd);
-                            }
+                        if let (Some(from), Some(to)) = (from, to)
+                            && (bd < from || bd > to)
+                        {
+                            emit.mismatch(
+                                "SES006",
+                                &close_ev.at,
+                                format!(
+                                    "business_date {bd} is outside session {} ({from} to {to})",
+                                    s.id
+                                ),
+                                format!("{from} to {to}"),
+                                bd,
+                            );
                         }
                     }
                 }
             }
             if let Some(count) = &s.count {
-                let pulled = s.close.as_ref().and_then(|c| c.value.adjustment).unwrap_or_default();
+                let pulled = s
+                    .close
+                    .as_ref()
+                    .and_then(|c| c.value.adjustment)
+                    .unwrap_or_default();
                 previous.insert(register, (count.value.counted + pulled, s.id.clone()));
             } else {
                 previous.remove(&register);

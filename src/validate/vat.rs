@@ -4,8 +4,8 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::num::{close, mul_round, tax_in_gross};
-use crate::model::money::round_commercial;
 use super::{Emit, OpRef};
+use crate::model::money::round_commercial;
 use crate::model::*;
 
 pub(super) fn check(op: &Operation, regime: Option<Regime>, emit: &mut Emit) {
@@ -25,26 +25,52 @@ pub(super) fn check(op: &Operation, regime: Option<Regime>, emit: &mut Emit) {
     let mut natura_msgs = Vec::new();
     for (i, l) in op.lines.iter().enumerate() {
         let name = format!("line {}", l.position.unwrap_or(i as u32 + 1));
-        if l.kind == LineKind::GiftCard && l.taxes.iter().any(|t| !t.rate.is_zero() || !t.tax_amount.is_zero()) {
+        if l.kind == LineKind::GiftCard
+            && l.taxes
+                .iter()
+                .any(|t| !t.rate.is_zero() || !t.tax_amount.is_zero())
+        {
             let t = &l.taxes[0];
-            voucher_msgs.push((format!("{name}: a multi-purpose voucher is sold with VAT"), "rate 0, tax 0".to_string(), format!("rate {}, tax {}", t.rate, t.tax_amount)));
+            voucher_msgs.push((
+                format!("{name}: a multi-purpose voucher is sold with VAT"),
+                "rate 0, tax 0".to_string(),
+                format!("rate {}, tax {}", t.rate, t.tax_amount),
+            ));
         }
         for t in &l.taxes {
-            if let (Some(country), Some(date)) = (regime, date) {
-                if !rate_valid(country, t.rate, date) {
-                    rate_msgs.push((format!("{name}: rate {} is not a {} VAT rate on {date}", t.rate, country_name(country)), valid_rates(country, date), t.rate.to_string()));
-                }
+            if let (Some(country), Some(date)) = (regime, date)
+                && !rate_valid(country, t.rate, date)
+            {
+                rate_msgs.push((
+                    format!(
+                        "{name}: rate {} is not a {} VAT rate on {date}",
+                        t.rate,
+                        country_name(country)
+                    ),
+                    valid_rates(country, date),
+                    t.rate.to_string(),
+                ));
             }
             if regime == Some(Regime::Rt) && t.rate.is_zero() && !has_natura(t) {
-                natura_msgs.push((format!("{name}: 0 % line without a Natura code"), "N1–N7".to_string(), t.category.clone().or(t.name.clone()).unwrap_or_else(|| "none".into())));
+                natura_msgs.push((
+                    format!("{name}: 0 % line without a Natura code"),
+                    "N1–N7".to_string(),
+                    t.category
+                        .clone()
+                        .or(t.name.clone())
+                        .unwrap_or_else(|| "none".into()),
+                ));
             }
         }
-        if per_line {
-            if let [t] = l.taxes.as_slice() {
-                if let Some(problem) = line_tax(l.total_gross, t, dp, vtol) {
-                    tax_msgs.push((format!("{name}: {problem}"), problem_expected(l.total_gross, t, dp), t.tax_amount.to_string()));
-                }
-            }
+        if per_line
+            && let [t] = l.taxes.as_slice()
+            && let Some(problem) = line_tax(l.total_gross, t, dp, vtol)
+        {
+            tax_msgs.push((
+                format!("{name}: {problem}"),
+                problem_expected(l.total_gross, t, dp),
+                t.tax_amount.to_string(),
+            ));
         }
     }
     report("VAT001", tax_msgs, &at, emit);
@@ -59,7 +85,11 @@ pub(super) fn check(op: &Operation, regime: Option<Regime>, emit: &mut Emit) {
 fn report(code: &'static str, msgs: Vec<(String, String, String)>, at: &OpRef, emit: &mut Emit) {
     let n = msgs.len();
     if let Some((m, e, f)) = msgs.into_iter().next() {
-        let m = if n > 1 { format!("{m} (and {} more)", n - 1) } else { m };
+        let m = if n > 1 {
+            format!("{m} (and {} more)", n - 1)
+        } else {
+            m
+        };
         emit.mismatch(code, at, m, e, f);
     }
 }
@@ -86,7 +116,10 @@ fn rate_bounds(op: &Operation, dp: u32, tol: Decimal) -> Vec<(String, String, St
     let mut msgs = Vec::new();
     for (rate, gross, tax, n) in by_rate {
         let slack = Decimal::new(5, dp + 1) * Decimal::from(n) + tol;
-        let (Some(hi), Some(lo)) = (tax_in_gross(gross, rate, dp + 4), tax_in_gross((gross - discount).max(Decimal::ZERO), rate, dp + 4)) else {
+        let (Some(hi), Some(lo)) = (
+            tax_in_gross(gross, rate, dp + 4),
+            tax_in_gross((gross - discount).max(Decimal::ZERO), rate, dp + 4),
+        ) else {
             continue;
         };
         if tax > hi + slack || tax < lo - slack {
@@ -108,7 +141,10 @@ fn line_tax(gross: Decimal, t: &LineTax, dp: u32, tol: Decimal) -> Option<String
     if close(t.tax_amount, from_gross, tol) || close(t.tax_amount, from_net, tol) {
         None
     } else {
-        Some(format!("tax {} at rate {} on gross {gross} should be {from_gross}", t.tax_amount, t.rate))
+        Some(format!(
+            "tax {} at rate {} on gross {gross} should be {from_gross}",
+            t.tax_amount, t.rate
+        ))
     }
 }
 
@@ -119,7 +155,11 @@ fn problem_expected(gross: Decimal, t: &LineTax, dp: u32) -> String {
 fn has_natura(t: &LineTax) -> bool {
     let is_code = |s: &str| {
         let b = s.as_bytes();
-        b.len() >= 2 && b[0] == b'N' && (b'1'..=b'7').contains(&b[1]) && (b.len() == 2 || (b[2] == b'.' && b.len() > 3 && b[3..].iter().all(u8::is_ascii_digit)))
+        b.len() >= 2
+            && b[0] == b'N'
+            && (b'1'..=b'7').contains(&b[1])
+            && (b.len() == 2
+                || (b[2] == b'.' && b.len() > 3 && b[3..].iter().all(u8::is_ascii_digit)))
     };
     t.category.as_deref().is_some_and(is_code) || t.name.as_deref().is_some_and(is_code)
 }
@@ -134,13 +174,21 @@ fn country_name(r: Regime) -> &'static str {
 
 /// Valid rates in percent, per country and date.
 fn rates(r: Regime, date: NaiveDate) -> Vec<Decimal> {
-    let pct = |v: &[(i64, u32)]| v.iter().map(|&(m, s)| Decimal::new(m, s)).collect::<Vec<_>>();
+    let pct = |v: &[(i64, u32)]| {
+        v.iter()
+            .map(|&(m, s)| Decimal::new(m, s))
+            .collect::<Vec<_>>()
+    };
     match r {
         Regime::KassenSichV => {
             // Zweites Corona-Steuerhilfegesetz: 16 % and 5 % from 2020-07-01 to 2020-12-31.
             let cut_from = NaiveDate::from_ymd_opt(2020, 7, 1).expect("valid date");
             let cut_to = NaiveDate::from_ymd_opt(2020, 12, 31).expect("valid date");
-            if (cut_from..=cut_to).contains(&date) { pct(&[(16, 0), (5, 0), (0, 0)]) } else { pct(&[(19, 0), (7, 0), (0, 0)]) }
+            if (cut_from..=cut_to).contains(&date) {
+                pct(&[(16, 0), (5, 0), (0, 0)])
+            } else {
+                pct(&[(19, 0), (7, 0), (0, 0)])
+            }
         }
         Regime::Rksv => {
             let mut v = pct(&[(20, 0), (10, 0), (13, 0), (0, 0)]);
@@ -155,11 +203,17 @@ fn rates(r: Regime, date: NaiveDate) -> Vec<Decimal> {
 
 fn rate_valid(r: Regime, rate: Decimal, date: NaiveDate) -> bool {
     let pct = rate * Decimal::ONE_HUNDRED;
-    rates(r, date).iter().any(|v| v.normalize() == pct.normalize())
+    rates(r, date)
+        .iter()
+        .any(|v| v.normalize() == pct.normalize())
 }
 
 fn valid_rates(r: Regime, date: NaiveDate) -> String {
-    rates(r, date).iter().map(|v| format!("{v} %")).collect::<Vec<_>>().join(", ")
+    rates(r, date)
+        .iter()
+        .map(|v| format!("{v} %"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -185,7 +239,13 @@ mod tests {
 
     #[test]
     fn natura_codes() {
-        let t = |c: &str| LineTax { name: None, rate: Decimal::ZERO, category: Some(c.into()), taxable_amount: None, tax_amount: Decimal::ZERO };
+        let t = |c: &str| LineTax {
+            name: None,
+            rate: Decimal::ZERO,
+            category: Some(c.into()),
+            taxable_amount: None,
+            tax_amount: Decimal::ZERO,
+        };
         assert!(has_natura(&t("N4")));
         assert!(has_natura(&t("N2.2")));
         assert!(!has_natura(&t("N8")));
@@ -203,7 +263,10 @@ mod tests {
         };
         let g = |s: &str| s.parse::<Decimal>().unwrap();
         // 10.00 gross at 19 %: 1.60 from the gross; net 8.40 × 0.19 = 1.596 → 1.60.
-        assert_eq!(line_tax(g("10.00"), &tax("0.19", "1.60"), 2, Decimal::ZERO), None);
+        assert_eq!(
+            line_tax(g("10.00"), &tax("0.19", "1.60"), 2, Decimal::ZERO),
+            None
+        );
         assert!(line_tax(g("10.00"), &tax("0.19", "1.61"), 2, Decimal::ZERO).is_some());
         // 0.05 gross at 19 %: 0.00798 → 0.01 from the gross; net-based with tax 0.00: 0.05 × 0.19 = 0.0095 → 0.01, so 0.00 is wrong both ways.
         assert!(line_tax(g("0.05"), &tax("0.19", "0.00"), 2, Decimal::ZERO).is_some());
@@ -216,12 +279,27 @@ mod props {
     use proptest::prelude::*;
 
     fn rate() -> impl Strategy<Value = Decimal> {
-        prop_oneof![Just("0.19"), Just("0.07"), Just("0.20"), Just("0.10"), Just("0.13"), Just("0.22"), Just("0.05"), Just("0.04")]
-            .prop_map(|s| s.parse::<Decimal>().unwrap())
+        prop_oneof![
+            Just("0.19"),
+            Just("0.07"),
+            Just("0.20"),
+            Just("0.10"),
+            Just("0.13"),
+            Just("0.22"),
+            Just("0.05"),
+            Just("0.04")
+        ]
+        .prop_map(|s| s.parse::<Decimal>().unwrap())
     }
 
     fn tax(rate: Decimal, amount: Decimal) -> LineTax {
-        LineTax { name: None, rate, category: None, taxable_amount: None, tax_amount: amount }
+        LineTax {
+            name: None,
+            rate,
+            category: None,
+            taxable_amount: None,
+            tax_amount: amount,
+        }
     }
 
     proptest! {

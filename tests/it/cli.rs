@@ -94,7 +94,9 @@ fn json_lines_mode() {
     assert_eq!(lines[1]["type"], "summary");
     assert_eq!(lines[1]["accepted"], 1);
     assert_eq!(lines[1]["rejected"], 1);
-    assert_eq!(lines[2]["type"], "master_data");
+    assert_eq!(lines[2]["type"], "findings_summary");
+    assert_eq!(lines[2]["errors"], 0);
+    assert_eq!(lines[3]["type"], "master_data");
 }
 
 #[test]

@@ -185,3 +185,101 @@ fn cli_synth_is_deterministic_and_reports_json() {
     };
     assert_eq!(run("x"), run("y"));
 }
+
+fn mixed(out: &Path, seed: u64, inject: Vec<Anomaly>) -> SynthOptions {
+    SynthOptions {
+        registers: 6,
+        days: 3,
+        ops_per_day: 20,
+        seed,
+        regime: SynthRegime::Mixed,
+        shape: SynthShape::Mixed,
+        start: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+        inject,
+        out: out.to_path_buf(),
+    }
+}
+
+fn findings_of(dir: &Path) -> Vec<(String, String)> {
+    let r = read(&[dir]);
+    assert!(r.rejects.is_empty(), "{:#?}", r.rejects);
+    fiskal::validate::validate_all(&r.ops, fiskal::validate::Config::default())
+        .into_iter()
+        .map(|f| (f.code.to_string(), f.operation_id.unwrap_or_default()))
+        .collect()
+}
+
+/// For every anomaly synth can plant, validation reports exactly its rule on exactly the
+/// planted operation, and nothing else.
+#[test]
+fn every_injected_anomaly_is_found_exactly_where_it_was_planted() {
+    use clap::ValueEnum;
+    let mut failures = Vec::new();
+    for anomaly in Anomaly::value_variants()
+        .iter()
+        .copied()
+        .filter(|a| *a != Anomaly::DuplicateId)
+    {
+        let w = Workdir::new();
+        let out = w.path("s");
+        let summary = generate(&mixed(&out, 5, vec![anomaly]), &|_| {}).unwrap();
+        let [planted] = summary.injected.as_slice() else {
+            panic!("{anomaly:?}: {} planted", summary.injected.len())
+        };
+        let rule = planted
+            .rule
+            .unwrap_or_else(|| panic!("{anomaly:?} names no rule"));
+        let want = vec![(rule.to_string(), planted.operation_id.clone())];
+        let got = findings_of(&out);
+        if got != want {
+            failures.push(format!("{anomaly:?}: want {want:?}, got {got:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(6))]
+
+    /// Clean synthetic histories of any seed satisfy every rule.
+    #[test]
+    fn clean_synth_has_no_findings(seed in proptest::prelude::any::<u64>()) {
+        let w = Workdir::new();
+        let out = w.path("s");
+        generate(&mixed(&out, seed, Vec::new()), &|_| {}).unwrap();
+        let got = findings_of(&out);
+        proptest::prop_assert!(got.is_empty(), "seed {}: {:?}", seed, &got[..got.len().min(5)]);
+    }
+}
+
+#[test]
+fn cli_check_reports_an_injected_anomaly_with_exit_1() {
+    let w = Workdir::new();
+    let out = w.path("s");
+    generate(&mixed(&out, 8, vec![Anomaly::TotalMismatch]), &|_| {}).unwrap();
+    let stdout = fiskal()
+        .arg("check")
+        .arg(&out)
+        .arg("--format")
+        .arg("json")
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let lines: Vec<serde_json::Value> = String::from_utf8(stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let findings: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["type"] == "finding").collect();
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0]["severity"], "error");
+    assert!(findings[0]["location"]["line"].as_u64().is_some());
+    let summary = lines
+        .iter()
+        .find(|l| l["type"] == "findings_summary")
+        .unwrap();
+    assert_eq!(summary["errors"], 1);
+}

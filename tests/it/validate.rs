@@ -7,14 +7,14 @@
 
 use std::collections::BTreeSet;
 
-use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
-use serde_json::{json, Value};
+use rust_decimal::prelude::ToPrimitive;
+use serde_json::{Value, json};
 
 use fiskal::model::money::round_commercial;
-use fiskal::validate::{catalog, validate_all, Config};
+use fiskal::validate::{Config, catalog, validate_all};
 
-use crate::util::{read, Workdir};
+use crate::util::{Workdir, read};
 
 fn dec(s: &str) -> Decimal {
     s.parse().unwrap()
@@ -22,7 +22,14 @@ fn dec(s: &str) -> Decimal {
 
 /// One line: description, quantity, unit price in cents, rate, category, flags.
 #[derive(Clone)]
-struct L(&'static str, i64, i64, &'static str, Option<&'static str>, &'static [&'static str]);
+struct L(
+    &'static str,
+    i64,
+    i64,
+    &'static str,
+    Option<&'static str>,
+    &'static [&'static str],
+);
 
 fn ts(minute: i64) -> String {
     format!("2026-03-02T{:02}:{:02}:00Z", 8 + minute / 60, minute % 60)
@@ -32,8 +39,15 @@ fn ts(minute: i64) -> String {
 fn reg_lines(lines: &[L], cart: i64, returned: bool) -> (Vec<Value>, [i64; 6], Vec<Value>) {
     let subs: Vec<i64> = lines.iter().map(|l| l.1 * l.2).collect();
     let base: i64 = subs.iter().sum();
-    let mut alloc: Vec<i64> = subs.iter().map(|s| if base == 0 { 0 } else { cart * s / base }).collect();
-    let mut rems: Vec<(i64, usize)> = subs.iter().enumerate().map(|(i, s)| (-(cart * s % base.max(1)), i)).collect();
+    let mut alloc: Vec<i64> = subs
+        .iter()
+        .map(|s| if base == 0 { 0 } else { cart * s / base })
+        .collect();
+    let mut rems: Vec<(i64, usize)> = subs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (-(cart * s % base.max(1)), i))
+        .collect();
     rems.sort();
     let missing = cart - alloc.iter().sum::<i64>();
     for &(_, i) in rems.iter().take(missing as usize) {
@@ -45,7 +59,9 @@ fn reg_lines(lines: &[L], cart: i64, returned: bool) -> (Vec<Value>, [i64; 6], V
     for (i, l) in lines.iter().enumerate() {
         let total = subs[i] - alloc[i];
         let r = dec(l.3);
-        let tax = round_commercial(Decimal::from(total) * r / (Decimal::ONE + r), 0).to_i64().unwrap();
+        let tax = round_commercial(Decimal::from(total) * r / (Decimal::ONE + r), 0)
+            .to_i64()
+            .unwrap();
         let net = total - tax;
         let mut line = json!({
             "id": format!("li_{i}"), "position": i + 1, "description": l.0, "product_ref": l.0, "quantity": l.1,
@@ -53,7 +69,8 @@ fn reg_lines(lines: &[L], cart: i64, returned: bool) -> (Vec<Value>, [i64; 6], V
             "tax": {"rate": l.3, "category": l.4, "taxable_amount": net, "tax_amount": tax}, "total_net": net
         });
         if cart > 0 {
-            line["cart_discount_allocations"] = json!([{"discount_id": "cd_1", "amount": alloc[i]}]);
+            line["cart_discount_allocations"] =
+                json!([{"discount_id": "cd_1", "amount": alloc[i]}]);
         }
         if l.5.contains(&"gift_card") {
             line["gift_card_id"] = json!("gc_1");
@@ -108,7 +125,10 @@ fn reg_goods(g: Goods) -> Value {
         items = Vec::new();
         // One breakdown row per rate: returned lines net against new ones.
         for r in back_rows {
-            match rows.iter_mut().find(|x| x["rate"] == r["rate"] && x["category"] == r["category"]) {
+            match rows
+                .iter_mut()
+                .find(|x| x["rate"] == r["rate"] && x["category"] == r["category"])
+            {
                 Some(x) => {
                     for k in ["taxable_amount", "tax_amount", "total_gross"] {
                         x[k] = json!(x[k].as_i64().unwrap() + r[k].as_i64().unwrap());
@@ -158,8 +178,30 @@ fn rt(z: u32, p: u32, minute: i64) -> Value {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn sale(id: &'static str, seq: u64, minute: i64, lines: Vec<L>, cart: i64, method: &'static str, tendered: Option<i64>, fiscal: Value) -> Value {
-    reg_goods(Goods { id, kind: "sale", register: "reg_de", seq, minute, lines, returned: vec![], cart, method, tendered, fiscal, reference: None })
+fn sale(
+    id: &'static str,
+    seq: u64,
+    minute: i64,
+    lines: Vec<L>,
+    cart: i64,
+    method: &'static str,
+    tendered: Option<i64>,
+    fiscal: Value,
+) -> Value {
+    reg_goods(Goods {
+        id,
+        kind: "sale",
+        register: "reg_de",
+        seq,
+        minute,
+        lines,
+        returned: vec![],
+        cart,
+        method,
+        tendered,
+        fiscal,
+        reference: None,
+    })
 }
 
 /// German register, register-scoped shape.
@@ -167,25 +209,114 @@ fn german() -> Vec<Value> {
     let brot = L("Brot", 2, 250, "0.07", None, &[]);
     let kaffee = L("Kaffee", 1, 300, "0.19", None, &[]);
     vec![
-        sale("S1", 1, 0, vec![brot.clone(), kaffee], 50, "cash", Some(1000), tse(1, 0)),
-        sale("S2", 2, 10, vec![L("Kuchen", 1, 350, "0.07", None, &[])], 0, "card", None, tse(2, 10)),
-        sale("S3", 3, 20, vec![L("Tee", 1, 200, "0.19", None, &[])], 0, "cash", Some(200), tse(3, 20)),
-        reg_goods(Goods { id: "R1", kind: "refund", register: "reg_de", seq: 4, minute: 30, lines: vec![L("Brot", 1, 250, "0.07", None, &[])], returned: vec![], cart: 0, method: "cash", tendered: None, fiscal: tse(4, 30), reference: Some("S1") }),
+        sale(
+            "S1",
+            1,
+            0,
+            vec![brot.clone(), kaffee],
+            50,
+            "cash",
+            Some(1000),
+            tse(1, 0),
+        ),
+        sale(
+            "S2",
+            2,
+            10,
+            vec![L("Kuchen", 1, 350, "0.07", None, &[])],
+            0,
+            "card",
+            None,
+            tse(2, 10),
+        ),
+        sale(
+            "S3",
+            3,
+            20,
+            vec![L("Tee", 1, 200, "0.19", None, &[])],
+            0,
+            "cash",
+            Some(200),
+            tse(3, 20),
+        ),
+        reg_goods(Goods {
+            id: "R1",
+            kind: "refund",
+            register: "reg_de",
+            seq: 4,
+            minute: 30,
+            lines: vec![L("Brot", 1, 250, "0.07", None, &[])],
+            returned: vec![],
+            cart: 0,
+            method: "cash",
+            tendered: None,
+            fiscal: tse(4, 30),
+            reference: Some("S1"),
+        }),
         json!({"id": "V1", "object": "operation", "type": "void", "state": "completed", "register_id": "reg_de", "sequence_number": 5,
                "created_at": ts(40), "started_at": ts(40), "completed_at": ts(41), "references": {"original_operation_id": "S2"}, "fiscal": tse(5, 40), "data": {"reason": "mistake"}}),
-        reg_goods(Goods { id: "E1", kind: "exchange", register: "reg_de", seq: 6, minute: 50, lines: vec![L("Kakao", 1, 250, "0.19", None, &[])], returned: vec![L("Tee", 1, 200, "0.19", None, &[])], cart: 0, method: "card", tendered: None, fiscal: tse(6, 50), reference: Some("S3") }),
+        reg_goods(Goods {
+            id: "E1",
+            kind: "exchange",
+            register: "reg_de",
+            seq: 6,
+            minute: 50,
+            lines: vec![L("Kakao", 1, 250, "0.19", None, &[])],
+            returned: vec![L("Tee", 1, 200, "0.19", None, &[])],
+            cart: 0,
+            method: "card",
+            tendered: None,
+            fiscal: tse(6, 50),
+            reference: Some("S3"),
+        }),
         sale("S5", 7, 60, vec![brot], 0, "card", None, tse(7, 60)),
-        sale("G1", 8, 70, vec![L("Gutschein", 1, 2000, "0", Some("not_taxable"), &["gift_card"])], 0, "card", None, tse(8, 70)),
+        sale(
+            "G1",
+            8,
+            70,
+            vec![L(
+                "Gutschein",
+                1,
+                2000,
+                "0",
+                Some("not_taxable"),
+                &["gift_card"],
+            )],
+            0,
+            "card",
+            None,
+            tse(8, 70),
+        ),
     ]
 }
 
 /// Italian register, register-scoped shape.
 fn italian() -> Vec<Value> {
     let it = |id: &'static str, seq: u64, minute: i64, l: L, z: u32, p: u32| {
-        reg_goods(Goods { id, kind: "sale", register: "reg_it", seq, minute, lines: vec![l], returned: vec![], cart: 0, method: "card", tendered: None, fiscal: rt(z, p, minute), reference: None })
+        reg_goods(Goods {
+            id,
+            kind: "sale",
+            register: "reg_it",
+            seq,
+            minute,
+            lines: vec![l],
+            returned: vec![],
+            cart: 0,
+            method: "card",
+            tendered: None,
+            fiscal: rt(z, p, minute),
+            reference: None,
+        })
     };
     vec![
-        it("T1", 1, 0, L("Giornale", 1, 150, "0", Some("N4"), &[]), 1, 1),
+        it(
+            "T1",
+            1,
+            0,
+            L("Giornale", 1, 150, "0", Some("N4"), &[]),
+            1,
+            1,
+        ),
         it("T2", 2, 10, L("Penna", 1, 100, "0.22", None, &[]), 1, 2),
         it("T3", 3, 20, L("Quaderno", 1, 300, "0.22", None, &[]), 2, 1),
     ]
@@ -216,29 +347,140 @@ fn austrian() -> Vec<Value> {
                "taxes": [{"id": format!("t{id}"), "name": "USt", "rate": rate, "tax_amount": tax}]})
     };
     let pay = |method: &str, amount: &str, status: &str| json!([{"id": "p", "payment_id": "p", "method": method, "amount": amount, "currency": "EUR", "status": status}]);
-    let goods = |id: &str, kind: &str, s: &str, at: String, n: u64, lines: Value, cart: Value, pretax: &str, tax: &str, total: &str, pays: Value, extra: Value| {
-        let mut op = v11(id, kind, s, at.clone(), json!({"pretax_amount": pretax, "tax_amount": tax, "tip_amount": "0.00", "total_amount": total,
-            "line_items": lines, "cart_level_discounts": cart, "payments": pays, "fiscal_information": rksv(n, &at)}));
+    let goods = |id: &str,
+                 kind: &str,
+                 s: &str,
+                 at: String,
+                 n: u64,
+                 lines: Value,
+                 cart: Value,
+                 pretax: &str,
+                 tax: &str,
+                 total: &str,
+                 pays: Value,
+                 extra: Value| {
+        let mut op = v11(
+            id,
+            kind,
+            s,
+            at.clone(),
+            json!({"pretax_amount": pretax, "tax_amount": tax, "tip_amount": "0.00", "total_amount": total,
+            "line_items": lines, "cart_level_discounts": cart, "payments": pays, "fiscal_information": rksv(n, &at)}),
+        );
         for (k, v) in extra.as_object().unwrap() {
             op[k] = v.clone();
         }
         op
     };
     vec![
-        v11("O1", "session_open", "ses_1", local(2, 8, 0), json!({"opening_balance_amount": "100.00"})),
-        goods("P1", "sale", "ses_1", local(2, 9, 0), 1, json!([line("a", "Schal", 1, "12.00", "12.00", "0.20", "2.00")]), json!([]), "10.00", "2.00", "12.00", pay("cash", "12.00", "captured"), json!({})),
-        goods("P2", "sale", "ses_1", local(2, 9, 30), 2,
-            json!([line("b", "Buch", 1, "20.00", "20.00", "0.10", "1.64"), line("c", "Karte", 2, "2.50", "5.00", "0.20", "0.75")]),
-            json!([{"id": "cd", "description": "SAVE", "amount": "2.50"}]), "20.11", "2.39", "22.50", pay("card", "22.50", "captured"), json!({})),
-        goods("P3", "return", "ses_1", local(2, 10, 0), 3, json!([line("d", "Schal", 1, "12.00", "12.00", "0.20", "2.00")]), json!([]), "10.00", "2.00", "12.00",
-            pay("cash", "12.00", "refunded"), json!({"related_operation_id": "P1"})),
-        v11("A1", "session_cash_adjustment", "ses_1", local(2, 11, 0), json!({"cash_amount": "-5.00"})),
-        v11("C1", "session_cash_count", "ses_1", local(2, 18, 0), json!({"counted_closing_amount": "95.00", "expected_closing_amount": "95.00", "closing_cashcount_diff": "0.00"})),
-        v11("X1", "session_close", "ses_1", local(2, 18, 5), json!({"business_date": "2026-03-02", "closing_adjustment_amount": "-45.00"})),
-        v11("O2", "session_open", "ses_2", local(3, 8, 0), json!({"opening_balance_amount": "50.00"})),
-        goods("P4", "sale", "ses_2", local(3, 9, 0), 4, json!([line("e", "Brot", 1, "8.00", "8.00", "0.10", "0.73")]), json!([]), "7.27", "0.73", "8.00", pay("cash", "8.00", "captured"), json!({})),
-        v11("C2", "session_cash_count", "ses_2", local(3, 18, 0), json!({"counted_closing_amount": "58.00", "expected_closing_amount": "58.00", "closing_cashcount_diff": "0.00"})),
-        v11("X2", "session_close", "ses_2", local(3, 18, 5), json!({"business_date": "2026-03-03"})),
+        v11(
+            "O1",
+            "session_open",
+            "ses_1",
+            local(2, 8, 0),
+            json!({"opening_balance_amount": "100.00"}),
+        ),
+        goods(
+            "P1",
+            "sale",
+            "ses_1",
+            local(2, 9, 0),
+            1,
+            json!([line("a", "Schal", 1, "12.00", "12.00", "0.20", "2.00")]),
+            json!([]),
+            "10.00",
+            "2.00",
+            "12.00",
+            pay("cash", "12.00", "captured"),
+            json!({}),
+        ),
+        goods(
+            "P2",
+            "sale",
+            "ses_1",
+            local(2, 9, 30),
+            2,
+            json!([
+                line("b", "Buch", 1, "20.00", "20.00", "0.10", "1.64"),
+                line("c", "Karte", 2, "2.50", "5.00", "0.20", "0.75")
+            ]),
+            json!([{"id": "cd", "description": "SAVE", "amount": "2.50"}]),
+            "20.11",
+            "2.39",
+            "22.50",
+            pay("card", "22.50", "captured"),
+            json!({}),
+        ),
+        goods(
+            "P3",
+            "return",
+            "ses_1",
+            local(2, 10, 0),
+            3,
+            json!([line("d", "Schal", 1, "12.00", "12.00", "0.20", "2.00")]),
+            json!([]),
+            "10.00",
+            "2.00",
+            "12.00",
+            pay("cash", "12.00", "refunded"),
+            json!({"related_operation_id": "P1"}),
+        ),
+        v11(
+            "A1",
+            "session_cash_adjustment",
+            "ses_1",
+            local(2, 11, 0),
+            json!({"cash_amount": "-5.00"}),
+        ),
+        v11(
+            "C1",
+            "session_cash_count",
+            "ses_1",
+            local(2, 18, 0),
+            json!({"counted_closing_amount": "95.00", "expected_closing_amount": "95.00", "closing_cashcount_diff": "0.00"}),
+        ),
+        v11(
+            "X1",
+            "session_close",
+            "ses_1",
+            local(2, 18, 5),
+            json!({"business_date": "2026-03-02", "closing_adjustment_amount": "-45.00"}),
+        ),
+        v11(
+            "O2",
+            "session_open",
+            "ses_2",
+            local(3, 8, 0),
+            json!({"opening_balance_amount": "50.00"}),
+        ),
+        goods(
+            "P4",
+            "sale",
+            "ses_2",
+            local(3, 9, 0),
+            4,
+            json!([line("e", "Brot", 1, "8.00", "8.00", "0.10", "0.73")]),
+            json!([]),
+            "7.27",
+            "0.73",
+            "8.00",
+            pay("cash", "8.00", "captured"),
+            json!({}),
+        ),
+        v11(
+            "C2",
+            "session_cash_count",
+            "ses_2",
+            local(3, 18, 0),
+            json!({"counted_closing_amount": "58.00", "expected_closing_amount": "58.00", "closing_cashcount_diff": "0.00"}),
+        ),
+        v11(
+            "X2",
+            "session_close",
+            "ses_2",
+            local(3, 18, 5),
+            json!({"business_date": "2026-03-03"}),
+        ),
     ]
 }
 
@@ -249,13 +491,21 @@ struct Base {
 }
 
 fn base() -> Base {
-    Base { de: german(), it: italian(), at: austrian() }
+    Base {
+        de: german(),
+        it: italian(),
+        at: austrian(),
+    }
 }
 
 fn findings(b: &Base) -> Vec<(String, String)> {
     let w = Workdir::new();
     let mut paths = Vec::new();
-    for (name, ops) in [("de.ndjson", &b.de), ("it.ndjson", &b.it), ("at.ndjson", &b.at)] {
+    for (name, ops) in [
+        ("de.ndjson", &b.de),
+        ("it.ndjson", &b.it),
+        ("at.ndjson", &b.at),
+    ] {
         let text: String = ops.iter().map(|v| v.to_string() + "\n").collect();
         paths.push(w.write(name, text));
     }
@@ -269,7 +519,9 @@ fn findings(b: &Base) -> Vec<(String, String)> {
 }
 
 fn find<'a>(ops: &'a mut [Value], id: &str) -> &'a mut Value {
-    ops.iter_mut().find(|v| v["id"] == id).unwrap_or_else(|| panic!("no op {id}"))
+    ops.iter_mut()
+        .find(|v| v["id"] == id)
+        .unwrap_or_else(|| panic!("no op {id}"))
 }
 
 fn add(v: &mut Value, delta: i64) {
@@ -281,7 +533,9 @@ fn rerate(op: &mut Value, rate: &str) {
     let line = &mut op["data"]["line_items"][0];
     let total = line["total_gross"].as_i64().unwrap();
     let r = dec(rate);
-    let tax = round_commercial(Decimal::from(total) * r / (Decimal::ONE + r), 0).to_i64().unwrap();
+    let tax = round_commercial(Decimal::from(total) * r / (Decimal::ONE + r), 0)
+        .to_i64()
+        .unwrap();
     line["tax"]["rate"] = json!(rate);
     line["tax"]["tax_amount"] = json!(tax);
     line["tax"]["taxable_amount"] = json!(total - tax);
@@ -298,10 +552,21 @@ type Mutation = fn(&mut Base);
 fn cases() -> Vec<(&'static str, &'static str, Mutation)> {
     vec![
         ("TOT001", "S3", |b| {
-            add(&mut find(&mut b.de, "S3")["data"]["line_items"][0]["subtotal_gross"], 1);
-            add(&mut find(&mut b.de, "S3")["data"]["totals"]["subtotal_gross"], 1);
+            add(
+                &mut find(&mut b.de, "S3")["data"]["line_items"][0]["subtotal_gross"],
+                1,
+            );
+            add(
+                &mut find(&mut b.de, "S3")["data"]["totals"]["subtotal_gross"],
+                1,
+            );
         }),
-        ("TOT002", "S1", |b| add(&mut find(&mut b.de, "S1")["data"]["cart_discounts"][0]["amount"], 1)),
+        ("TOT002", "S1", |b| {
+            add(
+                &mut find(&mut b.de, "S1")["data"]["cart_discounts"][0]["amount"],
+                1,
+            )
+        }),
         ("TOT003", "S2", |b| {
             let d = &mut find(&mut b.de, "S2")["data"];
             for k in ["total_gross", "total_net", "net_payable"] {
@@ -323,10 +588,24 @@ fn cases() -> Vec<(&'static str, &'static str, Mutation)> {
             c2["closing_cashcount_diff"] = json!("-0.01");
             c2["discrepancy_note"] = json!("one cent short");
         }),
-        ("TOT005", "S1", |b| add(&mut find(&mut b.de, "S1")["data"]["totals"]["tax_breakdown"][0]["total_gross"], 1)),
-        ("PAY001", "S2", |b| add(&mut find(&mut b.de, "S2")["data"]["payments"][0]["amount"], 100)),
-        ("PAY002", "P2", |b| find(&mut b.at, "P2")["payments"][0]["status"] = json!("refunded")),
-        ("PAY003", "S1", |b| find(&mut b.de, "S1")["data"]["payments"][0]["cash"]["amount_tendered"] = json!(100)),
+        ("TOT005", "S1", |b| {
+            add(
+                &mut find(&mut b.de, "S1")["data"]["totals"]["tax_breakdown"][0]["total_gross"],
+                1,
+            )
+        }),
+        ("PAY001", "S2", |b| {
+            add(
+                &mut find(&mut b.de, "S2")["data"]["payments"][0]["amount"],
+                100,
+            )
+        }),
+        ("PAY002", "P2", |b| {
+            find(&mut b.at, "P2")["payments"][0]["status"] = json!("refunded")
+        }),
+        ("PAY003", "S1", |b| {
+            find(&mut b.de, "S1")["data"]["payments"][0]["cash"]["amount_tendered"] = json!(100)
+        }),
         ("VAT001", "S3", |b| {
             let d = &mut find(&mut b.de, "S3")["data"];
             add(&mut d["line_items"][0]["tax"]["tax_amount"], 1);
@@ -351,7 +630,13 @@ fn cases() -> Vec<(&'static str, &'static str, Mutation)> {
             d["totals"]["tax_breakdown"][0]["category"] = Value::Null;
         }),
         ("SES001", "A9", |b| {
-            let late = v11("A9", "session_cash_adjustment", "ses_1", local(2, 18, 1), json!({"cash_amount": "10.00"}));
+            let late = v11(
+                "A9",
+                "session_cash_adjustment",
+                "ses_1",
+                local(2, 18, 1),
+                json!({"cash_amount": "10.00"}),
+            );
             b.at.insert(6, late);
         }),
         ("SES002", "C1", |b| {
@@ -360,7 +645,9 @@ fn cases() -> Vec<(&'static str, &'static str, Mutation)> {
             c["closing_cashcount_diff"] = json!("-10.00");
             c["discrepancy_note"] = json!("short");
         }),
-        ("SES003", "C1", |b| find(&mut b.at, "C1")["closing_cashcount_diff"] = json!("1.00")),
+        ("SES003", "C1", |b| {
+            find(&mut b.at, "C1")["closing_cashcount_diff"] = json!("1.00")
+        }),
         ("SES004", "O2", |b| {
             find(&mut b.at, "O2")["opening_balance_amount"] = json!("60.00");
             let c = find(&mut b.at, "C2");
@@ -368,8 +655,12 @@ fn cases() -> Vec<(&'static str, &'static str, Mutation)> {
             c["expected_closing_amount"] = json!("68.00");
         }),
         ("SES005", "O2", |b| b.at.retain(|v| v["id"] != "X2")),
-        ("SES006", "X1", |b| find(&mut b.at, "X1")["business_date"] = json!("2026-03-05")),
-        ("SES007", "A1", |b| find(&mut b.at, "A1")["currency"] = json!("CHF")),
+        ("SES006", "X1", |b| {
+            find(&mut b.at, "X1")["business_date"] = json!("2026-03-05")
+        }),
+        ("SES007", "A1", |b| {
+            find(&mut b.at, "A1")["currency"] = json!("CHF")
+        }),
         ("SES008", "C1", |b| {
             let c = find(&mut b.at, "C1");
             c["counted_closing_amount"] = json!("94.00");
@@ -392,20 +683,45 @@ fn cases() -> Vec<(&'static str, &'static str, Mutation)> {
                 op[k] = json!("2026-03-02T07:00:00Z");
             }
         }),
-        ("SEQ004", "S2", |b| find(&mut b.de, "S2")["external_id"] = json!("bon-S1")),
-        ("FIS001", "G1", |b| find(&mut b.de, "G1")["fiscal"]["end_event"]["transaction_counter"] = json!(7)),
-        ("FIS002", "T3", |b| find(&mut b.it, "T3")["fiscal"]["document_number"] = json!("0002-0002")),
+        ("SEQ004", "S2", |b| {
+            find(&mut b.de, "S2")["external_id"] = json!("bon-S1")
+        }),
+        ("FIS001", "G1", |b| {
+            find(&mut b.de, "G1")["fiscal"]["end_event"]["transaction_counter"] = json!(7)
+        }),
+        ("FIS002", "T3", |b| {
+            find(&mut b.it, "T3")["fiscal"]["document_number"] = json!("0002-0002")
+        }),
         ("FIS002", "P4", |b| {
             let f = &mut find(&mut b.at, "P4")["fiscal_information"];
             f["document_number"] = json!("5");
             f["signature"]["transaction_counter"] = json!(5);
         }),
-        ("FIS003", "G1", |b| find(&mut b.de, "G1")["fiscal"]["end_event"]["transaction_counter"] = json!(9)),
-        ("REF001", "R1", |b| find(&mut b.de, "R1")["references"]["original_operation_id"] = json!("S404")),
-        ("REF002", "R1", |b| find(&mut b.de, "R1")["references"]["original_operation_id"] = json!("S5")),
+        ("FIS003", "G1", |b| {
+            find(&mut b.de, "G1")["fiscal"]["end_event"]["transaction_counter"] = json!(9)
+        }),
+        ("REF001", "R1", |b| {
+            find(&mut b.de, "R1")["references"]["original_operation_id"] = json!("S404")
+        }),
+        ("REF002", "R1", |b| {
+            find(&mut b.de, "R1")["references"]["original_operation_id"] = json!("S5")
+        }),
         ("REF003", "R1", |b| {
             let op = find(&mut b.de, "R1");
-            let fixed = reg_goods(Goods { id: "R1", kind: "refund", register: "reg_de", seq: 4, minute: 30, lines: vec![L("Brot", 3, 250, "0.07", None, &[])], returned: vec![], cart: 0, method: "cash", tendered: None, fiscal: tse(4, 30), reference: Some("S1") });
+            let fixed = reg_goods(Goods {
+                id: "R1",
+                kind: "refund",
+                register: "reg_de",
+                seq: 4,
+                minute: 30,
+                lines: vec![L("Brot", 3, 250, "0.07", None, &[])],
+                returned: vec![],
+                cart: 0,
+                method: "cash",
+                tendered: None,
+                fiscal: tse(4, 30),
+                reference: Some("S1"),
+            });
             *op = fixed;
         }),
         ("REF004", "V2", |b| {
@@ -436,7 +752,9 @@ fn cases() -> Vec<(&'static str, &'static str, Mutation)> {
             op["state"] = json!("open");
             op.as_object_mut().unwrap().remove("completed_at");
         }),
-        ("LIF002", "S2", |b| find(&mut b.de, "S2")["fiscal_state"] = json!("failed")),
+        ("LIF002", "S2", |b| {
+            find(&mut b.de, "S2")["fiscal_state"] = json!("failed")
+        }),
         ("LIF002", "S5", |b| {
             let op = find(&mut b.de, "S5");
             op.as_object_mut().unwrap().remove("fiscal");
@@ -467,8 +785,15 @@ fn each_rule_fires_exactly_on_its_operation() {
 #[test]
 fn every_rule_of_the_catalog_has_a_case() {
     let covered: BTreeSet<&str> = cases().into_iter().map(|c| c.0).collect();
-    let missing: Vec<&str> = catalog::RULES.iter().map(|r| r.code).filter(|c| *c != "ING001" && !covered.contains(c)).collect();
-    assert!(missing.is_empty(), "rules without a firing case: {missing:?}");
+    let missing: Vec<&str> = catalog::RULES
+        .iter()
+        .map(|r| r.code)
+        .filter(|c| *c != "ING001" && !covered.contains(c))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "rules without a firing case: {missing:?}"
+    );
 }
 
 #[test]
@@ -476,15 +801,29 @@ fn disabled_rules_and_severity_overrides_apply() {
     let mut b = base();
     find(&mut b.de, "S5")["state"] = json!("open");
     let w = Workdir::new();
-    let p = w.write("de.ndjson", b.de.iter().map(|v| v.to_string() + "\n").collect::<String>());
+    let p = w.write(
+        "de.ndjson",
+        b.de.iter()
+            .map(|v| v.to_string() + "\n")
+            .collect::<String>(),
+    );
     let ops = read(&[&p]).ops;
     let cfg = |toml: &str| {
         let c = w.write("fiskal.toml", toml);
         Config::load(&c).unwrap()
     };
-    let open = |c: Config| validate_all(&ops, c).into_iter().filter(|f| f.code == "LIF001").map(|f| f.severity).collect::<Vec<_>>();
+    let open = |c: Config| {
+        validate_all(&ops, c)
+            .into_iter()
+            .filter(|f| f.code == "LIF001")
+            .map(|f| f.severity)
+            .collect::<Vec<_>>()
+    };
     assert_eq!(open(Config::default()), [fiskal::model::Severity::Warning]);
-    assert_eq!(open(cfg("[rules.severity]\nLIF001 = \"error\"\n")), [fiskal::model::Severity::Error]);
+    assert_eq!(
+        open(cfg("[rules.severity]\nLIF001 = \"error\"\n")),
+        [fiskal::model::Severity::Error]
+    );
     assert!(open(cfg("[rules]\ndisabled = [\"LIF001\"]\n")).is_empty());
 }
 
@@ -494,7 +833,12 @@ fn vat_tolerance_is_configurable() {
     let mutate = cases().into_iter().find(|c| c.0 == "VAT001").unwrap().2;
     mutate(&mut b);
     let w = Workdir::new();
-    let p = w.write("de.ndjson", b.de.iter().map(|v| v.to_string() + "\n").collect::<String>());
+    let p = w.write(
+        "de.ndjson",
+        b.de.iter()
+            .map(|v| v.to_string() + "\n")
+            .collect::<String>(),
+    );
     let ops = read(&[&p]).ops;
     let c = Config::load(&w.write("fiskal.toml", "[tolerance]\nvat = \"0.01\"\n")).unwrap();
     assert!(validate_all(&ops, c).is_empty());
