@@ -17,7 +17,7 @@ pub(super) fn check(op: &Operation, regime: Option<Regime>, emit: &mut Emit) {
     let dp = op.currency.exponent();
     // v1.1 does not state how a cart discount was spread over the lines, so a line's taxable
     // amount is unknown there; the sum of the line taxes is still checked by TOT003.
-    let per_line = !(op.shape == WireShape::Operations && !op.cart_discounts.is_empty());
+    let per_line = op.shape != WireShape::Operations || op.cart_discounts.is_empty();
     let date = op.timestamps.effective().map(|t| t.0.date_naive());
     let mut tax_msgs = Vec::new();
     let mut rate_msgs = Vec::new();
