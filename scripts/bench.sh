@@ -25,7 +25,12 @@ fi
 
 read -r _ s_secs s_kib < <(measure synth "$bin" synth --quiet --registers "$registers" --days "$days" \
   --ops-per-day "$per_day" --regime mixed --shape mixed --seed 1 --out "$work/data")
-ops=$("$bin" check --json "$work/data" | tail -n 2 | head -n 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["accepted"])')
+ops=$("$bin" check --json "$work/data" | python3 -c '
+import json, sys
+for line in sys.stdin:
+    v = json.loads(line)
+    if v["type"] == "summary":
+        print(v["accepted"])')
 bytes=$(du -sb "$work/data" | cut -f1)
 read -r _ c_secs c_kib < <(measure check "$bin" check --quiet "$work/data")
 
