@@ -18,7 +18,7 @@ use serde_json::value::RawValue;
 pub use dump::InputFiles;
 pub use reject::{Reject, RejectClass};
 
-use crate::model::{Operation, SourceLoc, WireShape};
+use crate::model::{CompactLoc, Operation, SourceLoc, SourceTable, WireShape};
 use reject::FieldError;
 use wire::Detected;
 
@@ -104,22 +104,9 @@ struct Records {
     // Per id a 128-bit hash and a compact location (about 40 bytes with the table's overhead),
     // so that millions of ids fit in little memory; two ids colliding by chance is beyond any
     // realistic history size. The full location is rebuilt only when a duplicate is reported.
-    seen: HashMap<u128, SeenAt>,
-    sources: Vec<SourceLoc>,
+    seen: HashMap<u128, CompactLoc>,
+    sources: SourceTable,
 }
-
-/// Where an id was first read: the file/entry (index into `Records::sources`), the line or
-/// element index, and the list-page element if any.
-#[derive(Clone, Copy)]
-struct SeenAt {
-    source: u32,
-    line: u64,
-    index: u64,
-    page_element: u32,
-}
-
-const NONE_U64: u64 = u64::MAX;
-const NONE_U32: u32 = u32::MAX;
 
 impl Records {
     fn record(&mut self, loc: SourceLoc, text: &str, sink: &mut dyn FnMut(Item)) {
@@ -164,7 +151,7 @@ impl Records {
             let message = format!(
                 "duplicate id {}, first read at {}",
                 op.id,
-                self.location(*first)
+                self.sources.expand(*first)
             );
             let reject = FieldError::new(
                 RejectClass::DuplicateId,
@@ -177,39 +164,9 @@ impl Records {
             sink(Item::Reject(reject));
             return;
         }
-        let seen = self.compact(&op.source);
+        let seen = self.sources.compact(&op.source);
         self.seen.insert(key, seen);
         sink(Item::Operation(Box::new(op)));
-    }
-
-    fn compact(&mut self, loc: &SourceLoc) -> SeenAt {
-        let same_source = |s: &SourceLoc| s.file == loc.file && s.entry == loc.entry;
-        if !self.sources.last().is_some_and(same_source) {
-            let file_only = SourceLoc::file(loc.file.clone(), loc.entry.clone());
-            self.sources.push(file_only);
-        }
-        let page_element = loc
-            .pointer
-            .rsplit('/')
-            .next()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(NONE_U32);
-        SeenAt {
-            source: (self.sources.len() - 1) as u32,
-            line: loc.line.unwrap_or(NONE_U64),
-            index: loc.index.unwrap_or(NONE_U64),
-            page_element,
-        }
-    }
-
-    fn location(&self, at: SeenAt) -> SourceLoc {
-        let mut loc = self.sources[at.source as usize].clone();
-        loc.line = (at.line != NONE_U64).then_some(at.line);
-        loc.index = (at.index != NONE_U64).then_some(at.index);
-        if at.page_element != NONE_U32 {
-            loc.pointer = format!("/data/{}", at.page_element);
-        }
-        loc
     }
 }
 

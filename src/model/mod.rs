@@ -12,4 +12,4 @@ pub mod source;
 pub use finding::{Finding, Severity};
 pub use money::Currency;
 pub use operation::*;
-pub use source::SourceLoc;
+pub use source::{CompactLoc, SourceLoc, SourceTable};

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 
 pub use config::Config;
 
-use crate::model::{Finding, Operation, Regime, SourceLoc};
+use crate::model::{Finding, Operation, Regime, SourceLoc, SourceTable};
 
 /// Enough of an operation to report a finding about it later.
 #[derive(Debug, Clone)]
@@ -113,6 +113,7 @@ pub struct Validator {
     sessions: session::Sessions,
     devices: sequence::Devices,
     references: references::References,
+    sources: SourceTable,
     n_ops: u64,
 }
 
@@ -125,6 +126,7 @@ impl Validator {
             sessions: session::Sessions::default(),
             devices: sequence::Devices::default(),
             references: references::References::default(),
+            sources: SourceTable::default(),
             n_ops: 0,
         }
     }
@@ -148,7 +150,7 @@ impl Validator {
         totals::check(op, &mut emit);
         vat::check(op, regime, &mut emit);
         lifecycle::check(op, reg, &mut emit);
-        reg.sequence.push(op, index, &mut emit);
+        reg.sequence.push(op, index, &mut self.sources, &mut emit);
         self.devices.push(op, &mut emit);
         self.sessions.push(op, index, &mut emit);
         self.references.push(op, index);
@@ -160,8 +162,8 @@ impl Validator {
             config: &self.config,
             sink,
         };
-        for reg in self.registers.into_values() {
-            reg.sequence.finish(&mut emit);
+        for (register, reg) in self.registers {
+            reg.sequence.finish(&register, &self.sources, &mut emit);
             if reg.regime.is_some() {
                 for op in &reg.unsigned {
                     lifecycle::unsigned(op, reg.regime, &mut emit);

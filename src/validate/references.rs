@@ -13,17 +13,32 @@ use super::totals::sign;
 use super::{Emit, OpRef};
 use crate::model::*;
 
+/// What a later reference needs to know of an operation: about 60 bytes plus its products,
+/// because one is kept for every operation of the input.
 struct Target {
     kind: OperationKind,
     state: LifecycleState,
-    currency: Currency,
-    time: Option<Timestamp>,
-    /// Quantity sold per product key, and gross sold.
-    sold: Vec<(u64, Decimal)>,
-    gross: Decimal,
-    returned: Vec<(u64, Decimal)>,
-    returned_gross: Decimal,
     voided: bool,
+    currency: Currency,
+    /// Start time in milliseconds since the epoch; `i64::MIN` when unknown.
+    time_ms: i64,
+    gross: Decimal,
+    /// Quantity sold per product key.
+    sold: Box<[(u64, Decimal)]>,
+    /// What returns and exchanges took back so far; allocated on the first one.
+    returned: Option<Box<Returned>>,
+}
+
+#[derive(Default)]
+struct Returned {
+    lines: Vec<(u64, Decimal)>,
+    gross: Decimal,
+}
+
+const NO_TIME: i64 = i64::MIN;
+
+fn millis(t: Option<Timestamp>) -> i64 {
+    t.map_or(NO_TIME, |t| t.utc().timestamp_millis())
 }
 
 struct Pending {
@@ -83,11 +98,10 @@ impl References {
                 kind: op.kind,
                 state: op.state,
                 currency: op.currency,
-                time,
-                sold,
+                time_ms: millis(time),
+                sold: sold.into_boxed_slice(),
                 gross: sold_lines.iter().map(|l| l.total_gross).sum(),
-                returned: Vec::new(),
-                returned_gross: Decimal::ZERO,
+                returned: None,
                 voided: op.state == LifecycleState::Voided,
             },
         );
@@ -162,15 +176,18 @@ impl References {
                     p.currency,
                 );
             }
-            if let (Some(tt), Some(pt)) = (t.time, p.time)
-                && tt.utc() > pt.utc()
-            {
+            let pt = millis(p.time);
+            if t.time_ms != NO_TIME && pt != NO_TIME && t.time_ms > pt {
+                let later = chrono::DateTime::from_timestamp_millis(t.time_ms)
+                    .map_or_else(String::new, |d| d.to_rfc3339());
+                let before = chrono::DateTime::from_timestamp_millis(pt)
+                    .map_or_else(String::new, |d| d.to_rfc3339());
                 emit.mismatch(
                     "REF002",
                     &p.at,
                     format!("{what} references {target_id}, which is later"),
-                    format!("before {}", pt.utc().to_rfc3339()),
-                    tt.utc().to_rfc3339(),
+                    format!("before {before}"),
+                    later,
                 );
             }
             match p.kind {
@@ -224,34 +241,32 @@ impl References {
                     if !p.completed {
                         continue;
                     }
+                    let back = t.returned.get_or_insert_with(Box::default);
                     for &(prod, qty) in &p.lines {
-                        add(&mut t.returned, prod, qty);
+                        add(&mut back.lines, prod, qty);
                     }
-                    t.returned_gross += p.gross;
-                    let over = t.returned.iter().find(|(prod, q)| {
-                        *q > t
-                            .sold
+                    back.gross += p.gross;
+                    let sold_of = |prod: u64| {
+                        t.sold
                             .iter()
-                            .find(|s| s.0 == *prod)
+                            .find(|s| s.0 == prod)
                             .map_or(Decimal::ZERO, |s| s.1)
-                    });
-                    if let Some((prod, q)) = over {
-                        let sold = t
-                            .sold
-                            .iter()
-                            .find(|s| s.0 == *prod)
-                            .map_or(Decimal::ZERO, |s| s.1);
+                    };
+                    if let Some(&(prod, q)) =
+                        back.lines.iter().find(|(prod, q)| *q > sold_of(*prod))
+                    {
+                        let sold = sold_of(prod);
                         emit.mismatch("REF003", &p.at, format!("returns against {target_id} now take back {q} of a product it sold {sold} of"), format!("≤ {sold}"), q);
-                    } else if t.returned_gross > t.gross {
+                    } else if back.gross > t.gross {
                         emit.mismatch(
                             "REF003",
                             &p.at,
                             format!(
                                 "returns against {target_id} now refund {} of a sale of {}",
-                                t.returned_gross, t.gross
+                                back.gross, t.gross
                             ),
                             format!("≤ {}", t.gross),
-                            t.returned_gross,
+                            back.gross,
                         );
                     }
                 }
