@@ -45,9 +45,9 @@ pub enum FormatArg {
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Read histories and report what was read and what was rejected.
+    /// Read and validate histories: what was read, what was rejected, what the rules found.
     Check(check::Args),
-    /// The main job: read, check and write the audit output into a directory.
+    /// The main job: read, validate and write the audit output into a directory.
     Audit(audit::Args),
     /// Generate a deterministic synthetic history (tests, demo, benchmarks).
     Synth(synth::Args),
