@@ -10,6 +10,7 @@ pub mod fsutil;
 pub mod ingest;
 pub mod model;
 pub mod output;
+pub mod regime;
 pub mod report;
 pub mod synth;
 pub mod validate;

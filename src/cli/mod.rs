@@ -8,6 +8,7 @@ pub mod audit;
 pub mod check;
 pub mod common;
 pub mod synth;
+pub mod verify;
 
 use std::process::ExitCode;
 
@@ -51,6 +52,8 @@ pub enum Command {
     Audit(audit::Args),
     /// Generate a deterministic synthetic history (tests, demo, benchmarks).
     Synth(synth::Args),
+    /// Verify fiscal signatures offline (German TSE receipt QR codes).
+    Verify(verify::Args),
 }
 
 /// How a successful run ended.
@@ -77,6 +80,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(args, &mut out),
         Command::Audit(args) => audit::run(args, &mut out),
         Command::Synth(args) => synth::run(args, &mut out),
+        Command::Verify(args) => verify::run(args, &mut out),
     }
     .and_then(|outcome| {
         out.flush()?;

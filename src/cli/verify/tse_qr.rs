@@ -1,0 +1,183 @@
+//! `fiskal verify tse-qr FILE|-`: verify the TSE signature of DSFinV-K receipt QR codes.
+//!
+//! One `V0;…` string per line (blank lines skipped), from a file or stdin (`-`). Prints per
+//! line its number, the verdict, the curve and algorithm used, and for a failure the
+//! diagnostics: problems, the to-be-signed bytes of the primary attempt and every variant
+//! tried (docs/kassensichv.md). Exit 0 when every line verifies, 1 when any line is invalid,
+//! unsupported or unparsable, 2 when the file cannot be read.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use serde::Serialize;
+
+use super::super::Outcome;
+use crate::output::Output;
+use crate::regime::kassensichv::{Verdict, Verification, parse_qr, verify};
+
+/// Arguments of `fiskal verify tse-qr`.
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  fiskal verify tse-qr receipts.txt\n  zbarimg -q --raw bon.png | fiskal verify tse-qr -\n  fiskal verify tse-qr receipts.txt --json | jq 'select(.verdict != \"valid\")'"
+)]
+pub struct Args {
+    /// File with one receipt QR string (`V0;…`) per line; `-` reads stdin.
+    pub input: PathBuf,
+}
+
+#[derive(Serialize)]
+struct LineResult<'a> {
+    line: usize,
+    #[serde(flatten)]
+    verification: &'a Verification,
+}
+
+#[derive(Serialize)]
+struct Unparsable<'a> {
+    line: usize,
+    verdict: &'static str,
+    error: &'a str,
+}
+
+#[derive(Serialize, Default)]
+struct Summary {
+    lines: usize,
+    valid: usize,
+    invalid: usize,
+    unsupported: usize,
+    unparsable: usize,
+}
+
+fn read_input(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    if path.as_os_str() == "-" {
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .context("cannot read stdin")?;
+    } else {
+        bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    }
+    Ok(bytes)
+}
+
+fn human(line: usize, v: &Verification) -> String {
+    let curve = v.curve.map(|c| c.name()).unwrap_or("curve unknown");
+    let verdict = match v.verdict {
+        Verdict::Valid => "valid",
+        Verdict::Invalid => "INVALID",
+        Verdict::Unsupported => "UNSUPPORTED",
+    };
+    let mut s = format!("line {line}: {verdict} ({curve}, {}", v.algorithm);
+    if let Some(m) = &v.matched {
+        let pd = serde_json::to_value(m.process_data).unwrap_or_default();
+        let sig = serde_json::to_value(m.signature).unwrap_or_default();
+        s += &format!(
+            ", logTime {}, processData {}, signature {}",
+            m.time_format.name(),
+            pd.as_str().unwrap_or("?"),
+            sig.as_str().unwrap_or("?")
+        );
+    }
+    s.push(')');
+    for p in &v.problems {
+        s += &format!("\n  problem: {p}");
+    }
+    for n in &v.notes {
+        s += &format!("\n  note: {n}");
+    }
+    if let Some(serial) = v
+        .verdict
+        .ne(&Verdict::Valid)
+        .then_some(v.serial.as_ref())
+        .flatten()
+    {
+        s += &format!("\n  key serial (SHA-256 of point): {serial}");
+    }
+    if let Some(tbs) = &v.tbs_hex {
+        s += &format!("\n  to-be-signed (primary attempt): {tbs}");
+    }
+    for a in &v.attempts {
+        let pd = serde_json::to_value(a.variant.process_data).unwrap_or_default();
+        s += &format!(
+            "\n  tried {} / {} / processData {}: {}",
+            a.variant.curve.name(),
+            a.variant.time_format.name(),
+            pd.as_str().unwrap_or("?"),
+            if a.verified { "verified" } else { "no" }
+        );
+    }
+    s
+}
+
+/// Runs `fiskal verify tse-qr`.
+pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
+    let bytes = read_input(&args.input)?;
+    let mut summary = Summary::default();
+    for (i, raw) in bytes.split(|b| *b == b'\n').enumerate() {
+        let line = i + 1;
+        let text = match std::str::from_utf8(raw) {
+            Ok(t) => t.trim_end_matches('\r'),
+            Err(e) => {
+                let error = format!("not UTF-8: {e}");
+                summary.lines += 1;
+                summary.unparsable += 1;
+                out.human(&format!("line {line}: UNPARSABLE: {error}"))?;
+                out.json(
+                    "tse_qr",
+                    &Unparsable {
+                        line,
+                        verdict: "unparsable",
+                        error: &error,
+                    },
+                )?;
+                continue;
+            }
+        };
+        if text.trim().is_empty() {
+            continue;
+        }
+        summary.lines += 1;
+        match parse_qr(text) {
+            Ok(log) => {
+                let v = verify(&log);
+                match v.verdict {
+                    Verdict::Valid => summary.valid += 1,
+                    Verdict::Invalid => summary.invalid += 1,
+                    Verdict::Unsupported => summary.unsupported += 1,
+                }
+                out.human(&human(line, &v))?;
+                out.json(
+                    "tse_qr",
+                    &LineResult {
+                        line,
+                        verification: &v,
+                    },
+                )?;
+            }
+            Err(e) => {
+                let error = e.to_string();
+                summary.unparsable += 1;
+                out.human(&format!("line {line}: UNPARSABLE: {error}"))?;
+                out.json(
+                    "tse_qr",
+                    &Unparsable {
+                        line,
+                        verdict: "unparsable",
+                        error: &error,
+                    },
+                )?;
+            }
+        }
+    }
+    out.human(&format!(
+        "\n{} QR codes: {} valid, {} invalid, {} unsupported, {} unparsable",
+        summary.lines, summary.valid, summary.invalid, summary.unsupported, summary.unparsable
+    ))?;
+    out.json("tse_qr_summary", &summary)?;
+    Ok(if summary.valid == summary.lines {
+        Outcome::Clean
+    } else {
+        Outcome::Findings
+    })
+}

@@ -1,0 +1,656 @@
+//! Signature verification of a [`SignedLog`], trying the encoding variants real TSEs use.
+//!
+//! Neither the algorithm name nor a raw key names the curve, and a receipt cannot show how
+//! the TSE encoded logTime or processData. So the verifier decodes the key on every curve of
+//! the right size (the on-curve check leaves one), rebuilds the to-be-signed bytes for the
+//! stated time format first and the other formats after, each with DER then BER processData,
+//! and reports every attempt when none verifies (spec §10).
+
+use ecdsa::signature::hazmat::PrehashVerifier;
+use serde::Serialize;
+use sha2::Digest;
+
+use super::logmsg::{ProcessDataEncoding, SignedLog, TimeFormat, dtbs, hex};
+use super::tlv::read_tlv;
+
+/// An elliptic curve a TSE key can live on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Curve {
+    /// NIST P-256 (fiskaly cloud TSE).
+    #[serde(rename = "secp256r1")]
+    P256,
+    /// brainpoolP256r1.
+    #[serde(rename = "brainpoolP256r1")]
+    BrainpoolP256r1,
+    /// brainpoolP384r1 (most hardware TSEs).
+    #[serde(rename = "brainpoolP384r1")]
+    BrainpoolP384r1,
+    /// NIST P-384 (D-Trust cloud TSE).
+    #[serde(rename = "secp384r1")]
+    P384,
+    /// brainpoolP512r1: recognised, but no verifier crate exists, so never verified.
+    #[serde(rename = "brainpoolP512r1")]
+    BrainpoolP512r1,
+}
+
+impl Curve {
+    /// The name used in certificates, conformance files and output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Curve::P256 => "secp256r1",
+            Curve::BrainpoolP256r1 => "brainpoolP256r1",
+            Curve::BrainpoolP384r1 => "brainpoolP384r1",
+            Curve::P384 => "secp384r1",
+            Curve::BrainpoolP512r1 => "brainpoolP512r1",
+        }
+    }
+
+    fn field_bytes(self) -> usize {
+        match self {
+            Curve::P256 | Curve::BrainpoolP256r1 => 32,
+            Curve::P384 | Curve::BrainpoolP384r1 => 48,
+            Curve::BrainpoolP512r1 => 64,
+        }
+    }
+
+    /// Candidates for an uncompressed point of `len` bytes; brainpool first for 384 bits
+    /// because hardware TSEs (the common case) use it.
+    fn candidates(len: usize) -> &'static [Curve] {
+        match len {
+            65 => &[Curve::P256, Curve::BrainpoolP256r1],
+            97 => &[Curve::BrainpoolP384r1, Curve::P384],
+            129 => &[Curve::BrainpoolP512r1],
+            _ => &[],
+        }
+    }
+
+    /// The curve named by a DER-encoded OID (content octets), from a SubjectPublicKeyInfo.
+    fn from_oid(oid: &[u8]) -> Option<Curve> {
+        match oid {
+            [0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07] => Some(Curve::P256),
+            [0x2B, 0x81, 0x04, 0x00, 0x22] => Some(Curve::P384),
+            [0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x07] => Some(Curve::BrainpoolP256r1),
+            [0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x0B] => Some(Curve::BrainpoolP384r1),
+            [0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x0D] => Some(Curve::BrainpoolP512r1),
+            _ => None,
+        }
+    }
+}
+
+/// How the public key was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyFormat {
+    /// SEC1 uncompressed point 04‖X‖Y.
+    Raw,
+    /// X.509 SubjectPublicKeyInfo (DER).
+    Spki,
+}
+
+/// How the signature was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignatureFormat {
+    /// r‖s, each the field size (BSI ecdsa-plain).
+    Plain,
+    /// DER ECDSA-Sig-Value.
+    Der,
+}
+
+/// The verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The signature verifies over the rebuilt log message (and the serial, if stated, fits).
+    Valid,
+    /// No variant verifies, or the key, signature or serial is unusable or wrong.
+    Invalid,
+    /// The key lies only on a curve this build cannot verify (brainpoolP512r1).
+    Unsupported,
+}
+
+/// One combination of the choices a receipt leaves open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Variant {
+    /// Curve the key was decoded on.
+    pub curve: Curve,
+    /// logTime encoding.
+    pub time_format: TimeFormat,
+    /// processData encoding.
+    pub process_data: ProcessDataEncoding,
+    /// Signature form as found.
+    pub signature: SignatureFormat,
+}
+
+/// One verification attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attempt {
+    /// What was tried.
+    #[serde(flatten)]
+    pub variant: Variant,
+    /// Whether it verified.
+    pub verified: bool,
+}
+
+/// The result of verifying one log message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verification {
+    /// Valid, invalid or unsupported.
+    pub verdict: Verdict,
+    /// The stated algorithm's name.
+    pub algorithm: &'static str,
+    /// How the key was given, when it could be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_format: Option<KeyFormat>,
+    /// The curve that verified, else the only curve the key lies on, if just one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub curve: Option<Curve>,
+    /// SHA-256 of the raw key point, lower-case hex: the TSE serial number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
+    /// The variant that verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched: Option<Variant>,
+    /// Why it is not valid (invalid key, signature form, serial mismatch, no variant).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+    /// Remarks on a valid result (e.g. verified under another time format than stated).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Not valid only: hex of the to-be-signed bytes of the primary attempt (stated time
+    /// format, DER processData), for comparison with a TSE export or another tool.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tbs_hex: Option<String>,
+    /// Not valid only: every attempt, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<Attempt>,
+}
+
+/// A decoded key on one supported curve.
+enum Key {
+    P256(ecdsa::VerifyingKey<p256::NistP256>),
+    Bp256(ecdsa::VerifyingKey<bp256::BrainpoolP256r1>),
+    Bp384(ecdsa::VerifyingKey<bp384::BrainpoolP384r1>),
+    P384(ecdsa::VerifyingKey<p384::NistP384>),
+}
+
+impl Key {
+    /// Decodes `point` on `curve`; `None` when it is not on the curve (or the curve has no
+    /// implementation: brainpoolP512r1).
+    fn decode(curve: Curve, point: &[u8]) -> Option<Key> {
+        match curve {
+            Curve::P256 => ecdsa::VerifyingKey::from_sec1_bytes(point)
+                .ok()
+                .map(Key::P256),
+            Curve::BrainpoolP256r1 => ecdsa::VerifyingKey::from_sec1_bytes(point)
+                .ok()
+                .map(Key::Bp256),
+            Curve::BrainpoolP384r1 => ecdsa::VerifyingKey::from_sec1_bytes(point)
+                .ok()
+                .map(Key::Bp384),
+            Curve::P384 => ecdsa::VerifyingKey::from_sec1_bytes(point)
+                .ok()
+                .map(Key::P384),
+            Curve::BrainpoolP512r1 => None,
+        }
+    }
+
+    /// Verifies a plain r‖s signature over a digest. Brainpool verification does not demand
+    /// low S (TSEs do not normalise), and a digest longer than the field is truncated as
+    /// ECDSA prescribes, so any SHA-2 size works with any curve.
+    fn verify(&self, digest: &[u8], rs: &[u8]) -> bool {
+        match self {
+            Key::P256(k) => {
+                ecdsa::Signature::from_slice(rs).is_ok_and(|s| k.verify_prehash(digest, &s).is_ok())
+            }
+            Key::Bp256(k) => {
+                ecdsa::Signature::from_slice(rs).is_ok_and(|s| k.verify_prehash(digest, &s).is_ok())
+            }
+            Key::Bp384(k) => {
+                ecdsa::Signature::from_slice(rs).is_ok_and(|s| k.verify_prehash(digest, &s).is_ok())
+            }
+            Key::P384(k) => {
+                ecdsa::Signature::from_slice(rs).is_ok_and(|s| k.verify_prehash(digest, &s).is_ok())
+            }
+        }
+    }
+}
+
+/// Reads the key bytes: an uncompressed point, or a SubjectPublicKeyInfo holding one (then
+/// with the curve it names, if known).
+fn read_key(bytes: &[u8]) -> Result<(KeyFormat, Vec<u8>, Option<Curve>), String> {
+    match bytes.first() {
+        Some(0x04) => Ok((KeyFormat::Raw, bytes.to_vec(), None)),
+        Some(0x30) => {
+            let bad =
+                || "public key looks like a SubjectPublicKeyInfo but is malformed".to_string();
+            let (spki, _) = read_tlv(bytes).ok_or_else(bad)?;
+            let (alg, rest) = read_tlv(spki.content).ok_or_else(bad)?;
+            let (bits, _) = read_tlv(rest).ok_or_else(bad)?;
+            if alg.tag != 0x30 || bits.tag != 0x03 {
+                return Err(bad());
+            }
+            let (alg_oid, params) = read_tlv(alg.content).ok_or_else(bad)?;
+            // id-ecPublicKey 1.2.840.10045.2.1; anything else is not an EC key.
+            if alg_oid.content != [0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01] {
+                return Err("public key is a SubjectPublicKeyInfo but not an EC key".into());
+            }
+            let curve = read_tlv(params)
+                .filter(|(p, _)| p.tag == 0x06)
+                .and_then(|(p, _)| Curve::from_oid(p.content));
+            match bits.content.split_first() {
+                Some((0, point)) if point.first() == Some(&0x04) => {
+                    Ok((KeyFormat::Spki, point.to_vec(), curve))
+                }
+                _ => Err("SubjectPublicKeyInfo does not hold an uncompressed EC point".into()),
+            }
+        }
+        Some(0x02 | 0x03) => Err(
+            "public key is a compressed point; the TSE serial is defined over the uncompressed one"
+                .into(),
+        ),
+        _ => Err(format!(
+            "public key ({} bytes) is neither an uncompressed EC point nor a SubjectPublicKeyInfo",
+            bytes.len()
+        )),
+    }
+}
+
+/// Brings the signature into r‖s for a curve with `n`-byte field elements.
+fn read_signature(sig: &[u8], n: usize) -> Result<(SignatureFormat, Vec<u8>), String> {
+    if sig.len() == 2 * n {
+        return Ok((SignatureFormat::Plain, sig.to_vec()));
+    }
+    let bad = || {
+        format!(
+            "signature of {} bytes is neither r||s ({} bytes) nor a DER ECDSA-Sig-Value",
+            sig.len(),
+            2 * n
+        )
+    };
+    let (seq, trailing) = read_tlv(sig)
+        .filter(|(e, _)| e.tag == 0x30)
+        .ok_or_else(bad)?;
+    let (r, rest) = read_tlv(seq.content)
+        .filter(|(e, _)| e.tag == 0x02)
+        .ok_or_else(bad)?;
+    let (s, rest) = read_tlv(rest)
+        .filter(|(e, _)| e.tag == 0x02)
+        .ok_or_else(bad)?;
+    if !trailing.is_empty() || !rest.is_empty() {
+        return Err(bad());
+    }
+    let mut out = Vec::with_capacity(2 * n);
+    for int in [r.content, s.content] {
+        let skip = int.iter().take_while(|b| **b == 0).count();
+        let digits = &int[skip..];
+        if digits.len() > n {
+            return Err(bad());
+        }
+        out.resize(out.len() + n - digits.len(), 0);
+        out.extend_from_slice(digits);
+    }
+    Ok((SignatureFormat::Der, out))
+}
+
+fn invalid(log: &SignedLog, problem: String) -> Verification {
+    Verification {
+        verdict: Verdict::Invalid,
+        algorithm: log.algorithm.name(),
+        key_format: None,
+        curve: None,
+        serial: None,
+        matched: None,
+        problems: vec![problem],
+        notes: Vec::new(),
+        tbs_hex: None,
+        attempts: Vec::new(),
+    }
+}
+
+/// Verifies the signature of `log`, trying the variants in the order of the module doc and
+/// stopping at the first that verifies.
+pub fn verify(log: &SignedLog) -> Verification {
+    let (key_format, point, named_curve) = match read_key(&log.public_key) {
+        Ok(k) => k,
+        Err(problem) => return invalid(log, problem),
+    };
+    let serial = sha2::Sha256::digest(&point).to_vec();
+    let serial_hex = hex(&serial);
+    let mut problems = Vec::new();
+    if let Some(stated) = &log.stated_serial
+        && !stated.trim().eq_ignore_ascii_case(&serial_hex)
+    {
+        problems.push(format!(
+            "stated TSE serial {} is not SHA-256 of the public key ({serial_hex})",
+            stated.trim()
+        ));
+    }
+
+    let candidates: Vec<Curve> = match named_curve {
+        Some(c) => vec![c],
+        None => Curve::candidates(point.len()).to_vec(),
+    };
+    let unsupported: Vec<Curve> = candidates
+        .iter()
+        .copied()
+        .filter(|c| *c == Curve::BrainpoolP512r1)
+        .collect();
+    let keys: Vec<(Curve, Key)> = candidates
+        .iter()
+        .filter_map(|c| Key::decode(*c, &point).map(|k| (*c, k)))
+        .collect();
+    let base = Verification {
+        verdict: Verdict::Invalid,
+        algorithm: log.algorithm.name(),
+        key_format: Some(key_format),
+        curve: None,
+        serial: Some(serial_hex),
+        matched: None,
+        problems: Vec::new(),
+        notes: Vec::new(),
+        tbs_hex: Some(hex(&dtbs(
+            log,
+            &serial,
+            log.time_format,
+            ProcessDataEncoding::DerPrimitive,
+        ))),
+        attempts: Vec::new(),
+    };
+    if keys.is_empty() {
+        let (verdict, problem) = if unsupported.is_empty() {
+            let tried: Vec<&str> = candidates.iter().map(|c| c.name()).collect();
+            (
+                Verdict::Invalid,
+                format!(
+                    "public key point ({} bytes) is not on any supported curve (tried: {})",
+                    point.len(),
+                    if tried.is_empty() {
+                        "none of this size".to_string()
+                    } else {
+                        tried.join(", ")
+                    }
+                ),
+            )
+        } else {
+            (
+                Verdict::Unsupported,
+                format!(
+                    "public key is a {}-byte point, i.e. {}, which this build cannot verify",
+                    point.len(),
+                    unsupported[0].name()
+                ),
+            )
+        };
+        problems.push(problem);
+        return Verification {
+            verdict,
+            curve: unsupported.first().copied(),
+            problems,
+            ..base
+        };
+    }
+    let curve_if_unique = (keys.len() == 1).then(|| keys[0].0);
+
+    let mut signatures = Vec::new();
+    for (curve, _) in &keys {
+        match read_signature(&log.signature, curve.field_bytes()) {
+            Ok(s) => signatures.push(Some(s)),
+            Err(p) => {
+                problems.push(format!("{}: {p}", curve.name()));
+                signatures.push(None);
+            }
+        }
+    }
+
+    let time_formats = std::iter::once(log.time_format).chain(
+        TimeFormat::ALL
+            .into_iter()
+            .filter(|t| *t != log.time_format),
+    );
+    let mut attempts = Vec::new();
+    for time_format in time_formats {
+        for process_data in ProcessDataEncoding::ALL {
+            let digest = log
+                .algorithm
+                .digest(&dtbs(log, &serial, time_format, process_data));
+            for ((curve, key), sig) in keys.iter().zip(&signatures) {
+                let Some((signature, rs)) = sig else { continue };
+                let variant = Variant {
+                    curve: *curve,
+                    time_format,
+                    process_data,
+                    signature: *signature,
+                };
+                let verified = key.verify(&digest, rs);
+                attempts.push(Attempt { variant, verified });
+                if verified {
+                    let mut notes = Vec::new();
+                    if time_format != log.time_format {
+                        notes.push(format!(
+                            "verified with logTime as {} although {} is stated",
+                            time_format.name(),
+                            log.time_format.name()
+                        ));
+                    }
+                    let ok = problems.iter().all(|p| !p.starts_with("stated TSE serial"));
+                    return if ok {
+                        Verification {
+                            verdict: Verdict::Valid,
+                            curve: Some(*curve),
+                            matched: Some(variant),
+                            notes,
+                            tbs_hex: None,
+                            ..base
+                        }
+                    } else {
+                        Verification {
+                            curve: Some(*curve),
+                            matched: Some(variant),
+                            problems,
+                            notes,
+                            attempts,
+                            ..base
+                        }
+                    };
+                }
+            }
+        }
+    }
+    if !attempts.is_empty() {
+        problems.push(format!(
+            "no variant verifies ({} tried): the signed data differs from what the receipt shows, or the signature is not from this key",
+            attempts.len()
+        ));
+    }
+    Verification {
+        curve: curve_if_unique,
+        problems,
+        attempts,
+        ..base
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::regime::kassensichv::qr::{B64, parse_qr};
+    use base64::Engine;
+
+    /// berohndo line 1: fiskaly-style P-256, raw key, plain signature, unixTime.
+    const P256_QR: &str = "V0;ERS 8cb8e2de-4052-481b-945b-118022951944;Kassenbeleg-V1;Beleg^21.42_0.00_0.00_0.00_0.00^21.42:Unbar;1;31;2021-08-23T14:36:27.000Z;2021-08-23T14:36:33.000Z;ecdsa-plain-SHA256;unixTime;TGnWiq3ZW7gi4Vs+DxLGsJZj9v271dHmhQAcb057F3oWkdKJ61UW2LLVTZQhW673yLa53Mm6oPeMU1Ns3ZOH7w==;BGFKQP7EENf3s5hTDXvlh+xyJ1Q9BNIa9LyYbYK+pTAKAGQ2fmI40p5QOrpHpvb+UuOrNQJdhzggHNfyyyDyf/g=";
+    /// fiskaltrust line 2: P-256 key as SubjectPublicKeyInfo, utcTime.
+    const SPKI_QR: &str = "V0;220130d5-9060-4e26-b75c-35968f49aae3;Kassenbeleg-V1;Beleg^7.50_0.00_0.00_0.00_0.00^7.50:Bar;11;21;2020-05-22T11:33:01.000Z;2020-05-22T11:33:02.000Z;ecdsa-plain-SHA256;utcTime;HSmIZw0g6tpJ/UeNYutHic5PXORANAH5V9+Fon9SfCvx3A/gO7Dguaxd8Mn/YKadgfLTV7s1VzWPe/QolS6dAg==;MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAENFFPGk1vDk92IL6tjsVQ6kpwc4TCsYNNGGoc0cN4dUPQZwOo2tuQlrQAVvMfO+XHWsnphAtN5cUbIwdtMk/Z6g==";
+    /// berohndo line 2: brainpoolP384r1, the worked example of spec §3.3.
+    const BP384_QR: &str = "V0;AMA-6200;KassenBeleg-V1;Beleg^2.90_0.00_0.00_0.00_2.10^5.00:Unbar;160504;344413;2021-07-23T10:12:54.000Z;2021-07-23T10:12:55.000Z;ecdsa-plain-SHA384;unixTime;NgqBkWMvhLmCKa9cJJ8JodfAdlkfcFFyW0J7Ks9lTz9I4QFKhLzyGF/02kWsCRg0LoiJtkq+0Ak9GovodNFLOBG00ewEj40/GbI9zLtNt9j90w4Sz3GcxTSrr3rqhIhN;BCd1vZvSJsJwBTqshgDVsrG4Gg+oN3jeeFEgjGiKs9ELd170vy/jO3iMMF6tAVUfjyYn9jRXng8Z4qWXaqoJ53+y+OFeSY/lQsdZWCODkzhlhkJxJw2k9Z1A4gFX6Riotw==";
+
+    fn der_int(v: &[u8]) -> Vec<u8> {
+        let skip = v.iter().take_while(|b| **b == 0).count();
+        let mut c = v[skip..].to_vec();
+        if c.first().is_none_or(|b| b & 0x80 != 0) {
+            c.insert(0, 0);
+        }
+        let mut out = vec![0x02, c.len() as u8];
+        out.extend(c);
+        out
+    }
+
+    fn to_der(rs: &[u8]) -> Vec<u8> {
+        let (r, s) = rs.split_at(rs.len() / 2);
+        let body = [der_int(r), der_int(s)].concat();
+        let mut out = vec![0x30, body.len() as u8];
+        out.extend(body);
+        out
+    }
+
+    #[test]
+    fn real_p256_receipt_verifies_on_p256() {
+        let v = verify(&parse_qr(P256_QR).unwrap());
+        assert_eq!(v.verdict, Verdict::Valid, "{v:?}");
+        assert_eq!(v.curve, Some(Curve::P256));
+        assert_eq!(v.key_format, Some(KeyFormat::Raw));
+        let m = v.matched.unwrap();
+        assert_eq!(m.process_data, ProcessDataEncoding::DerPrimitive);
+        assert_eq!(m.signature, SignatureFormat::Plain);
+        assert!(v.tbs_hex.is_none() && v.attempts.is_empty());
+    }
+
+    #[test]
+    fn brainpool_384_is_picked_by_the_on_curve_check() {
+        let v = verify(&parse_qr(BP384_QR).unwrap());
+        assert_eq!(v.verdict, Verdict::Valid, "{v:?}");
+        assert_eq!(v.curve, Some(Curve::BrainpoolP384r1));
+        assert_eq!(
+            v.serial.as_deref(),
+            Some("2ddbd6b0df57a4d8c1e4578a89952922dfe979e94f5c7444192cf8d04e063127")
+        );
+    }
+
+    #[test]
+    fn spki_and_raw_key_give_the_same_result_and_serial() {
+        let spki = verify(&parse_qr(SPKI_QR).unwrap());
+        assert_eq!(spki.verdict, Verdict::Valid, "{spki:?}");
+        assert_eq!(spki.key_format, Some(KeyFormat::Spki));
+        assert_eq!(spki.matched.unwrap().time_format, TimeFormat::UtcTime);
+        let mut raw_log = parse_qr(SPKI_QR).unwrap();
+        raw_log.public_key = raw_log.public_key[raw_log.public_key.len() - 65..].to_vec();
+        let raw = verify(&raw_log);
+        assert_eq!(raw.verdict, Verdict::Valid);
+        assert_eq!(raw.key_format, Some(KeyFormat::Raw));
+        assert_eq!(raw.serial, spki.serial);
+        // Serial is over the point, not the SPKI bytes (spec §2.7).
+        assert_eq!(
+            spki.serial.as_deref(),
+            Some("ea2d4edbd67e3c13b893219870da0b48f40a8885bbdc34fe5fde6717f98214bc")
+        );
+    }
+
+    #[test]
+    fn der_signature_verifies_like_plain() {
+        for qr in [P256_QR, BP384_QR] {
+            let mut log = parse_qr(qr).unwrap();
+            log.signature = to_der(&log.signature);
+            let v = verify(&log);
+            assert_eq!(v.verdict, Verdict::Valid, "{v:?}");
+            assert_eq!(v.matched.unwrap().signature, SignatureFormat::Der);
+        }
+    }
+
+    #[test]
+    fn tampered_inputs_are_rejected_with_diagnostics() {
+        let tamper: [fn(&mut SignedLog); 7] = [
+            |l| l.process_data = l.process_data.replace("21.42", "21.43"),
+            |l| l.client_id = l.client_id.to_uppercase(),
+            |l| l.process_type = "KassenBeleg-V1".into(),
+            |l| l.transaction_number += 1,
+            |l| l.signature_counter += 1,
+            |l| l.log_time += chrono::Duration::seconds(1),
+            |l| l.signature[10] ^= 1,
+        ];
+        for (i, t) in tamper.iter().enumerate() {
+            let mut log = parse_qr(P256_QR).unwrap();
+            t(&mut log);
+            let v = verify(&log);
+            assert_eq!(v.verdict, Verdict::Invalid, "tamper #{i}");
+            // 3 time formats x 2 processData forms; the key is on P-256 only.
+            assert_eq!(v.attempts.len(), 6, "tamper #{i}");
+            assert!(
+                v.attempts
+                    .iter()
+                    .all(|a| !a.verified && a.variant.curve == Curve::P256)
+            );
+            assert_eq!(v.curve, Some(Curve::P256));
+            assert!(
+                v.tbs_hex
+                    .as_deref()
+                    .unwrap()
+                    .starts_with("020102060904007f000703070101")
+            );
+            assert!(v.problems.iter().any(|p| p.contains("no variant verifies")));
+        }
+    }
+
+    #[test]
+    fn wrong_stated_time_format_still_verifies_with_a_note() {
+        let mut log = parse_qr(P256_QR).unwrap();
+        log.time_format = TimeFormat::UtcTime;
+        let v = verify(&log);
+        assert_eq!(v.verdict, Verdict::Valid);
+        assert_eq!(v.matched.unwrap().time_format, TimeFormat::UnixTime);
+        assert_eq!(v.notes.len(), 1);
+    }
+
+    #[test]
+    fn serial_is_checked_case_insensitively() {
+        let mut log = parse_qr(BP384_QR).unwrap();
+        log.stated_serial =
+            Some("2DDBD6B0DF57A4D8C1E4578A89952922DFE979E94F5C7444192CF8D04E063127".into());
+        assert_eq!(verify(&log).verdict, Verdict::Valid);
+        log.stated_serial = Some("00".repeat(32));
+        let v = verify(&log);
+        assert_eq!(v.verdict, Verdict::Invalid);
+        assert!(v.matched.is_some());
+        assert!(v.problems[0].contains("stated TSE serial"));
+    }
+
+    #[test]
+    fn unusable_keys_and_signatures_are_invalid_not_panics() {
+        let mut log = parse_qr(P256_QR).unwrap();
+        log.public_key[64] ^= 1;
+        let v = verify(&log);
+        assert_eq!(v.verdict, Verdict::Invalid);
+        assert!(
+            v.problems[0].contains("not on any supported curve"),
+            "{v:?}"
+        );
+
+        for key in [
+            vec![],
+            vec![0x02; 33],
+            vec![0x30, 0x03, 0x01],
+            vec![0x04; 10],
+        ] {
+            let mut log = parse_qr(P256_QR).unwrap();
+            log.public_key = key;
+            assert_eq!(verify(&log).verdict, Verdict::Invalid);
+        }
+
+        let mut log = parse_qr(P256_QR).unwrap();
+        log.signature.truncate(63);
+        let v = verify(&log);
+        assert_eq!(v.verdict, Verdict::Invalid);
+        assert!(v.problems[0].contains("neither r||s"), "{v:?}");
+        assert!(v.attempts.is_empty());
+    }
+
+    #[test]
+    fn a_512_bit_key_is_unsupported() {
+        let mut log = parse_qr(P256_QR).unwrap();
+        log.public_key = B64
+            .decode("BAnGYnZjMwym/+I76NX91mXkTy3cSDKX76JLubYvGhyTs4TWV7avfK13d0IwDECW+PAxMzkQkoOcUCmTwhv4MNCjw8xfIvwFQAgVFLpZncN36lk+OPRSBuwWYzYVe29kuSuXij/xb427AEAwvwVJJ2UxqWAmMiEXSsSrKxsdnoel")
+            .unwrap();
+        let v = verify(&log);
+        assert_eq!(v.verdict, Verdict::Unsupported);
+        assert_eq!(v.curve, Some(Curve::BrainpoolP512r1));
+    }
+}
