@@ -22,11 +22,18 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     for &(curve, file, line) in VECTORS {
         let text = std::fs::read_to_string(dir.join(file)).expect("conformance vector file");
-        let qr = text.lines().nth(line - 1).expect("vector line").trim().to_string();
+        let qr = text
+            .lines()
+            .nth(line - 1)
+            .expect("vector line")
+            .trim()
+            .to_string();
         // Measure only what verifies: a bench of the failure path would look fast and mean nothing.
         let check = verify(&parse_qr(&qr).expect("vector parses"));
         assert_eq!(check.verdict, Verdict::Valid, "{curve} vector must verify");
-        group.bench_function(curve, |b| b.iter(|| verify(&parse_qr(black_box(&qr)).expect("parses"))));
+        group.bench_function(curve, |b| {
+            b.iter(|| verify(&parse_qr(black_box(&qr)).expect("parses")))
+        });
     }
     group.finish();
 }

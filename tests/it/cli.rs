@@ -2,7 +2,7 @@
 
 use predicates::prelude::*;
 
-use crate::util::{Workdir, fiskal, reg_sale};
+use crate::util::{Workdir, fiskal, json_lines, reg_sale};
 
 #[test]
 fn clean_input_exits_0() {
@@ -83,11 +83,7 @@ fn json_lines_mode() {
         .get_output()
         .stdout
         .clone();
-    let lines: Vec<serde_json::Value> = String::from_utf8(out)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(out);
     assert_eq!(lines[0]["type"], "reject");
     assert_eq!(lines[0]["class"], "wrong_type");
     assert_eq!(lines[0]["location"]["line"], 2);

@@ -7,7 +7,7 @@ use fiskal::regime::kassensichv::logmsg::{dtbs, hex};
 use fiskal::regime::kassensichv::{ProcessDataEncoding, Verdict, parse_qr, verify};
 use predicates::prelude::*;
 
-use crate::util::{Workdir, fiskal};
+use crate::util::{Workdir, fiskal, json_lines};
 
 fn dir(folder: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -231,11 +231,7 @@ fn cli_json_lines_from_stdin_skip_blank_lines() {
         .get_output()
         .stdout
         .clone();
-    let lines: Vec<serde_json::Value> = String::from_utf8(out)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(out);
     assert_eq!(lines.len(), 4);
     assert_eq!(lines[0]["type"], "tse_qr");
     assert_eq!(lines[0]["line"], 2);

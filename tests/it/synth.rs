@@ -7,7 +7,7 @@ use fiskal::ingest::RejectClass;
 use fiskal::model::{Regime, WireShape};
 use fiskal::synth::{Anomaly, SynthOptions, SynthRegime, SynthShape, SynthSummary, generate};
 
-use crate::util::{Workdir, fiskal, read};
+use crate::util::{Workdir, fiskal, json_lines, read};
 
 fn opts(out: &Path, regime: SynthRegime, shape: SynthShape, seed: u64) -> SynthOptions {
     SynthOptions {
@@ -267,11 +267,7 @@ fn cli_check_reports_an_injected_anomaly_with_exit_1() {
         .get_output()
         .stdout
         .clone();
-    let lines: Vec<serde_json::Value> = String::from_utf8(stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(stdout);
     let findings: Vec<&serde_json::Value> =
         lines.iter().filter(|l| l["type"] == "finding").collect();
     assert_eq!(findings.len(), 1, "{findings:?}");

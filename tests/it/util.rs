@@ -107,3 +107,12 @@ pub fn fiskal() -> assert_cmd::Command {
     c.env_remove("RUST_LOG");
     c
 }
+
+/// The JSON lines a `--json` run printed.
+pub fn json_lines(stdout: Vec<u8>) -> Vec<serde_json::Value> {
+    String::from_utf8(stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}

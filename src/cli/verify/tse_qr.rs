@@ -110,6 +110,26 @@ fn human(line: usize, v: &Verification) -> String {
     s
 }
 
+/// Counts and reports a line that is not a V0 code.
+fn unparsable(
+    out: &mut Output,
+    summary: &mut Summary,
+    line: usize,
+    error: &str,
+) -> anyhow::Result<()> {
+    summary.unparsable += 1;
+    out.human(&format!("line {line}: UNPARSABLE: {error}"))?;
+    out.json(
+        "tse_qr",
+        &Unparsable {
+            line,
+            verdict: "unparsable",
+            error,
+        },
+    )?;
+    Ok(())
+}
+
 /// Runs `fiskal verify tse-qr`.
 pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
     let bytes = read_input(&args.input)?;
@@ -119,18 +139,8 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         let text = match std::str::from_utf8(raw) {
             Ok(t) => t.trim_end_matches('\r'),
             Err(e) => {
-                let error = format!("not UTF-8: {e}");
                 summary.lines += 1;
-                summary.unparsable += 1;
-                out.human(&format!("line {line}: UNPARSABLE: {error}"))?;
-                out.json(
-                    "tse_qr",
-                    &Unparsable {
-                        line,
-                        verdict: "unparsable",
-                        error: &error,
-                    },
-                )?;
+                unparsable(out, &mut summary, line, &format!("not UTF-8: {e}"))?;
                 continue;
             }
         };
@@ -156,17 +166,7 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
                 )?;
             }
             Err(e) => {
-                let error = e.to_string();
-                summary.unparsable += 1;
-                out.human(&format!("line {line}: UNPARSABLE: {error}"))?;
-                out.json(
-                    "tse_qr",
-                    &Unparsable {
-                        line,
-                        verdict: "unparsable",
-                        error: &error,
-                    },
-                )?;
+                unparsable(out, &mut summary, line, &e.to_string())?;
             }
         }
     }
