@@ -35,15 +35,6 @@ impl Output {
         }
     }
 
-    /// Prints into any writer (tests).
-    pub fn to_writer(format: Format, out: Box<dyn Write>) -> Output {
-        Output {
-            format,
-            quiet: true,
-            out,
-        }
-    }
-
     /// The output format.
     pub fn format(&self) -> Format {
         self.format

@@ -125,6 +125,13 @@ pub fn round_commercial(value: Decimal, dp: u32) -> Decimal {
     value.round_dp_with_strategy(dp, RoundingStrategy::MidpointAwayFromZero)
 }
 
+/// Σ values, or `None` when the sum overflows (untrusted amounts must never panic).
+pub fn checked_sum(values: impl IntoIterator<Item = Decimal>) -> Option<Decimal> {
+    values
+        .into_iter()
+        .try_fold(Decimal::ZERO, |acc, v| acc.checked_add(v))
+}
+
 /// Parses a decimal string of the API's form: optional `-`, digits, optional `.` and digits.
 ///
 /// Stricter than `Decimal::from_str`: exponents, grouping, commas, `+` and surrounding

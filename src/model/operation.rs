@@ -53,22 +53,6 @@ pub enum OperationKind {
 }
 
 impl OperationKind {
-    /// Every kind, in declaration order (for stable summaries).
-    pub const ALL: [OperationKind; 12] = [
-        OperationKind::Sale,
-        OperationKind::Return,
-        OperationKind::Exchange,
-        OperationKind::Void,
-        OperationKind::CashMovement,
-        OperationKind::Deposit,
-        OperationKind::DepositCapture,
-        OperationKind::Training,
-        OperationKind::SessionOpen,
-        OperationKind::SessionCashAdjustment,
-        OperationKind::SessionCashCount,
-        OperationKind::SessionClose,
-    ];
-
     /// The snake_case name used in output.
     pub fn name(self) -> &'static str {
         match self {

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::ingest::{InputFiles, Reject, RejectClass};
+use crate::ingest::{InputFiles, Reject};
 use crate::model::{Operation, Timestamp};
 
 /// Counts over one register's operations.
@@ -123,14 +123,6 @@ impl InputSummary {
             .rejected_by_class
             .entry(r.class.name().to_string())
             .or_default() += 1;
-    }
-
-    /// Number of rejections of one class.
-    pub fn rejected_of(&self, class: RejectClass) -> u64 {
-        self.rejected_by_class
-            .get(class.name())
-            .copied()
-            .unwrap_or(0)
     }
 
     /// The human rendering (rejections are listed by the caller as they stream by).

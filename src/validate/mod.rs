@@ -97,6 +97,34 @@ impl Emit<'_> {
     }
 }
 
+/// Reports the first problem of a rule on an operation, and how many there were.
+pub(crate) struct FirstOf {
+    n: usize,
+    first: Option<(String, String, String)>,
+}
+
+impl FirstOf {
+    pub fn new() -> FirstOf {
+        FirstOf { n: 0, first: None }
+    }
+    pub fn add(&mut self, message: String, expected: impl ToString, found: impl ToString) {
+        self.n += 1;
+        if self.first.is_none() {
+            self.first = Some((message, expected.to_string(), found.to_string()));
+        }
+    }
+    pub fn emit(self, code: &'static str, at: &OpRef, emit: &mut Emit) {
+        if let Some((m, e, f)) = self.first {
+            let m = if self.n > 1 {
+                format!("{m} (and {} more)", self.n - 1)
+            } else {
+                m
+            };
+            emit.mismatch(code, at, m, e, f);
+        }
+    }
+}
+
 /// Per-register state of the stream.
 #[derive(Default)]
 pub(crate) struct RegisterState {
@@ -152,8 +180,8 @@ impl Validator {
         lifecycle::check(op, reg, &mut emit);
         reg.sequence.push(op, index, &mut self.sources, &mut emit);
         self.devices.push(op, &mut emit);
-        self.sessions.push(op, index, &mut emit);
-        self.references.push(op, index);
+        self.sessions.push(op, &mut emit);
+        self.references.push(op);
     }
 
     /// Runs the rules that need the whole stream and emits their findings.

@@ -6,12 +6,7 @@ use rust_decimal::Decimal;
 
 use crate::model::money::round_commercial;
 
-/// Σ values, or `None` on overflow.
-pub fn sum(values: impl IntoIterator<Item = Decimal>) -> Option<Decimal> {
-    values
-        .into_iter()
-        .try_fold(Decimal::ZERO, |a, v| a.checked_add(v))
-}
+pub use crate::model::money::checked_sum as sum;
 
 /// a × b rounded to `dp` places half away from zero, or `None` on overflow.
 pub fn mul_round(a: Decimal, b: Decimal, dp: u32) -> Option<Decimal> {

@@ -71,7 +71,7 @@ fn product(l: &Line) -> u64 {
 }
 
 impl References {
-    pub fn push(&mut self, op: &Operation, _index: u64) {
+    pub fn push(&mut self, op: &Operation) {
         let time = op
             .timestamps
             .started

@@ -51,7 +51,7 @@ pub(crate) struct Sessions {
 }
 
 impl Sessions {
-    pub fn push(&mut self, op: &Operation, _index: u64, emit: &mut Emit) {
+    pub fn push(&mut self, op: &Operation, emit: &mut Emit) {
         let Some(sid) = &op.session_id else { return };
         let register = op.register_id.clone().unwrap_or_default();
         let at = OpRef::of(op);

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 
 use super::num::{close, mul_round, sum};
-use super::{Emit, OpRef};
+use super::{Emit, FirstOf, OpRef};
 use crate::model::*;
 
 pub(super) fn check(op: &Operation, emit: &mut Emit) {
@@ -55,34 +55,6 @@ fn line_name(i: usize, l: &Line) -> String {
     match &l.id {
         Some(id) => format!("line {} ({id})", l.position.unwrap_or(i as u32 + 1)),
         None => format!("line {}", l.position.unwrap_or(i as u32 + 1)),
-    }
-}
-
-/// Reports the first problem of a rule on an operation, and how many there were.
-struct FirstOf {
-    n: usize,
-    first: Option<(String, String, String)>,
-}
-
-impl FirstOf {
-    fn new() -> FirstOf {
-        FirstOf { n: 0, first: None }
-    }
-    fn add(&mut self, message: String, expected: impl ToString, found: impl ToString) {
-        self.n += 1;
-        if self.first.is_none() {
-            self.first = Some((message, expected.to_string(), found.to_string()));
-        }
-    }
-    fn emit(self, code: &'static str, at: &OpRef, emit: &mut Emit) {
-        if let Some((m, e, f)) = self.first {
-            let m = if self.n > 1 {
-                format!("{m} (and {} more)", self.n - 1)
-            } else {
-                m
-            };
-            emit.mismatch(code, at, m, e, f);
-        }
     }
 }
 

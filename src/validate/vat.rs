@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::num::{close, mul_round, tax_in_gross};
-use super::{Emit, OpRef};
+use super::{Emit, FirstOf, OpRef};
 use crate::model::money::round_commercial;
 use crate::model::*;
 
@@ -19,10 +19,10 @@ pub(super) fn check(op: &Operation, regime: Option<Regime>, emit: &mut Emit) {
     // amount is unknown there; the sum of the line taxes is still checked by TOT003.
     let per_line = op.shape != WireShape::Operations || op.cart_discounts.is_empty();
     let date = op.timestamps.effective().map(|t| t.0.date_naive());
-    let mut tax_msgs = Vec::new();
-    let mut rate_msgs = Vec::new();
-    let mut voucher_msgs = Vec::new();
-    let mut natura_msgs = Vec::new();
+    let mut tax_msgs = FirstOf::new();
+    let mut rate_msgs = FirstOf::new();
+    let mut voucher_msgs = FirstOf::new();
+    let mut natura_msgs = FirstOf::new();
     for (i, l) in op.lines.iter().enumerate() {
         let name = format!("line {}", l.position.unwrap_or(i as u32 + 1));
         if l.kind == LineKind::GiftCard
@@ -31,17 +31,17 @@ pub(super) fn check(op: &Operation, regime: Option<Regime>, emit: &mut Emit) {
                 .any(|t| !t.rate.is_zero() || !t.tax_amount.is_zero())
         {
             let t = &l.taxes[0];
-            voucher_msgs.push((
+            voucher_msgs.add(
                 format!("{name}: a multi-purpose voucher is sold with VAT"),
                 "rate 0, tax 0".to_string(),
                 format!("rate {}, tax {}", t.rate, t.tax_amount),
-            ));
+            );
         }
         for t in &l.taxes {
             if let (Some(country), Some(date)) = (regime, date)
                 && !rate_valid(country, t.rate, date)
             {
-                rate_msgs.push((
+                rate_msgs.add(
                     format!(
                         "{name}: rate {} is not a {} VAT rate on {date}",
                         t.rate,
@@ -49,56 +49,40 @@ pub(super) fn check(op: &Operation, regime: Option<Regime>, emit: &mut Emit) {
                     ),
                     valid_rates(country, date),
                     t.rate.to_string(),
-                ));
+                );
             }
             if regime == Some(Regime::Rt) && t.rate.is_zero() && !has_natura(t) {
-                natura_msgs.push((
+                natura_msgs.add(
                     format!("{name}: 0 % line without a Natura code"),
                     "N1–N7".to_string(),
                     t.category
                         .clone()
                         .or(t.name.clone())
                         .unwrap_or_else(|| "none".into()),
-                ));
+                );
             }
         }
         if per_line
             && let [t] = l.taxes.as_slice()
-            && let Some(problem) = line_tax(l.total_gross, t, dp, vtol)
+            && let Some((problem, expected)) = line_tax(l.total_gross, t, dp, vtol)
         {
-            tax_msgs.push((
-                format!("{name}: {problem}"),
-                problem_expected(l.total_gross, t, dp),
-                t.tax_amount.to_string(),
-            ));
+            tax_msgs.add(format!("{name}: {problem}"), expected, t.tax_amount);
         }
     }
-    report("VAT001", tax_msgs, &at, emit);
+    tax_msgs.emit("VAT001", &at, emit);
     if !per_line {
-        report("VAT002", rate_bounds(op, dp, vtol), &at, emit);
+        rate_bounds(op, dp, vtol).emit("VAT002", &at, emit);
     }
-    report("VAT003", rate_msgs, &at, emit);
-    report("VAT004", voucher_msgs, &at, emit);
-    report("VAT005", natura_msgs, &at, emit);
-}
-
-fn report(code: &'static str, msgs: Vec<(String, String, String)>, at: &OpRef, emit: &mut Emit) {
-    let n = msgs.len();
-    if let Some((m, e, f)) = msgs.into_iter().next() {
-        let m = if n > 1 {
-            format!("{m} (and {} more)", n - 1)
-        } else {
-            m
-        };
-        emit.mismatch(code, at, m, e, f);
-    }
+    rate_msgs.emit("VAT003", &at, emit);
+    voucher_msgs.emit("VAT004", &at, emit);
+    natura_msgs.emit("VAT005", &at, emit);
 }
 
 /// v1.1 with cart-level discounts: the API does not say how the discount was spread over the
 /// lines, so per rate the tax can only be bounded. With D the whole cart discount, the tax at
 /// rate r lies between the tax contained in (gross_r − D) and in gross_r, widened by half a
 /// minor unit per line for rounding.
-fn rate_bounds(op: &Operation, dp: u32, tol: Decimal) -> Vec<(String, String, String)> {
+fn rate_bounds(op: &Operation, dp: u32, tol: Decimal) -> FirstOf {
     let discount: Decimal = op.cart_discounts.iter().map(|d| d.amount).sum();
     let mut by_rate: Vec<(Decimal, Decimal, Decimal, u32)> = Vec::new();
     for l in &op.lines {
@@ -113,7 +97,7 @@ fn rate_bounds(op: &Operation, dp: u32, tol: Decimal) -> Vec<(String, String, St
             }
         }
     }
-    let mut msgs = Vec::new();
+    let mut msgs = FirstOf::new();
     for (rate, gross, tax, n) in by_rate {
         let slack = Decimal::new(5, dp + 1) * Decimal::from(n) + tol;
         let (Some(hi), Some(lo)) = (
@@ -123,33 +107,31 @@ fn rate_bounds(op: &Operation, dp: u32, tol: Decimal) -> Vec<(String, String, St
             continue;
         };
         if tax > hi + slack || tax < lo - slack {
-            msgs.push((
+            msgs.add(
                 format!("rate {rate}: line taxes {tax} are outside what gross {gross} less up to {discount} of cart discount can carry"),
                 format!("{} to {}", round_commercial(lo, dp), round_commercial(hi, dp)),
                 tax.to_string(),
-            ));
+            );
         }
     }
     msgs
 }
 
-/// `None` when the stated tax matches either rounding method.
-fn line_tax(gross: Decimal, t: &LineTax, dp: u32, tol: Decimal) -> Option<String> {
+/// `None` when the stated tax matches either rounding method; otherwise the problem and the
+/// tax recomputed from the gross.
+fn line_tax(gross: Decimal, t: &LineTax, dp: u32, tol: Decimal) -> Option<(String, Decimal)> {
     let from_gross = tax_in_gross(gross, t.rate, dp)?;
     let net = t.taxable_amount.unwrap_or(gross - t.tax_amount);
     let from_net = mul_round(net, t.rate, dp)?;
     if close(t.tax_amount, from_gross, tol) || close(t.tax_amount, from_net, tol) {
         None
     } else {
-        Some(format!(
+        let problem = format!(
             "tax {} at rate {} on gross {gross} should be {from_gross}",
             t.tax_amount, t.rate
-        ))
+        );
+        Some((problem, from_gross))
     }
-}
-
-fn problem_expected(gross: Decimal, t: &LineTax, dp: u32) -> String {
-    tax_in_gross(gross, t.rate, dp).map_or_else(|| "a computable tax".into(), |d| d.to_string())
 }
 
 fn has_natura(t: &LineTax) -> bool {

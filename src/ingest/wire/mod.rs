@@ -295,13 +295,6 @@ pub(crate) fn foreign_cash(
     }
 }
 
-/// Checked sum of decimals; `None` on overflow.
-pub(crate) fn checked_sum(values: impl IntoIterator<Item = Decimal>) -> Option<Decimal> {
-    values
-        .into_iter()
-        .try_fold(Decimal::ZERO, |acc, v| acc.checked_add(v))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

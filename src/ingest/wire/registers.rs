@@ -6,8 +6,9 @@
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::{Minor, Num, Ts, WireTseEvent, checked_sum, foreign_cash, parse_record};
+use super::{Minor, Num, Ts, WireTseEvent, foreign_cash, parse_record};
 use crate::ingest::reject::{FieldError, RejectClass};
+use crate::model::money::checked_sum;
 use crate::model::*;
 
 #[derive(Deserialize)]
