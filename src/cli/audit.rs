@@ -52,6 +52,7 @@ struct MasterDataCoverage {
 /// Runs `fiskal audit`.
 pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
     let config = args.validate.load()?;
+    let md = common::load_master_data(&args.input)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let rejects_path = args.out.join("rejects.jsonl");
@@ -63,11 +64,11 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
     let (summary, findings) = common::check_inputs(
         &args.input,
         config,
+        md.as_ref().map(|(_, m)| m),
         out,
         &mut |r| json_line(&mut rejects, r),
         &mut |f| json_line(&mut findings_file, f),
     )?;
-    let md = common::load_master_data(&args.input, &summary)?;
     let missing = common::registers_without_master_data(&summary, md.as_ref().map(|(_, m)| m));
     rejects
         .commit()

@@ -35,9 +35,15 @@ struct MasterDataStatus {
 /// Runs `fiskal check`.
 pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
     let config = args.validate.load()?;
-    let (summary, findings) =
-        common::check_inputs(&args.input, config, out, &mut |_| Ok(()), &mut |_| Ok(()))?;
-    let md = common::load_master_data(&args.input, &summary)?;
+    let md = common::load_master_data(&args.input)?;
+    let (summary, findings) = common::check_inputs(
+        &args.input,
+        config,
+        md.as_ref().map(|(_, m)| m),
+        out,
+        &mut |_| Ok(()),
+        &mut |_| Ok(()),
+    )?;
     let missing = common::registers_without_master_data(&summary, md.as_ref().map(|(_, m)| m));
     out.human(&summary.render_human())?;
     if md.is_none() {

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
+use crate::ingest::dump::InputFiles;
 use crate::ingest::{self, Item, Reject};
 use crate::model::masterdata::MasterData;
 use crate::model::{Finding, Operation};
@@ -53,11 +54,12 @@ impl ValidateArgs {
 pub fn check_inputs(
     input: &InputArgs,
     config: Config,
+    md: Option<&MasterData>,
     out: &mut Output,
     on_reject: &mut dyn FnMut(&Reject) -> anyhow::Result<()>,
     on_finding: &mut dyn FnMut(&Finding) -> anyhow::Result<()>,
 ) -> anyhow::Result<(InputSummary, FindingSummary)> {
-    let mut validator = Validator::new(config);
+    let mut validator = Validator::with_master_data(config, md);
     let mut findings = FindingSummary::default();
     let mut failure: Option<anyhow::Error> = None;
     let mut handle = |f: Finding, out: &mut Output| {
@@ -128,11 +130,15 @@ pub fn ingest_inputs(
 }
 
 /// The master data to use: `--master-data`, else the one found in an input directory.
-pub fn load_master_data(
-    input: &InputArgs,
-    summary: &InputSummary,
-) -> anyhow::Result<Option<(PathBuf, MasterData)>> {
-    let path = match (&input.master_data, summary.files.master_data.as_slice()) {
+///
+/// Looked up before any data is read (a directory walk, no parsing), because the validator
+/// needs the TSE keys of older API shapes while the operations stream by.
+pub fn load_master_data(input: &InputArgs) -> anyhow::Result<Option<(PathBuf, MasterData)>> {
+    let mut files = InputFiles::default();
+    if input.master_data.is_none() {
+        crate::ingest::dump::collect_files(&input.inputs, &mut files);
+    }
+    let path = match (&input.master_data, files.master_data.as_slice()) {
         (Some(p), _) => p.clone(),
         (None, []) => return Ok(None),
         (None, [one]) => one.clone(),

@@ -1,31 +1,34 @@
 //! Fiscal blocks of synthetic operations: TSE (Germany), RKSV (Austria), RT (Italy).
 //!
 //! Counters, document numbers, DSFinV-K processData, the "V0" QR string and the RKSV
-//! machine-readable code are built exactly as the specs in /work/shared/spec describe, so the
-//! regime verifiers can check everything except cryptography. Every cryptographic output
-//! (signatures, RKSV encrypted turnover counter and chain value) comes from
-//! [`unsigned_signature_bytes`] and is random: the signing simulators of later issues replace
-//! that one function.
+//! machine-readable code are built exactly as the specs in /work/shared/spec describe. German
+//! TSE transactions are signed for real by a software TSE per register
+//! ([`TseSigner`]: start and finish log messages, RFC 6979 so output stays deterministic), so
+//! the KassenSichV verifier checks them end to end. The Austrian and Italian cryptographic
+//! outputs (RKSV signatures, encrypted turnover counter and chain value, RT seals) still come
+//! from [`unsigned_signature_bytes`] and are random.
+
+use chrono::DateTime;
 
 use super::cart::PaySummary;
 use super::rng::Rng;
 use super::text::{B64, Sid, TsStyle, base64, civil_from_days, push_amount, timestamp};
+use crate::regime::kassensichv::sign::TseSigner;
+use crate::regime::kassensichv::{SignedLog, TimeFormat};
 
-/// Placeholder bytes for every cryptographic output of the generator.
+/// Placeholder bytes for the cryptographic outputs that have no simulator yet.
 ///
-/// TSE signatures, RKSV signatures, RKSV encrypted turnover counters and chain values, and RT
-/// seals are all drawn here. **The bytes are random: they are not valid signatures, MACs or
-/// ciphertexts**, and a verifier must report them as invalid until the TSE, RKSV and RT signing
-/// simulators land and replace this function. They come from the register's separate crypto
-/// stream, so replacing them changes no business data.
+/// RKSV signatures, RKSV encrypted turnover counters and chain values, and RT seals are drawn
+/// here. **The bytes are random: they are not valid signatures, MACs or ciphertexts**, and a
+/// verifier must report them as invalid until the RKSV and RT signing simulators replace this
+/// function. They come from the register's separate crypto stream, so replacing them changes
+/// no business data.
 pub(crate) fn unsigned_signature_bytes(crypto: &mut Rng, out: &mut [u8]) {
     crypto.fill(out);
 }
 
 /// DSFinV-K Anhang I processType of every TSE transaction the generator writes.
 pub(crate) const DE_PROCESS_TYPE: &str = "Kassenbeleg-V1";
-/// TSE signature algorithm (fiskaly cloud TSE: P-256; kassensichv.md §0.4).
-pub(crate) const DE_SIG_ALG: &str = "ecdsa-plain-SHA256";
 /// TSE log time format.
 pub(crate) const DE_TIME_FORMAT: &str = "unixTime";
 
@@ -38,6 +41,8 @@ pub(crate) struct Identity {
     pub tse_serial: String,
     /// TSE public key, Base64 (DE).
     pub public_key: String,
+    /// The register's software TSE (DE).
+    pub tse: Option<TseSigner>,
     /// Kassen-ID (AT).
     pub cashbox_id: String,
     /// Certificate serial, hex (AT).
@@ -91,6 +96,11 @@ pub(crate) struct FiscalState {
     pub z_due: bool,
     /// Set by the fiscal-counter-gap anomaly: the next signed operation skips one number.
     pub skip_next: bool,
+    /// Set by the bad-signature anomaly: the next TSE finish signature is corrupted.
+    pub corrupt_signature_next: bool,
+    /// Set by the wrong-process-data anomaly: the next TSE finish signs amounts 1.00 higher
+    /// than the operation's.
+    pub inflate_process_data_next: bool,
 }
 
 /// The fiscal output of one operation, reused between operations.
@@ -159,6 +169,36 @@ fn placeholder_b64<const N: usize>(crypto: &mut Rng) -> B64 {
     base64(&bytes)
 }
 
+/// The amounts of the wrong-process-data anomaly: 1.00 more in the first used VAT slot and in
+/// the first payment type, so the signed data stays plausible (it still balances) but is not
+/// what the operation's lines and payments say.
+fn inflated(buckets: &[i64; 5], pays: Option<PaySummary>) -> ([i64; 5], Option<PaySummary>) {
+    let mut b = *buckets;
+    let slot = b.iter().position(|x| *x != 0).unwrap_or(0);
+    b[slot] += 100;
+    let p = pays.map(|mut p| {
+        if p.unbar != 0 && p.bar_eur == 0 {
+            p.unbar += 100;
+        } else {
+            p.bar_eur += 100;
+        }
+        p
+    });
+    (b, p)
+}
+
+/// The signature with one bit of its first byte flipped (bad-signature anomaly).
+fn corrupted(sig: &B64) -> B64 {
+    use base64::Engine;
+    let mut bytes = base64::engine::general_purpose::STANDARD
+        .decode(sig.as_str())
+        .unwrap_or_default();
+    if let Some(b) = bytes.first_mut() {
+        *b ^= 0x01;
+    }
+    base64(&bytes)
+}
+
 /// Appends the five amounts joined by `_` with `sep` as the decimal separator.
 fn push_buckets(out: &mut String, buckets: &[i64; 5], sep: char) {
     for (i, &b) in buckets.iter().enumerate() {
@@ -203,6 +243,43 @@ pub(crate) fn process_data(
     }
 }
 
+impl Identity {
+    /// The TSE's signature algorithm name (DE).
+    pub(crate) fn tse_algorithm(&self) -> &'static str {
+        self.tse.as_ref().map_or("", |t| t.algorithm().name())
+    }
+}
+
+/// Signs one TSE log message with the register's software TSE; Base64 of r‖s.
+#[allow(clippy::too_many_arguments)]
+fn tse_sign(
+    id: &Identity,
+    operation_type: &str,
+    process_data: &str,
+    transaction_number: u64,
+    signature_counter: u64,
+    log_time: i64,
+) -> B64 {
+    let Some(tse) = &id.tse else {
+        return B64::new();
+    };
+    let log = SignedLog {
+        operation_type: operation_type.to_string(),
+        client_id: id.client_id.clone(),
+        process_type: DE_PROCESS_TYPE.to_string(),
+        process_data: process_data.to_string(),
+        transaction_number,
+        signature_counter,
+        log_time: DateTime::from_timestamp(log_time, 0).unwrap_or_default(),
+        algorithm: tse.algorithm(),
+        time_format: TimeFormat::UnixTime,
+        signature: Vec::new(),
+        public_key: Vec::new(),
+        stated_serial: None,
+    };
+    base64(&tse.sign(&log))
+}
+
 impl FiscalState {
     fn take_skip(&mut self) -> bool {
         std::mem::take(&mut self.skip_next)
@@ -216,7 +293,6 @@ impl FiscalState {
         &mut self,
         id: &Identity,
         out: &mut FiscalOut,
-        crypto: &mut Rng,
         vorgang: &'static str,
         buckets: &[i64; 5],
         pays: Option<PaySummary>,
@@ -241,7 +317,7 @@ impl FiscalState {
             .push_num(self.tx, 6);
         out.start_secs = start;
         self.sig_counter += 1;
-        out.start_sig = placeholder_b64::<64>(crypto);
+        out.start_sig = tse_sign(id, "StartTransaction", "", self.tx, self.sig_counter, start);
         out.qr.clear();
         out.process_data.clear();
         match end {
@@ -255,8 +331,23 @@ impl FiscalState {
                 out.end_secs = end;
                 self.sig_counter += 1;
                 out.sig_counter = self.sig_counter;
-                out.end_sig = placeholder_b64::<64>(crypto);
-                process_data(&mut out.process_data, vorgang, buckets, pays);
+                if std::mem::take(&mut self.inflate_process_data_next) {
+                    let (b, p) = inflated(buckets, pays);
+                    process_data(&mut out.process_data, vorgang, &b, p);
+                } else {
+                    process_data(&mut out.process_data, vorgang, buckets, pays);
+                }
+                out.end_sig = tse_sign(
+                    id,
+                    "FinishTransaction",
+                    &out.process_data,
+                    self.tx,
+                    self.sig_counter,
+                    end,
+                );
+                if std::mem::take(&mut self.corrupt_signature_next) {
+                    out.end_sig = corrupted(&out.end_sig);
+                }
                 // kassensichv.md §3.1: V0;clientId;processType;processData;transactionNumber;
                 // signatureCounter;startTime;logTime;sigAlg;logTimeFormat;signature;publicKey
                 let q = &mut out.qr;
@@ -277,7 +368,7 @@ impl FiscalState {
                 q.push(';');
                 q.push_str(timestamp(end, 0, TsStyle::UtcMillis).as_str());
                 q.push(';');
-                q.push_str(DE_SIG_ALG);
+                q.push_str(id.tse_algorithm());
                 q.push(';');
                 q.push_str(DE_TIME_FORMAT);
                 q.push(';');
@@ -403,6 +494,7 @@ impl FiscalState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::regime::kassensichv::sign::TseCurve;
     use crate::synth::rng::Stream;
 
     #[test]
@@ -433,19 +525,20 @@ mod tests {
     }
 
     #[test]
-    fn qr_v0_has_twelve_fields_and_counters_advance() {
+    fn qr_v0_has_twelve_fields_counters_advance_and_signatures_verify() {
+        use crate::regime::kassensichv::{Verdict, parse_qr, verify};
+        let signer = TseSigner::from_seed(TseCurve::BrainpoolP384r1, b"test register");
         let id = Identity {
             client_id: "KASSE-DE01".into(),
-            public_key: "BAAA".into(),
+            public_key: base64(signer.public_key()).as_str().to_string(),
+            tse: Some(signer),
             ..Default::default()
         };
         let mut st = FiscalState::default();
         let mut out = FiscalOut::default();
-        let mut crypto = Rng::stream(1, 0, Stream::Crypto);
         st.sign_de(
             &id,
             &mut out,
-            &mut crypto,
             "Beleg",
             &[119, 0, 0, 0, 0],
             Some(PaySummary {
@@ -470,12 +563,28 @@ mod tests {
         );
         assert_eq!(f[6], "2026-03-02T08:15:07.000Z");
         assert_eq!(f[7], "2026-03-02T08:16:07.000Z");
+        assert_eq!(f[8], "ecdsa-plain-SHA384");
         assert_eq!(out.doc_number.as_str(), "2026-000001");
+        assert_eq!(verify(&parse_qr(&out.qr).unwrap()).verdict, Verdict::Valid);
+
+        // The start log: signature counter 1, empty processData, logged at the start time.
+        let mut start = parse_qr(&out.qr).unwrap();
+        start.operation_type = "StartTransaction".into();
+        start.process_data.clear();
+        start.signature_counter = 1;
+        start.log_time = DateTime::from_timestamp(1_772_439_307, 0).unwrap();
+        start.signature = base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            out.start_sig.as_str(),
+        )
+        .unwrap();
+        assert_eq!(verify(&start).verdict, Verdict::Valid);
+
         st.skip_next = true;
+        st.corrupt_signature_next = true;
         st.sign_de(
             &id,
             &mut out,
-            &mut crypto,
             "Beleg",
             &[0; 5],
             None,
@@ -484,6 +593,30 @@ mod tests {
         );
         assert_eq!(out.counter, 3);
         assert_eq!(out.skipped, Some(2));
+        assert_eq!(
+            verify(&parse_qr(&out.qr).unwrap()).verdict,
+            Verdict::Invalid
+        );
+
+        st.inflate_process_data_next = true;
+        st.sign_de(
+            &id,
+            &mut out,
+            "Beleg",
+            &[0, 250, 0, 0, 0],
+            Some(PaySummary {
+                unbar: 250,
+                ..Default::default()
+            }),
+            1_772_439_500,
+            Some(1_772_439_501),
+        );
+        // A valid signature over amounts the operation does not have.
+        assert_eq!(
+            out.process_data,
+            "Beleg^0.00_3.50_0.00_0.00_0.00^3.50:Unbar"
+        );
+        assert_eq!(verify(&parse_qr(&out.qr).unwrap()).verdict, Verdict::Valid);
     }
 
     #[test]

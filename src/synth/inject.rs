@@ -14,7 +14,7 @@ use super::masterdata::{RegisterSpec, Shape};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Action {
     /// Write a plain sale and then break it as the anomaly says (total, tax, payment, id,
-    /// fiscal counter, fiscalisation, VAT rate).
+    /// fiscal counter, fiscalisation, VAT rate, TSE signature, signed processData).
     BrokenSale,
     /// Write a return whose reference names no operation.
     DanglingReturn,
@@ -76,6 +76,10 @@ pub(crate) fn plan(
     ops_per_day: u32,
 ) -> Result<Vec<Planned>, String> {
     let first = |shape: Shape| specs.iter().find(|s| s.shape == shape).map(|s| s.idx);
+    let first_de = specs
+        .iter()
+        .find(|s| s.country == Country::De)
+        .map(|s| s.idx);
     let needs =
         |a: Anomaly, what: &str| format!("--inject {}: needs {what}", super::anomaly_name(a));
     let mid_day = (days - 1) / 2;
@@ -107,6 +111,15 @@ pub(crate) fn plan(
             | Anomaly::FiscalFailed
             | Anomaly::VatRate => (0, Action::BrokenSale, None, Place::MidSlot),
             Anomaly::DanglingReference => (0, Action::DanglingReturn, None, Place::MidSlot),
+            Anomaly::BadSignature | Anomaly::WrongProcessData => match first_de {
+                Some(r) => (r, Action::BrokenSale, None, Place::MidSlot),
+                None => {
+                    return Err(needs(
+                        a,
+                        "a German register in the run (--regime kassensichv or mixed)",
+                    ));
+                }
+            },
             Anomaly::ClockBackwards => (0, Action::ClockBackwards, None, Place::MidSlot),
             Anomaly::OverReturn => (0, Action::OverReturn, None, Place::MidSlot),
             Anomaly::OpenAtEnd => (0, Action::OpenSale, None, Place::LastSlot),
@@ -225,5 +238,7 @@ pub(crate) fn rule(p: &Planned, country: Country, shape: Shape) -> Option<&'stat
         Anomaly::OverReturn => "REF003",
         Anomaly::VatRate => "VAT003",
         Anomaly::DoubleVoid => "REF004",
+        Anomaly::BadSignature => "TSE001",
+        Anomaly::WrongProcessData => "TSE002",
     })
 }

@@ -10,12 +10,12 @@ use chrono_tz::Tz;
 use super::catalog::Country;
 use super::fiscal::Identity;
 use super::rng::{Rng, Stream};
-use super::sha256::sha256;
 use super::text::{base64, hex};
 use super::{SynthOptions, SynthRegime, SynthShape};
 use crate::model::masterdata::{
     Location, MasterData, Merchant, Register, RksvCashbox, RtDevice, Tse,
 };
+use crate::regime::kassensichv::sign::{TseCurve, TseSigner};
 
 /// Which wire shape a register's file uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -268,20 +268,29 @@ pub(crate) fn build(opts: &SynthOptions) -> (MasterData, Vec<RegisterSpec>) {
         let mut identity = Identity::default();
         match country {
             Country::De => {
-                let mut pk = [0u8; 65];
-                rng.fill(&mut pk);
-                pk[0] = 0x04;
-                identity.tse_serial = hex(&sha256(&pk));
-                identity.public_key = base64(&pk).as_str().to_string();
+                // The drawn bytes seed the TSE key, so the master stream is consumed as before.
+                let mut seed = [0u8; 65];
+                rng.fill(&mut seed);
+                // Both TSE families are represented: cloud TSEs (P-256) on odd-numbered
+                // registers, hardware TSEs (brainpoolP384r1) on even ones.
+                let curve = if n % 2 == 1 {
+                    TseCurve::P256
+                } else {
+                    TseCurve::BrainpoolP384r1
+                };
+                let signer = TseSigner::from_seed(curve, &seed);
+                identity.tse_serial = hex(signer.serial());
+                identity.public_key = base64(signer.public_key()).as_str().to_string();
                 identity.client_id = format!("KASSE-{}", tag.to_uppercase());
                 md.tse.push(Tse {
                     serial: identity.tse_serial.clone(),
                     client_ids: vec![identity.client_id.clone()],
                     public_key: identity.public_key.clone(),
                     certificate: None,
-                    signature_algorithm: super::fiscal::DE_SIG_ALG.to_string(),
+                    signature_algorithm: signer.algorithm().name().to_string(),
                     time_format: super::fiscal::DE_TIME_FORMAT.to_string(),
                 });
+                identity.tse = Some(signer);
             }
             Country::At => {
                 let mut key = [0u8; 32];

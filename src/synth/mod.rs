@@ -11,7 +11,7 @@
 //! Layout: `catalog` (what is sold, VAT per country), `cart` (receipt arithmetic), `op` (one
 //! operation, shape-neutral), `fiscal` (TSE/RKSV/RT blocks), `sim` (one register's days),
 //! `wire_register` and `wire_ops` (the two JSON shapes, over the streaming writer `json`),
-//! `inject` (where anomalies go), `masterdata`, and small helpers (`rng`, `text`, `sha256`).
+//! `inject` (where anomalies go), `masterdata`, and small helpers (`rng`, `text`).
 
 use std::path::{Path, PathBuf};
 
@@ -27,7 +27,6 @@ mod json;
 mod masterdata;
 mod op;
 mod rng;
-mod sha256;
 mod sim;
 mod text;
 mod wire_ops;
@@ -122,11 +121,16 @@ pub enum Anomaly {
     VatRate,
     /// A register-shape void targets a sale that was already voided.
     DoubleVoid,
+    /// A German sale's TSE finish signature has one bit flipped.
+    BadSignature,
+    /// A German sale's TSE signed amounts 1.00 higher than the sale's lines and payments
+    /// (a valid signature over the wrong processData).
+    WrongProcessData,
 }
 
 impl Anomaly {
     /// Every anomaly, in declaration order.
-    pub const ALL: [Anomaly; 15] = [
+    pub const ALL: [Anomaly; 17] = [
         Anomaly::TotalMismatch,
         Anomaly::TaxMismatch,
         Anomaly::SequenceGap,
@@ -142,6 +146,8 @@ impl Anomaly {
         Anomaly::OverReturn,
         Anomaly::VatRate,
         Anomaly::DoubleVoid,
+        Anomaly::BadSignature,
+        Anomaly::WrongProcessData,
     ];
 }
 
@@ -163,6 +169,8 @@ pub(crate) fn anomaly_name(a: Anomaly) -> &'static str {
         Anomaly::OverReturn => "over-return",
         Anomaly::VatRate => "vat-rate",
         Anomaly::DoubleVoid => "double-void",
+        Anomaly::BadSignature => "bad-signature",
+        Anomaly::WrongProcessData => "wrong-process-data",
     }
 }
 

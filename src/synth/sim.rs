@@ -725,7 +725,6 @@ impl Sim<'_> {
                 self.st.sign_de(
                     &self.spec.identity,
                     &mut self.fout,
-                    &mut self.crypto,
                     "Beleg",
                     &b,
                     Some(PaySummary::of(&self.cart.pays)),
@@ -763,7 +762,6 @@ impl Sim<'_> {
             Country::De => self.st.sign_de(
                 &self.spec.identity,
                 &mut self.fout,
-                &mut self.crypto,
                 "AVTransfer",
                 &[0; 5],
                 Some(PaySummary {
@@ -1013,7 +1011,6 @@ impl Sim<'_> {
             Country::De => self.st.sign_de(
                 &self.spec.identity,
                 &mut self.fout,
-                &mut self.crypto,
                 "Beleg",
                 &neg,
                 Some(orig.pays.negated()),
@@ -1055,7 +1052,6 @@ impl Sim<'_> {
                 self.st.sign_de(
                     &self.spec.identity,
                     &mut self.fout,
-                    &mut self.crypto,
                     "AVTraining",
                     &b,
                     None,
@@ -1091,7 +1087,6 @@ impl Sim<'_> {
             self.st.sign_de(
                 &self.spec.identity,
                 &mut self.fout,
-                &mut self.crypto,
                 "AVBelegabbruch",
                 &[0; 5],
                 None,
@@ -1112,7 +1107,6 @@ impl Sim<'_> {
             self.st.sign_de(
                 &self.spec.identity,
                 &mut self.fout,
-                &mut self.crypto,
                 "Beleg",
                 &[0; 5],
                 None,
@@ -1708,6 +1702,14 @@ impl Sim<'_> {
                 self.st.skip_next = true;
                 String::new()
             }
+            Anomaly::BadSignature => {
+                self.st.corrupt_signature_next = true;
+                String::new()
+            }
+            Anomaly::WrongProcessData => {
+                self.st.inflate_process_data_next = true;
+                String::new()
+            }
             _ => what,
         };
         if p.anomaly == Anomaly::FiscalFailed {
@@ -1730,6 +1732,18 @@ impl Sim<'_> {
                 } else {
                     "fiscal_information null"
                 }
+            ),
+            Anomaly::BadSignature => format!(
+                "sale of {}: the TSE finish signature (transaction {}, signature counter {}) has one bit flipped in its first byte, in the fiscal block and the QR code alike",
+                amount_text(total),
+                self.fout.counter,
+                self.fout.sig_counter
+            ),
+            Anomaly::WrongProcessData => format!(
+                "sale of {}: the TSE signed processData {} (1.00 more in the first used VAT slot and in the payment) with a valid signature; the lines and payments say {}",
+                amount_text(total),
+                self.fout.process_data,
+                amount_text(total)
             ),
             Anomaly::FiscalCounterGap | Anomaly::SequenceGap => {
                 let skipped = self.fout.skipped.expect("the sale was signed");

@@ -32,7 +32,7 @@ fn opts(dir: &Path, seed: u64, regime: SynthRegime, shape: SynthShape) -> SynthO
     }
 }
 
-const ALL_ANOMALIES: [Anomaly; 15] = Anomaly::ALL;
+const ALL_ANOMALIES: [Anomaly; 17] = Anomaly::ALL;
 
 fn read_lines(path: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).unwrap();
@@ -922,11 +922,40 @@ fn check_de_qr(
     assert_eq!(q[8], tse.signature_algorithm);
     assert_eq!(q[9], "unixTime");
     assert_eq!(q[10], s(&e["signature"]));
-    assert_eq!(b64_decode(q[10]).len(), 64);
     assert_eq!(q[11], tse.public_key);
     let pk = b64_decode(q[11]);
-    assert_eq!((pk.len(), pk[0]), (65, 4));
-    assert_eq!(tse.serial, super::text::hex(&super::sha256::sha256(&pk)));
+    // P-256 TSEs sign with SHA-256 (64-byte r||s), brainpoolP384r1 ones with SHA-384.
+    let (key_len, sig_len) = match q[8] {
+        "ecdsa-plain-SHA256" => (65, 64),
+        _ => (97, 96),
+    };
+    assert_eq!((pk.len(), pk[0]), (key_len, 4));
+    assert_eq!(b64_decode(q[10]).len(), sig_len);
+    assert_eq!(
+        tse.serial,
+        super::text::hex(&<sha2::Sha256 as sha2::Digest>::digest(&pk))
+    );
+    // The finish signature, replayed from the QR code; the start signature (register shape
+    // only) from the start event, signed just before with the preceding counter.
+    use crate::regime::kassensichv::{Verdict, parse_qr, verify};
+    let finish = parse_qr(qr).unwrap();
+    let v = verify(&finish);
+    if v.verdict != Verdict::Valid {
+        cx.find(id, "TSE001", format!("finish signature: {:?}", v.problems));
+    }
+    let start_event = &f["start_event"];
+    if !start_event["signature"].is_null() {
+        let mut start = finish.clone();
+        start.operation_type = "StartTransaction".into();
+        start.process_data = s(&start_event["process_data"]).to_string();
+        start.signature_counter -= 1;
+        start.log_time = chrono::DateTime::parse_from_rfc3339(s(&start_event["signed_at"]))
+            .unwrap()
+            .to_utc();
+        start.signature = b64_decode(s(&start_event["signature"]));
+        let v = verify(&start);
+        assert_eq!(v.verdict, Verdict::Valid, "{id}: start signature {v:?}");
+    }
     let pd: Vec<&str> = q[3].split('^').collect();
     assert_eq!(pd.len(), 3);
     assert_eq!(pd[0], vorgang);
@@ -934,7 +963,7 @@ fn check_de_qr(
     if pd[1] != expect.join("_") {
         cx.find(
             id,
-            "QR",
+            "TSE002",
             format!("buckets {} vs {}", pd[1], expect.join("_")),
         );
     }
@@ -948,7 +977,7 @@ fn check_de_qr(
         if pd[2] != parts.join("_") {
             cx.find(
                 id,
-                "QR",
+                "TSE002",
                 format!("payments {} vs {}", pd[2], parts.join("_")),
             );
         }
@@ -2000,6 +2029,8 @@ fn expected_rule(i: &Injected, register_shape: bool) -> &'static str {
         Anomaly::OverReturn => "REF003",
         Anomaly::VatRate => "VAT003",
         Anomaly::DoubleVoid => "REF004",
+        Anomaly::BadSignature => "TSE001",
+        Anomaly::WrongProcessData => "TSE002",
     }
 }
 
@@ -2160,11 +2191,15 @@ fn each_anomaly_is_where_injected_json_says() {
 fn every_regime_and_shape_plants_each_anomaly_as_one_rule() {
     for regime in [SynthRegime::Kassensichv, SynthRegime::Rksv, SynthRegime::Rt] {
         for shape in [SynthShape::Register, SynthShape::Operations] {
-            let fits = |a: &Anomaly| match shape {
-                SynthShape::Register => {
-                    ![Anomaly::CashCountError, Anomaly::UnclosedSession].contains(a)
-                }
-                _ => *a != Anomaly::DoubleVoid,
+            let fits = |a: &Anomaly| {
+                let tse = [Anomaly::BadSignature, Anomaly::WrongProcessData].contains(a);
+                (regime == SynthRegime::Kassensichv || !tse)
+                    && match shape {
+                        SynthShape::Register => {
+                            ![Anomaly::CashCountError, Anomaly::UnclosedSession].contains(a)
+                        }
+                        _ => *a != Anomaly::DoubleVoid,
+                    }
             };
             let (anomalies, refused): (Vec<Anomaly>, Vec<Anomaly>) =
                 ALL_ANOMALIES.iter().partition(|a| fits(a));

@@ -30,8 +30,9 @@ pub(crate) struct SmallStr<const N: usize> {
 
 /// Enough for every id and timestamp the generator writes.
 pub(crate) type Sid = SmallStr<48>;
-/// Enough for the Base64 of a 64-byte signature or a 65-byte public key (88 characters).
-pub(crate) type B64 = SmallStr<96>;
+/// Enough for the Base64 of a 96-byte brainpoolP384r1 signature or a 97-byte public key
+/// (132 characters).
+pub(crate) type B64 = SmallStr<136>;
 
 impl<const N: usize> SmallStr<N> {
     /// The empty string.

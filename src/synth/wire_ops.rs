@@ -6,7 +6,7 @@
 //! `regime` (`KassenSichV`, `RKSV`, `RT`). Absent optional fields are omitted.
 
 use super::cart::{Line, LineKind, Method, Pay};
-use super::fiscal::{DE_PROCESS_TYPE, DE_SIG_ALG, DE_TIME_FORMAT, Signed};
+use super::fiscal::{DE_PROCESS_TYPE, DE_TIME_FORMAT, Signed};
 use super::json::{Json, k};
 use super::op::{Kind, State, View};
 use super::text::{Sid, Stamps, TsStyle};
@@ -100,7 +100,7 @@ fn fiscal_information(w: &mut Json<'_>, v: &View<'_>, st: &mut Stamps) {
             w.f_str(k!("document_type"), f.doc_type);
             w.f_str(k!("tss_serial_number"), &id.tse_serial);
             w.f_str(k!("pos_client_serial_number"), &id.client_id);
-            w.f_str(k!("signature_algorithm"), DE_SIG_ALG);
+            w.f_str(k!("signature_algorithm"), id.tse_algorithm());
             w.f_str(k!("time_format"), DE_TIME_FORMAT);
             w.f_obj(k!("start_event"));
             w.f_sid(k!("signed_at"), &ts(f.start_secs));

@@ -6,7 +6,7 @@
 //! are omitted rather than written as `null`.
 
 use super::cart::{Line, LineKind, Method, Pay, Totals};
-use super::fiscal::{DE_PROCESS_TYPE, DE_SIG_ALG, DE_TIME_FORMAT, Signed};
+use super::fiscal::{DE_PROCESS_TYPE, DE_TIME_FORMAT, Signed};
 use super::json::{Json, Key, k};
 use super::op::{Kind, State, View};
 use super::text::{Sid, SmallStr, Stamps, TsStyle};
@@ -234,7 +234,7 @@ fn fiscal(w: &mut Json<'_>, v: &View<'_>, st: &mut Stamps) {
             w.f_sid(k!("document_number"), &f.doc_number);
             w.f_str(k!("tse_serial"), &id.tse_serial);
             w.f_str(k!("client_id"), &id.client_id);
-            w.f_str(k!("signature_algorithm"), DE_SIG_ALG);
+            w.f_str(k!("signature_algorithm"), id.tse_algorithm());
             w.f_str(k!("time_format"), DE_TIME_FORMAT);
             w.f_obj(k!("start_event"));
             w.f_sid(k!("signed_at"), &ts(f.start_secs));

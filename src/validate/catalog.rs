@@ -32,6 +32,7 @@ const SEQUENCE: &str = "Sequences and fiscal counters";
 const REFERENCES: &str = "References between operations";
 const LIFECYCLE: &str = "Lifecycle and fiscal state";
 const INGEST: &str = "Input";
+const TSE: &str = "KassenSichV (German TSE)";
 
 /// Every rule, in documentation order.
 pub static RULES: &[Rule] = &[
@@ -266,6 +267,62 @@ pub static RULES: &[Rule] = &[
         title: "TSE transaction numbers have no gaps",
         rationale: "A gap in a TSE's transaction numbers means a transaction this history does not contain; a TSE shared by registers outside the input also produces gaps, hence a warning.",
         source: "BSI TR-03153 §9 (transaction counter); DSFinV-K 2.2 §3.1.1 (transactions_tse.csv)",
+    },
+    Rule {
+        code: "TSE001",
+        family: TSE,
+        severity: Severity::Error,
+        title: "The TSE signature verifies",
+        rationale: "The FinishTransaction log message is rebuilt from the QR code or the fiscal block (master data filling in key, algorithm and time format) exactly as BSI TR-03151 defines it, and its ECDSA signature is verified offline on the key's curve (P-256, P-384, brainpoolP256r1/P384r1/P512r1). The stated TSE serial must be SHA-256 of the key. The finding lists the problems, every encoding variant tried and the to-be-signed bytes, so a vendor can compare them with the TSE's export.",
+        source: "KassenSichV §2; BSI TR-03151 (log message), TR-03111 (ecdsa-plain); DSFinV-K 2.2 Anhang I (QR code)",
+    },
+    Rule {
+        code: "TSE002",
+        family: TSE,
+        severity: Severity::Error,
+        title: "The TSE signed the operation's own amounts",
+        rationale: "The Kassenbeleg-V1 processData is rebuilt from the operation: Vorgangstyp (Beleg, AVTransfer, AVTraining, AVBelegabbruch; a void is its original negated), gross per VAT slot (19 %, 7 %, 10.7 %, 5.5 %, 0 %; 16 %/5 % in 2020 H2) from the lines, and payments per type (Bar/Unbar) and currency. A valid signature over other amounts proves nothing about this receipt. Not judged: the euro change of foreign cash (no exchange rate in the API), lines at a rate with no slot (VAT003), voids whose original is not in the input.",
+        source: "DSFinV-K 2.2 Anhang I (processData Kassenbeleg-V1); KassenSichV §2 Satz 2 (the amounts are part of the secured record)",
+    },
+    Rule {
+        code: "TSE003",
+        family: TSE,
+        severity: Severity::Error,
+        title: "The receipt QR code and the fiscal block agree",
+        rationale: "Every value the V0 QR code repeats (clientId, processType, processData, counters, start and log time, algorithm, time format, signature, public key) must equal the fiscal block's; a printed receipt that differs from the stored record is either a different transaction or an altered one. An unreadable QR code or an unreadable TSE field is reported here too.",
+        source: "DSFinV-K 2.2 Anhang I (QR code); AEAO zu §146a Nr. 7 (receipt content)",
+    },
+    Rule {
+        code: "TSE004",
+        family: TSE,
+        severity: Severity::Error,
+        title: "TSE signature counters increase",
+        rationale: "Per TSE, in the order of the records, the signature counter of each finished transaction is greater than the one before. A TSE counts every signature once; a repeated or falling counter means a replayed, reordered or forged receipt. Gaps are normal (start and update logs, other clients of the TSE sign in between).",
+        source: "BSI TR-03153 §9.3 (signature counter); BSI TR-03151 (signatureCounter)",
+    },
+    Rule {
+        code: "TSE005",
+        family: TSE,
+        severity: Severity::Error,
+        title: "A TSE transaction finishes after it starts",
+        rationale: "The start log time (QR field 7 or the start event) is not later than the finish log time. Both come from the same TSE clock, so a finish before the start is a wrong or altered record.",
+        source: "BSI TR-03153 (StartTransaction precedes FinishTransaction); DSFinV-K 2.2 Anhang I",
+    },
+    Rule {
+        code: "TSE006",
+        family: TSE,
+        severity: Severity::Warning,
+        title: "Signed times match the operation's times",
+        rationale: "The start is signed at the operation's start (created_at where no start is given) and the finish at its completion, within `clock_seconds`. A larger offset points at a TSE or register clock that is off, or a record signed long after the sale; the tax office compares both.",
+        source: "KassenSichV §2 Satz 2 Nr. 1 and 6 (times of start and end); AEAO zu §146a Nr. 1.11",
+    },
+    Rule {
+        code: "TSE007",
+        family: TSE,
+        severity: Severity::Warning,
+        title: "The signature can be checked",
+        rationale: "Verification needs the signature, the public key, the algorithm, the time format and both counters; older API shapes leave the key and algorithm to master data ([[tse]]). Without them the signature is unchecked, which an audit must state.",
+        source: "docs/masterdata.md; BSI TR-03151",
     },
     Rule {
         code: "REF001",

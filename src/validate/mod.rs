@@ -21,7 +21,9 @@ use std::collections::BTreeMap;
 
 pub use config::Config;
 
+use crate::model::masterdata::MasterData;
 use crate::model::{Finding, Operation, Regime, SourceLoc, SourceTable};
+use crate::regime::kassensichv::check::TseCheck;
 
 /// Enough of an operation to report a finding about it later.
 #[derive(Debug, Clone)]
@@ -141,19 +143,27 @@ pub struct Validator {
     sessions: session::Sessions,
     devices: sequence::Devices,
     references: references::References,
+    tse: TseCheck,
     sources: SourceTable,
     n_ops: u64,
 }
 
 impl Validator {
-    /// A validator with this configuration.
+    /// A validator with this configuration and no master data.
     pub fn new(config: Config) -> Validator {
+        Validator::with_master_data(config, None)
+    }
+
+    /// A validator with this configuration; the master data supplies what older API shapes
+    /// leave out of the fiscal blocks (TSE keys, algorithms, time formats).
+    pub fn with_master_data(config: Config, md: Option<&MasterData>) -> Validator {
         Validator {
             config,
             registers: BTreeMap::new(),
             sessions: session::Sessions::default(),
             devices: sequence::Devices::default(),
             references: references::References::default(),
+            tse: TseCheck::new(md),
             sources: SourceTable::default(),
             n_ops: 0,
         }
@@ -182,6 +192,7 @@ impl Validator {
         self.devices.push(op, &mut emit);
         self.sessions.push(op, &mut emit);
         self.references.push(op);
+        self.tse.push(op, &mut emit);
     }
 
     /// Runs the rules that need the whole stream and emits their findings.
@@ -200,6 +211,7 @@ impl Validator {
         }
         self.sessions.finish(&mut emit);
         self.references.finish(&mut emit);
+        self.tse.finish(&mut emit);
     }
 }
 

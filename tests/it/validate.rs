@@ -12,6 +12,8 @@ use rust_decimal::prelude::ToPrimitive;
 use serde_json::{Value, json};
 
 use fiskal::model::money::round_commercial;
+use fiskal::regime::kassensichv::sign::{TseCurve, TseSigner};
+use fiskal::regime::kassensichv::{SignedLog, TimeFormat};
 use fiskal::validate::{Config, catalog, validate_all};
 
 use crate::util::{Workdir, read};
@@ -488,6 +490,9 @@ struct Base {
     de: Vec<Value>,
     it: Vec<Value>,
     at: Vec<Value>,
+    /// A mutation of the German operations after the TSE signed them (the TSE cases); the
+    /// other cases break the data before signing, as a POS would that signs what it has.
+    after_signing: Option<fn(&mut Vec<Value>)>,
 }
 
 fn base() -> Base {
@@ -495,14 +500,156 @@ fn base() -> Base {
         de: german(),
         it: italian(),
         at: austrian(),
+        after_signing: None,
+    }
+}
+
+/// The test TSE of the German register.
+fn test_tse() -> TseSigner {
+    TseSigner::from_seed(TseCurve::P256, b"validate base")
+}
+
+fn cents(v: &Value) -> i64 {
+    v.as_i64().unwrap_or_default()
+}
+
+fn amount(c: i64) -> String {
+    format!(
+        "{}{}.{:02}",
+        if c < 0 { "-" } else { "" },
+        c.abs() / 100,
+        c.abs() % 100
+    )
+}
+
+/// Kassenbeleg-V1 amounts of a register-shape operation, computed here from the JSON
+/// (DSFinV-K Anhang I): gross per VAT slot and payments per type, in cents.
+fn kassenbeleg(
+    op: &Value,
+    originals: &std::collections::HashMap<String, ([i64; 5], [i64; 2])>,
+) -> ([i64; 5], [i64; 2]) {
+    let d = &op["data"];
+    if op["type"] == "void" {
+        let (s, p) = originals[op["references"]["original_operation_id"].as_str().unwrap()];
+        return (s.map(|x| -x), p.map(|x| -x));
+    }
+    let sign = if op["type"] == "refund" { -1 } else { 1 };
+    let mut slots = [0i64; 5];
+    let slot = |rate: &str| match rate {
+        "0.19" => 0,
+        "0.07" => 1,
+        _ => 4,
+    };
+    for (key, role) in [
+        ("line_items", 1),
+        ("new_line_items", 1),
+        ("returned_line_items", -1),
+    ] {
+        for l in d[key].as_array().into_iter().flatten() {
+            slots[slot(l["tax"]["rate"].as_str().unwrap())] +=
+                sign * role * cents(&l["total_gross"]);
+        }
+    }
+    let mut pays = [0i64; 2];
+    for p in d["payments"].as_array().into_iter().flatten() {
+        let dir = if p["direction"] == "outbound" { -1 } else { 1 };
+        pays[usize::from(p["method"] != "cash")] += dir * cents(&p["amount"]);
+    }
+    (slots, pays)
+}
+
+/// `2026-03-02T08:00:00Z` as the QR code writes it.
+fn qr_time(t: &Value) -> String {
+    t.as_str().unwrap().replace('Z', ".000Z")
+}
+
+/// Signs one German operation's finish (signature counter `sig`) over its end_event's
+/// processData and writes signature, serial and QR code.
+fn tse_sign(op: &mut Value, tse: &TseSigner, sig: u64) {
+    use base64::Engine;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let f = &op["fiscal"];
+    let end = &f["end_event"];
+    let log = SignedLog {
+        operation_type: "FinishTransaction".into(),
+        client_id: "K1".into(),
+        process_type: "Kassenbeleg-V1".into(),
+        process_data: end["process_data"].as_str().unwrap().to_string(),
+        transaction_number: end["transaction_counter"].as_u64().unwrap(),
+        signature_counter: sig,
+        log_time: chrono::DateTime::parse_from_rfc3339(end["signed_at"].as_str().unwrap())
+            .unwrap()
+            .to_utc(),
+        algorithm: tse.algorithm(),
+        time_format: TimeFormat::UnixTime,
+        signature: Vec::new(),
+        public_key: Vec::new(),
+        stated_serial: None,
+    };
+    let signature = b64(&tse.sign(&log));
+    let qr = format!(
+        "V0;K1;Kassenbeleg-V1;{};{};{sig};{};{};{};unixTime;{signature};{}",
+        log.process_data,
+        log.transaction_number,
+        qr_time(&f["start_event"]["signed_at"]),
+        qr_time(&end["signed_at"]),
+        tse.algorithm().name(),
+        b64(tse.public_key())
+    );
+    let f = &mut op["fiscal"];
+    f["tse_serial"] = json!(fiskal::regime::kassensichv::logmsg::hex(tse.serial()));
+    f["signature_algorithm"] = json!(tse.algorithm().name());
+    f["time_format"] = json!("unixTime");
+    f["end_event"]["signature"] = json!(signature);
+    f["verification"] = json!({ "qr_data": qr });
+}
+
+/// Fills the German operations' fiscal blocks as the TSE would: processData from the
+/// operation, start event, signatures (counter 2 × transaction number) and QR code.
+fn sign_german(de: &mut [Value]) {
+    let tse = test_tse();
+    let mut originals = std::collections::HashMap::new();
+    // A TSE counts every signature, whatever the transaction numbers say: start 2n − 1,
+    // finish 2n for the n-th transaction.
+    let mut n = 0;
+    for op in de.iter_mut() {
+        if op["fiscal"]["regime"] != "tse" {
+            continue;
+        }
+        n += 1;
+        let (slots, pays) = kassenbeleg(op, &originals);
+        originals.insert(op["id"].as_str().unwrap().to_string(), (slots, pays));
+        let vorgang = if op["type"] == "cash_movement" {
+            "AVTransfer"
+        } else {
+            "Beleg"
+        };
+        let mut pd = format!("{vorgang}^{}^", slots.map(amount).join("_"));
+        let entries: Vec<String> = [(pays[0], "Bar"), (pays[1], "Unbar")]
+            .iter()
+            .filter(|(c, _)| *c != 0)
+            .map(|(c, t)| format!("{}:{t}", amount(*c)))
+            .collect();
+        pd.push_str(&entries.join("_"));
+        let started = op["started_at"].clone();
+        let f = &mut op["fiscal"];
+        f["start_event"] = json!({ "signed_at": started });
+        f["end_event"]["process_type"] = json!("Kassenbeleg-V1");
+        f["end_event"]["process_data"] = json!(pd);
+        tse_sign(op, &tse, 2 * n);
     }
 }
 
 fn findings(b: &Base) -> Vec<(String, String)> {
     let w = Workdir::new();
     let mut paths = Vec::new();
+    let mut de = b.de.clone();
+    sign_german(&mut de);
+    if let Some(mutate) = b.after_signing {
+        mutate(&mut de);
+    }
     for (name, ops) in [
-        ("de.ndjson", &b.de),
+        ("de.ndjson", &de),
         ("it.ndjson", &b.it),
         ("at.ndjson", &b.at),
     ] {
@@ -755,6 +902,79 @@ fn cases() -> Vec<(&'static str, &'static str, Mutation)> {
         ("LIF002", "S2", |b| {
             find(&mut b.de, "S2")["fiscal_state"] = json!("failed")
         }),
+        ("TSE001", "S2", |b| {
+            // One bit of the signature, in the block and the QR code alike.
+            b.after_signing = Some(|de| {
+                let op = find(de, "S2");
+                let sig = op["fiscal"]["end_event"]["signature"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+                let flipped = format!(
+                    "{}{}",
+                    if sig.starts_with('A') { "B" } else { "A" },
+                    &sig[1..]
+                );
+                let qr = op["fiscal"]["verification"]["qr_data"]
+                    .as_str()
+                    .unwrap()
+                    .replace(&sig, &flipped);
+                op["fiscal"]["end_event"]["signature"] = json!(flipped);
+                op["fiscal"]["verification"]["qr_data"] = json!(qr);
+            })
+        }),
+        ("TSE002", "S3", |b| {
+            // A valid signature over 1.00 more than the sale.
+            b.after_signing = Some(|de| {
+                let op = find(de, "S3");
+                op["fiscal"]["end_event"]["process_data"] =
+                    json!("Beleg^3.00_0.00_0.00_0.00_0.00^3.00:Bar");
+                tse_sign(op, &test_tse(), 6);
+            })
+        }),
+        ("TSE003", "S1", |b| {
+            // The printed start time is not the stored one (it is not signed).
+            b.after_signing = Some(|de| {
+                let op = find(de, "S1");
+                let qr = op["fiscal"]["verification"]["qr_data"]
+                    .as_str()
+                    .unwrap()
+                    .replace("T08:00:00.000Z", "T07:59:00.000Z");
+                op["fiscal"]["verification"]["qr_data"] = json!(qr);
+            })
+        }),
+        ("TSE004", "S5", |b| {
+            // S5 signed with E1's signature counter.
+            b.after_signing = Some(|de| tse_sign(find(de, "S5"), &test_tse(), 12))
+        }),
+        ("TSE005", "G1", |b| {
+            // The TSE started the transaction a minute after it finished, at the time the
+            // operation says it started.
+            b.after_signing = Some(|de| {
+                let op = find(de, "G1");
+                op["started_at"] = json!(ts(72));
+                op["created_at"] = json!(ts(72));
+                op["fiscal"]["start_event"]["signed_at"] = json!(ts(72));
+                tse_sign(op, &test_tse(), 16);
+            })
+        }),
+        ("TSE006", "S2", |b| {
+            // Signed an hour after the operation completed.
+            b.after_signing = Some(|de| {
+                let op = find(de, "S2");
+                op["fiscal"]["end_event"]["signed_at"] = json!(ts(71));
+                tse_sign(op, &test_tse(), 4);
+            })
+        }),
+        ("TSE007", "R1", |b| {
+            // Neither the block nor a QR code carries the signature.
+            b.after_signing = Some(|de| {
+                let op = find(de, "R1");
+                let f = op["fiscal"].as_object_mut().unwrap();
+                f.remove("verification");
+                f["end_event"].as_object_mut().unwrap().remove("signature");
+            })
+        }),
         ("LIF002", "S5", |b| {
             let op = find(&mut b.de, "S5");
             op.as_object_mut().unwrap().remove("fiscal");
@@ -832,6 +1052,7 @@ fn vat_tolerance_is_configurable() {
     let mut b = base();
     let mutate = cases().into_iter().find(|c| c.0 == "VAT001").unwrap().2;
     mutate(&mut b);
+    sign_german(&mut b.de);
     let w = Workdir::new();
     let p = w.write(
         "de.ndjson",

@@ -6,9 +6,12 @@
 //! until one verifies (`verify`). Byte layout and sources: shared spec `kassensichv.md`,
 //! user-facing summary: docs/kassensichv.md.
 
+pub(crate) mod check;
 pub mod fiscal;
 pub mod logmsg;
+pub mod process_data;
 pub mod qr;
+pub mod sign;
 mod tlv;
 pub mod verify;
 
