@@ -52,7 +52,7 @@ pub enum Command {
     Audit(audit::Args),
     /// Generate a deterministic synthetic history (tests, demo, benchmarks).
     Synth(synth::Args),
-    /// Verify fiscal signatures offline (German TSE receipt QR codes).
+    /// Verify fiscal signatures offline (German TSE receipt QR codes and TAR exports).
     Verify(verify::Args),
 }
 

@@ -6,13 +6,12 @@
 //! tried (docs/kassensichv.md). Exit 0 when every line verifies, 1 when any line is invalid,
 //! unsupported or unparsable, 2 when the file cannot be read.
 
-use std::io::Read;
 use std::path::PathBuf;
 
-use anyhow::Context;
 use serde::Serialize;
 
 use super::super::Outcome;
+use super::{diagnostics, read_input, verdict_word};
 use crate::output::Output;
 use crate::regime::kassensichv::{Verdict, Verification, parse_qr, verify};
 
@@ -49,65 +48,24 @@ struct Summary {
     unparsable: usize,
 }
 
-fn read_input(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    if path.as_os_str() == "-" {
-        std::io::stdin()
-            .read_to_end(&mut bytes)
-            .context("cannot read stdin")?;
-    } else {
-        bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    }
-    Ok(bytes)
-}
-
 fn human(line: usize, v: &Verification) -> String {
     let curve = v.curve.map(|c| c.name()).unwrap_or("curve unknown");
-    let verdict = match v.verdict {
-        Verdict::Valid => "valid",
-        Verdict::Invalid => "INVALID",
-        Verdict::Unsupported => "UNSUPPORTED",
-    };
-    let mut s = format!("line {line}: {verdict} ({curve}, {}", v.algorithm);
+    let mut s = format!(
+        "line {line}: {} ({curve}, {}",
+        verdict_word(v.verdict),
+        v.algorithm
+    );
     if let Some(m) = &v.matched {
         let pd = serde_json::to_value(m.process_data).unwrap_or_default();
-        let sig = serde_json::to_value(m.signature).unwrap_or_default();
         s += &format!(
             ", logTime {}, processData {}, signature {}",
             m.time_format.name(),
             pd.as_str().unwrap_or("?"),
-            sig.as_str().unwrap_or("?")
+            m.signature.name()
         );
     }
     s.push(')');
-    for p in &v.problems {
-        s += &format!("\n  problem: {p}");
-    }
-    for n in &v.notes {
-        s += &format!("\n  note: {n}");
-    }
-    if let Some(serial) = v
-        .verdict
-        .ne(&Verdict::Valid)
-        .then_some(v.serial.as_ref())
-        .flatten()
-    {
-        s += &format!("\n  key serial (SHA-256 of point): {serial}");
-    }
-    if let Some(tbs) = &v.tbs_hex {
-        s += &format!("\n  to-be-signed (primary attempt): {tbs}");
-    }
-    for a in &v.attempts {
-        let pd = serde_json::to_value(a.variant.process_data).unwrap_or_default();
-        s += &format!(
-            "\n  tried {} / {} / processData {}: {}",
-            a.variant.curve.name(),
-            a.variant.time_format.name(),
-            pd.as_str().unwrap_or("?"),
-            if a.verified { "verified" } else { "no" }
-        );
-    }
-    s
+    s + &diagnostics(v, "primary attempt")
 }
 
 /// Counts and reports a line that is not a V0 code.

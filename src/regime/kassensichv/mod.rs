@@ -1,12 +1,18 @@
 //! Germany (KassenSichV): offline verification of TSE transaction signatures.
 //!
 //! The TSE signs a TR-03151 log message; a receipt carries only the fields needed to rebuild
-//! it (`V0;…` QR code, or the API's fiscal block). This module rebuilds the to-be-signed
-//! bytes (`logmsg`), reads the inputs (`qr`, `fiscal`), and tries the known encoding variants
-//! until one verifies (`verify`). Byte layout and sources: shared spec `kassensichv.md`,
-//! user-facing summary: docs/kassensichv.md.
+//! it (`V0;…` QR code, the API's fiscal block, or a DSFinV-K `transactions_tse` row). This
+//! module rebuilds the to-be-signed bytes (`logmsg`), reads those inputs (`qr`, `fiscal`,
+//! `dsfinvk`), and tries the known encoding variants until one verifies (`verify`). A TSE's
+//! own TAR export holds the signed log messages themselves: `export` verifies them over the
+//! bytes as stored and checks the logs of each TSE as a whole. In the operation stream,
+//! `check` runs the KassenSichV rules (TSE001–TSE007), comparing what was signed with the
+//! operation (`process_data`); `sign` is the software TSE that signs generated data. Byte
+//! layout and sources: shared spec `kassensichv.md`, user-facing summary: docs/kassensichv.md.
 
 pub(crate) mod check;
+pub mod dsfinvk;
+pub mod export;
 pub mod fiscal;
 pub mod logmsg;
 pub mod process_data;
@@ -15,8 +21,10 @@ pub mod sign;
 mod tlv;
 pub mod verify;
 
+pub use export::{ExportReport, verify_export};
 pub use logmsg::{ProcessDataEncoding, SignatureAlgorithm, SignedLog, TimeFormat};
 pub use qr::{QrError, parse_qr};
 pub use verify::{
-    Attempt, Curve, KeyFormat, SignatureFormat, Variant, Verdict, Verification, verify,
+    Attempt, Curve, KeyFormat, PublicKey, SignatureFormat, Variant, Verdict, Verification, verify,
+    verify_signed_bytes,
 };

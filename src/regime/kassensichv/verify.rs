@@ -1,16 +1,19 @@
-//! Signature verification of a [`SignedLog`], trying the encoding variants real TSEs use.
+//! Signature verification of a [`SignedLog`], trying the encoding variants real TSEs use,
+//! and of to-be-signed bytes as a TSE stored them.
 //!
 //! Neither the algorithm name nor a raw key names the curve, and a receipt cannot show how
 //! the TSE encoded logTime or processData. So the verifier decodes the key on every curve of
 //! the right size (the on-curve check leaves one), rebuilds the to-be-signed bytes for the
 //! stated time format first and the other formats after, each with DER then BER processData,
-//! and reports every attempt when none verifies (spec §10).
+//! and reports every attempt when none verifies (spec §10). A TAR export stores the signed
+//! bytes themselves: `verify_signed_bytes` checks them as given, sharing the key, curve and
+//! signature-form handling (`PublicKey`, `Candidates`) with the receipt path.
 
 use ecdsa::signature::hazmat::PrehashVerifier;
 use serde::Serialize;
 use sha2::Digest;
 
-use super::logmsg::{ProcessDataEncoding, SignedLog, TimeFormat, dtbs, hex};
+use super::logmsg::{ProcessDataEncoding, SignatureAlgorithm, SignedLog, TimeFormat, dtbs, hex};
 use super::tlv::read_tlv;
 
 /// An elliptic curve a TSE key can live on.
@@ -97,6 +100,16 @@ pub enum SignatureFormat {
     Der,
 }
 
+impl SignatureFormat {
+    /// The name used in output (as serialized).
+    pub fn name(self) -> &'static str {
+        match self {
+            SignatureFormat::Plain => "plain",
+            SignatureFormat::Der => "der",
+        }
+    }
+}
+
 /// The verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -148,7 +161,7 @@ pub struct Verification {
     /// SHA-256 of the raw key point, lower-case hex: the TSE serial number.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub serial: Option<String>,
-    /// The variant that verified.
+    /// The variant that verified (receipt rebuilds only: stored bytes have no variants).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub matched: Option<Variant>,
     /// Why it is not valid (invalid key, signature form, serial mismatch, no variant).
@@ -158,10 +171,12 @@ pub struct Verification {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     /// Not valid only: hex of the to-be-signed bytes of the primary attempt (stated time
-    /// format, DER processData), for comparison with a TSE export or another tool.
+    /// format, DER processData), or of the stored bytes given, for comparison with a TSE
+    /// export or another tool.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tbs_hex: Option<String>,
-    /// Not valid only: every attempt, in order.
+    /// Not valid only: every attempt, in order (receipt rebuilds only; for stored bytes the
+    /// curves and signature forms tried are named in `problems`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attempts: Vec<Attempt>,
 }
@@ -216,48 +231,74 @@ impl Key {
     }
 }
 
-/// Reads the key bytes: an uncompressed point, or a SubjectPublicKeyInfo holding one (then
-/// with the curve it names, if known).
-fn read_key(bytes: &[u8]) -> Result<(KeyFormat, Vec<u8>, Option<Curve>), String> {
-    match bytes.first() {
-        Some(0x04) => Ok((KeyFormat::Raw, bytes.to_vec(), None)),
-        Some(0x30) => {
-            let bad =
-                || "public key looks like a SubjectPublicKeyInfo but is malformed".to_string();
-            let (spki, _) = read_tlv(bytes).ok_or_else(bad)?;
-            let (alg, rest) = read_tlv(spki.content).ok_or_else(bad)?;
-            let (bits, _) = read_tlv(rest).ok_or_else(bad)?;
-            if alg.tag != 0x30 || bits.tag != 0x03 {
-                return Err(bad());
-            }
-            let (alg_oid, params) = read_tlv(alg.content).ok_or_else(bad)?;
-            // id-ecPublicKey 1.2.840.10045.2.1; anything else is not an EC key.
-            if alg_oid.content != [0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01] {
-                return Err("public key is a SubjectPublicKeyInfo but not an EC key".into());
-            }
-            let curve = read_tlv(params)
-                .filter(|(p, _)| p.tag == 0x06)
-                .and_then(|(p, _)| Curve::from_oid(p.content));
-            match bits.content.split_first() {
-                Some((0, point)) if point.first() == Some(&0x04) => {
-                    Ok((KeyFormat::Spki, point.to_vec(), curve))
+/// A public key as given: the raw point and, for a SubjectPublicKeyInfo, the curve it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicKey {
+    /// How the key was given.
+    pub format: KeyFormat,
+    /// The uncompressed SEC1 point 04‖X‖Y.
+    pub point: Vec<u8>,
+    /// The curve a SubjectPublicKeyInfo names, if fiskal knows its OID; `None` for a raw point.
+    pub named_curve: Option<Curve>,
+}
+
+impl PublicKey {
+    /// Reads an uncompressed point, or a SubjectPublicKeyInfo holding one.
+    pub fn read(bytes: &[u8]) -> Result<PublicKey, String> {
+        match bytes.first() {
+            Some(0x04) => Ok(PublicKey {
+                format: KeyFormat::Raw,
+                point: bytes.to_vec(),
+                named_curve: None,
+            }),
+            Some(0x30) => {
+                let bad =
+                    || "public key looks like a SubjectPublicKeyInfo but is malformed".to_string();
+                let (spki, _) = read_tlv(bytes).ok_or_else(bad)?;
+                let (alg, rest) = read_tlv(spki.content).ok_or_else(bad)?;
+                let (bits, _) = read_tlv(rest).ok_or_else(bad)?;
+                if alg.tag != 0x30 || bits.tag != 0x03 {
+                    return Err(bad());
                 }
-                _ => Err("SubjectPublicKeyInfo does not hold an uncompressed EC point".into()),
+                let (alg_oid, params) = read_tlv(alg.content).ok_or_else(bad)?;
+                // id-ecPublicKey 1.2.840.10045.2.1; anything else is not an EC key.
+                if alg_oid.content != [0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01] {
+                    return Err("public key is a SubjectPublicKeyInfo but not an EC key".into());
+                }
+                let named_curve = read_tlv(params)
+                    .filter(|(p, _)| p.tag == 0x06)
+                    .and_then(|(p, _)| Curve::from_oid(p.content));
+                match bits.content.split_first() {
+                    Some((0, point)) if point.first() == Some(&0x04) => Ok(PublicKey {
+                        format: KeyFormat::Spki,
+                        point: point.to_vec(),
+                        named_curve,
+                    }),
+                    _ => Err("SubjectPublicKeyInfo does not hold an uncompressed EC point".into()),
+                }
             }
+            Some(0x02 | 0x03) => Err(
+                "public key is a compressed point; the TSE serial is defined over the uncompressed one"
+                    .into(),
+            ),
+            _ => Err(format!(
+                "public key ({} bytes) is neither an uncompressed EC point nor a SubjectPublicKeyInfo",
+                bytes.len()
+            )),
         }
-        Some(0x02 | 0x03) => Err(
-            "public key is a compressed point; the TSE serial is defined over the uncompressed one"
-                .into(),
-        ),
-        _ => Err(format!(
-            "public key ({} bytes) is neither an uncompressed EC point nor a SubjectPublicKeyInfo",
-            bytes.len()
-        )),
+    }
+
+    /// SHA-256 of the point: the TSE serial number (spec §2.7), never over the SPKI bytes.
+    pub fn serial(&self) -> Vec<u8> {
+        sha2::Sha256::digest(&self.point).to_vec()
     }
 }
 
+/// A signature brought into r‖s, with the form it was given in.
+type ReadSignature = (SignatureFormat, Vec<u8>);
+
 /// Brings the signature into r‖s for a curve with `n`-byte field elements.
-fn read_signature(sig: &[u8], n: usize) -> Result<(SignatureFormat, Vec<u8>), String> {
+fn read_signature(sig: &[u8], n: usize) -> Result<ReadSignature, String> {
     if sig.len() == 2 * n {
         return Ok((SignatureFormat::Plain, sig.to_vec()));
     }
@@ -293,10 +334,103 @@ fn read_signature(sig: &[u8], n: usize) -> Result<(SignatureFormat, Vec<u8>), St
     Ok((SignatureFormat::Der, out))
 }
 
-fn invalid(log: &SignedLog, problem: String) -> Verification {
+/// The key decoded on every candidate curve it lies on, each with the signature in r‖s for
+/// that curve's size: what both verification paths (rebuilt receipt, stored bytes) share.
+struct Candidates {
+    /// The curves tried: the one the key names, else every curve of the point's size.
+    tried: Vec<Curve>,
+    /// Curves the point lies on, with the signature for that curve (`None`: unusable form).
+    keys: Vec<(Curve, Key, Option<ReadSignature>)>,
+}
+
+impl Candidates {
+    fn new(key: &PublicKey) -> Candidates {
+        let tried: Vec<Curve> = match key.named_curve {
+            Some(c) => vec![c],
+            None => Curve::candidates(key.point.len()).to_vec(),
+        };
+        let keys = tried
+            .iter()
+            .filter_map(|c| Key::decode(*c, &key.point).map(|k| (*c, k, None)))
+            .collect();
+        Candidates { tried, keys }
+    }
+
+    /// Verdict, problem and curve when the point lies on no curve this build can verify.
+    fn unusable(&self, key: &PublicKey) -> (Verdict, String, Option<Curve>) {
+        if let Some(curve) = self
+            .tried
+            .iter()
+            .copied()
+            .find(|c| *c == Curve::BrainpoolP512r1)
+        {
+            return (
+                Verdict::Unsupported,
+                format!(
+                    "public key is a {}-byte point, i.e. {}, which this build cannot verify",
+                    key.point.len(),
+                    curve.name()
+                ),
+                Some(curve),
+            );
+        }
+        let tried: Vec<&str> = self.tried.iter().map(|c| c.name()).collect();
+        (
+            Verdict::Invalid,
+            format!(
+                "public key point ({} bytes) is not on any supported curve (tried: {})",
+                key.point.len(),
+                if tried.is_empty() {
+                    "none of this size".to_string()
+                } else {
+                    tried.join(", ")
+                }
+            ),
+            None,
+        )
+    }
+
+    /// Reads the signature for each decoded curve; a form unusable on a curve is a problem.
+    fn read_signatures(&mut self, signature: &[u8], problems: &mut Vec<String>) {
+        for (curve, _, sig) in &mut self.keys {
+            match read_signature(signature, curve.field_bytes()) {
+                Ok(s) => *sig = Some(s),
+                Err(p) => problems.push(format!("{}: {p}", curve.name())),
+            }
+        }
+    }
+
+    /// The only curve the point lies on, if there is just one.
+    fn unique_curve(&self) -> Option<Curve> {
+        match self.keys.as_slice() {
+            [(curve, _, _)] => Some(*curve),
+            _ => None,
+        }
+    }
+
+    /// Checks `digest` under every decoded key in order, telling `tried` about each check;
+    /// returns the first curve and signature form that verify.
+    fn first_verifying(
+        &self,
+        digest: &[u8],
+        mut tried: impl FnMut(Curve, SignatureFormat, bool),
+    ) -> Option<(Curve, SignatureFormat)> {
+        for (curve, key, sig) in &self.keys {
+            let Some((form, rs)) = sig else { continue };
+            let verified = key.verify(digest, rs);
+            tried(*curve, *form, verified);
+            if verified {
+                return Some((*curve, *form));
+            }
+        }
+        None
+    }
+}
+
+fn invalid(algorithm: SignatureAlgorithm, problem: String) -> Verification {
     Verification {
         verdict: Verdict::Invalid,
-        algorithm: log.algorithm.name(),
+        algorithm: algorithm.name(),
         key_format: None,
         curve: None,
         serial: None,
@@ -311,11 +445,11 @@ fn invalid(log: &SignedLog, problem: String) -> Verification {
 /// Verifies the signature of `log`, trying the variants in the order of the module doc and
 /// stopping at the first that verifies.
 pub fn verify(log: &SignedLog) -> Verification {
-    let (key_format, point, named_curve) = match read_key(&log.public_key) {
+    let key = match PublicKey::read(&log.public_key) {
         Ok(k) => k,
-        Err(problem) => return invalid(log, problem),
+        Err(problem) => return invalid(log.algorithm, problem),
     };
-    let serial = sha2::Sha256::digest(&point).to_vec();
+    let serial = key.serial();
     let serial_hex = hex(&serial);
     let mut problems = Vec::new();
     if let Some(stated) = &log.stated_serial
@@ -327,23 +461,10 @@ pub fn verify(log: &SignedLog) -> Verification {
         ));
     }
 
-    let candidates: Vec<Curve> = match named_curve {
-        Some(c) => vec![c],
-        None => Curve::candidates(point.len()).to_vec(),
-    };
-    let unsupported: Vec<Curve> = candidates
-        .iter()
-        .copied()
-        .filter(|c| *c == Curve::BrainpoolP512r1)
-        .collect();
-    let keys: Vec<(Curve, Key)> = candidates
-        .iter()
-        .filter_map(|c| Key::decode(*c, &point).map(|k| (*c, k)))
-        .collect();
     let base = Verification {
         verdict: Verdict::Invalid,
         algorithm: log.algorithm.name(),
-        key_format: Some(key_format),
+        key_format: Some(key.format),
         curve: None,
         serial: Some(serial_hex),
         matched: None,
@@ -357,51 +478,18 @@ pub fn verify(log: &SignedLog) -> Verification {
         ))),
         attempts: Vec::new(),
     };
-    if keys.is_empty() {
-        let (verdict, problem) = if unsupported.is_empty() {
-            let tried: Vec<&str> = candidates.iter().map(|c| c.name()).collect();
-            (
-                Verdict::Invalid,
-                format!(
-                    "public key point ({} bytes) is not on any supported curve (tried: {})",
-                    point.len(),
-                    if tried.is_empty() {
-                        "none of this size".to_string()
-                    } else {
-                        tried.join(", ")
-                    }
-                ),
-            )
-        } else {
-            (
-                Verdict::Unsupported,
-                format!(
-                    "public key is a {}-byte point, i.e. {}, which this build cannot verify",
-                    point.len(),
-                    unsupported[0].name()
-                ),
-            )
-        };
+    let mut candidates = Candidates::new(&key);
+    if candidates.keys.is_empty() {
+        let (verdict, problem, curve) = candidates.unusable(&key);
         problems.push(problem);
         return Verification {
             verdict,
-            curve: unsupported.first().copied(),
+            curve,
             problems,
             ..base
         };
     }
-    let curve_if_unique = (keys.len() == 1).then(|| keys[0].0);
-
-    let mut signatures = Vec::new();
-    for (curve, _) in &keys {
-        match read_signature(&log.signature, curve.field_bytes()) {
-            Ok(s) => signatures.push(Some(s)),
-            Err(p) => {
-                problems.push(format!("{}: {p}", curve.name()));
-                signatures.push(None);
-            }
-        }
-    }
+    candidates.read_signatures(&log.signature, &mut problems);
 
     let time_formats = std::iter::once(log.time_format).chain(
         TimeFormat::ALL
@@ -414,47 +502,50 @@ pub fn verify(log: &SignedLog) -> Verification {
             let digest = log
                 .algorithm
                 .digest(&dtbs(log, &serial, time_format, process_data));
-            for ((curve, key), sig) in keys.iter().zip(&signatures) {
-                let Some((signature, rs)) = sig else { continue };
-                let variant = Variant {
-                    curve: *curve,
-                    time_format,
-                    process_data,
-                    signature: *signature,
-                };
-                let verified = key.verify(&digest, rs);
-                attempts.push(Attempt { variant, verified });
-                if verified {
-                    let mut notes = Vec::new();
-                    if time_format != log.time_format {
-                        notes.push(format!(
-                            "verified with logTime as {} although {} is stated",
-                            time_format.name(),
-                            log.time_format.name()
-                        ));
-                    }
-                    let ok = problems.iter().all(|p| !p.starts_with("stated TSE serial"));
-                    return if ok {
-                        Verification {
-                            verdict: Verdict::Valid,
-                            curve: Some(*curve),
-                            matched: Some(variant),
-                            notes,
-                            tbs_hex: None,
-                            ..base
-                        }
-                    } else {
-                        Verification {
-                            curve: Some(*curve),
-                            matched: Some(variant),
-                            problems,
-                            notes,
-                            attempts,
-                            ..base
-                        }
-                    };
-                }
+            let variant = |curve, signature| Variant {
+                curve,
+                time_format,
+                process_data,
+                signature,
+            };
+            let Some((curve, signature)) =
+                candidates.first_verifying(&digest, |curve, signature, verified| {
+                    attempts.push(Attempt {
+                        variant: variant(curve, signature),
+                        verified,
+                    })
+                })
+            else {
+                continue;
+            };
+            let mut notes = Vec::new();
+            if time_format != log.time_format {
+                notes.push(format!(
+                    "verified with logTime as {} although {} is stated",
+                    time_format.name(),
+                    log.time_format.name()
+                ));
             }
+            let ok = problems.iter().all(|p| !p.starts_with("stated TSE serial"));
+            return if ok {
+                Verification {
+                    verdict: Verdict::Valid,
+                    curve: Some(curve),
+                    matched: Some(variant(curve, signature)),
+                    notes,
+                    tbs_hex: None,
+                    ..base
+                }
+            } else {
+                Verification {
+                    curve: Some(curve),
+                    matched: Some(variant(curve, signature)),
+                    problems,
+                    notes,
+                    attempts,
+                    ..base
+                }
+            };
         }
     }
     if !attempts.is_empty() {
@@ -464,9 +555,73 @@ pub fn verify(log: &SignedLog) -> Verification {
         ));
     }
     Verification {
-        curve: curve_if_unique,
+        curve: candidates.unique_curve(),
         problems,
         attempts,
+        ..base
+    }
+}
+
+/// Verifies `signature` over exactly `tbs`, the to-be-signed bytes as a TSE stored them (a
+/// log message of a TAR export, spec §5): nothing is rebuilt, so there are no variants, and a
+/// SubjectPublicKeyInfo key (a certificate's) fixes the curve. Curve, key and signature forms
+/// are handled as for receipts; a failure carries the problems and the hex of `tbs`.
+pub fn verify_signed_bytes(
+    tbs: &[u8],
+    public_key: &[u8],
+    algorithm: SignatureAlgorithm,
+    signature: &[u8],
+) -> Verification {
+    let key = match PublicKey::read(public_key) {
+        Ok(k) => k,
+        Err(problem) => return invalid(algorithm, problem),
+    };
+    let base = Verification {
+        verdict: Verdict::Invalid,
+        algorithm: algorithm.name(),
+        key_format: Some(key.format),
+        curve: None,
+        serial: Some(hex(&key.serial())),
+        matched: None,
+        problems: Vec::new(),
+        notes: Vec::new(),
+        tbs_hex: Some(hex(tbs)),
+        attempts: Vec::new(),
+    };
+    let mut problems = Vec::new();
+    let mut candidates = Candidates::new(&key);
+    if candidates.keys.is_empty() {
+        let (verdict, problem, curve) = candidates.unusable(&key);
+        problems.push(problem);
+        return Verification {
+            verdict,
+            curve,
+            problems,
+            ..base
+        };
+    }
+    candidates.read_signatures(signature, &mut problems);
+    let mut tried = Vec::new();
+    let digest = algorithm.digest(tbs);
+    if let Some((curve, _)) = candidates.first_verifying(&digest, |curve, form, _| {
+        tried.push(format!("{} with a {} signature", curve.name(), form.name()))
+    }) {
+        return Verification {
+            verdict: Verdict::Valid,
+            curve: Some(curve),
+            tbs_hex: None,
+            ..base
+        };
+    }
+    if !tried.is_empty() {
+        problems.push(format!(
+            "signature does not verify over the stored to-be-signed bytes ({}): the log message was changed after signing, or it was not signed by this key",
+            tried.join("; ")
+        ));
+    }
+    Verification {
+        curve: candidates.unique_curve(),
+        problems,
         ..base
     }
 }
@@ -641,6 +796,76 @@ mod tests {
         assert_eq!(v.verdict, Verdict::Invalid);
         assert!(v.problems[0].contains("neither r||s"), "{v:?}");
         assert!(v.attempts.is_empty());
+    }
+
+    /// The stored-bytes path: the same signature, key and bytes the receipt rebuild uses,
+    /// given as they are; no variant is tried and a failure shows the bytes given.
+    #[test]
+    fn stored_bytes_verify_as_given() {
+        let log = parse_qr(P256_QR).unwrap();
+        let serial = PublicKey::read(&log.public_key).unwrap().serial();
+        let tbs = dtbs(
+            &log,
+            &serial,
+            TimeFormat::UnixTime,
+            ProcessDataEncoding::DerPrimitive,
+        );
+        let v = verify_signed_bytes(&tbs, &log.public_key, log.algorithm, &log.signature);
+        assert_eq!(v.verdict, Verdict::Valid, "{v:?}");
+        assert_eq!(v.curve, Some(Curve::P256));
+        assert_eq!(v.serial, Some(hex(&serial)));
+        assert!(v.matched.is_none() && v.attempts.is_empty() && v.tbs_hex.is_none());
+        let der = verify_signed_bytes(
+            &tbs,
+            &log.public_key,
+            log.algorithm,
+            &to_der(&log.signature),
+        );
+        assert_eq!(der.verdict, Verdict::Valid);
+
+        // The same bytes under another time format are other bytes: no fallback here.
+        let utc = dtbs(
+            &log,
+            &serial,
+            TimeFormat::UtcTime,
+            ProcessDataEncoding::DerPrimitive,
+        );
+        let v = verify_signed_bytes(&utc, &log.public_key, log.algorithm, &log.signature);
+        assert_eq!(v.verdict, Verdict::Invalid);
+        assert_eq!(v.tbs_hex, Some(hex(&utc)));
+        assert_eq!(v.curve, Some(Curve::P256));
+        assert_eq!(
+            v.problems,
+            [
+                "signature does not verify over the stored to-be-signed bytes (secp256r1 with a plain signature): the log message was changed after signing, or it was not signed by this key"
+            ]
+        );
+
+        let v = verify_signed_bytes(&tbs, &[0x04; 10], log.algorithm, &log.signature);
+        assert_eq!(v.verdict, Verdict::Invalid);
+        assert!(v.problems[0].contains("not on any supported curve"));
+        let v = verify_signed_bytes(&tbs, &log.public_key, log.algorithm, &[1, 2, 3]);
+        assert!(v.problems[0].contains("neither r||s"), "{v:?}");
+        let v = verify_signed_bytes(&tbs, b"", log.algorithm, &log.signature);
+        assert_eq!((v.verdict, v.serial), (Verdict::Invalid, None));
+    }
+
+    /// A SubjectPublicKeyInfo names its curve, and then only that curve is tried.
+    #[test]
+    fn a_named_curve_is_the_only_candidate() {
+        let spki = parse_qr(SPKI_QR).unwrap().public_key;
+        let key = PublicKey::read(&spki).unwrap();
+        assert_eq!(
+            (key.format, key.named_curve),
+            (KeyFormat::Spki, Some(Curve::P256))
+        );
+        assert_eq!(Candidates::new(&key).tried, [Curve::P256]);
+        let raw = PublicKey::read(&key.point).unwrap();
+        assert_eq!(raw.named_curve, None);
+        assert_eq!(
+            Candidates::new(&raw).tried,
+            [Curve::P256, Curve::BrainpoolP256r1]
+        );
     }
 
     #[test]
