@@ -7,5 +7,6 @@ mod demo;
 mod kassensichv;
 mod shapes;
 mod synth;
+mod tse_check;
 mod util;
 mod validate;

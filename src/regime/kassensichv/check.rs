@@ -135,14 +135,15 @@ impl TseCheck {
                     self.flush(emit);
                 }
             }
-            Err(QrError::Missing(field)) => emit.mismatch(
+            Err(QrError::Missing(fields)) => emit.mismatch(
                 "TSE007",
                 &at,
                 format!(
-                    "the signature cannot be checked: {field} is in neither the fiscal block, the QR code nor the master data (give the TSE's public key, algorithm and time format in [[tse]], docs/masterdata.md)"
+                    "the signature cannot be checked: {} in neither the fiscal block, the QR code nor the master data (the TSE's public key, algorithm and time format can be given in [[tse]], docs/masterdata.md)",
+                    fields.join(", ")
                 ),
-                format!("{field} of the TSE"),
-                "missing",
+                "every value of the signed log message",
+                format!("missing: {}", fields.join(", ")),
             ),
             // Present but unreadable values belong to the QR/block rule.
             Err(e) => emit.mismatch(

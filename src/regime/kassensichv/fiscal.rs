@@ -12,15 +12,24 @@ use super::qr::{self, QrError, QrFields, split_qr};
 use crate::model::masterdata::Tse;
 use crate::model::operation::TseFiscal;
 
-fn pick<'a>(
-    name: &'static str,
-    sources: impl IntoIterator<Item = Option<&'a str>>,
-) -> Result<&'a str, QrError> {
-    sources
-        .into_iter()
-        .flatten()
-        .next()
-        .ok_or(QrError::Missing(name))
+/// The first present value of each field; every absent one is named in `missing`, so one
+/// error lists all that a source lacks instead of one per attempt.
+struct Picker {
+    missing: Vec<&'static str>,
+}
+
+impl Picker {
+    fn pick<'a>(
+        &mut self,
+        name: &'static str,
+        sources: impl IntoIterator<Item = Option<&'a str>>,
+    ) -> Option<&'a str> {
+        let v = sources.into_iter().flatten().next();
+        if v.is_none() {
+            self.missing.push(name);
+        }
+        v
+    }
 }
 
 fn q<'a>(qr: &Option<QrFields<'a>>, f: fn(&QrFields<'a>) -> &'a str) -> Option<&'a str> {
@@ -34,72 +43,83 @@ pub fn from_fiscal(fiscal: &TseFiscal, tse: Option<&Tse>) -> Result<SignedLog, Q
     let ev = |f: fn(&crate::model::operation::TseEvent) -> Option<&String>| {
         finish.and_then(f).map(String::as_str)
     };
+    let mut p = Picker {
+        missing: Vec::new(),
+    };
 
-    let client_id = pick(
+    let client_id = p.pick(
         "clientId",
         [fiscal.client_id.as_deref(), q(&qr, |x| x.client_id)],
-    )?;
-    let process_type = pick(
+    );
+    let process_type = p.pick(
         "processType",
         [ev(|e| e.process_type.as_ref()), q(&qr, |x| x.process_type)],
-    )?;
-    let process_data = pick(
+    );
+    let process_data = p.pick(
         "processData",
         [ev(|e| e.process_data.as_ref()), q(&qr, |x| x.process_data)],
-    )?;
+    );
     let transaction_number = match &qr {
-        Some(x) => qr::number("transactionNumber", x.transaction_number)?,
-        None => finish
-            .and_then(|e| e.transaction_counter)
-            .ok_or(QrError::Missing("transactionNumber"))?,
+        Some(x) => Some(qr::number("transactionNumber", x.transaction_number)?),
+        None => {
+            let n = finish.and_then(|e| e.transaction_counter);
+            if n.is_none() {
+                p.missing.push("transactionNumber");
+            }
+            n
+        }
     };
-    let signature_counter = qr::number(
-        "signatureCounter",
-        pick("signatureCounter", [q(&qr, |x| x.signature_counter)])?,
-    )?;
+    let signature_counter = p.pick("signatureCounter", [q(&qr, |x| x.signature_counter)]);
     let log_time = match finish.and_then(|e| e.signed_at) {
-        Some(t) => t.utc(),
-        None => qr::time("logTime", pick("logTime", [q(&qr, |x| x.log_time)])?)?,
+        Some(t) => Some(t.utc()),
+        None => p
+            .pick("logTime", [q(&qr, |x| x.log_time)])
+            .map(|t| qr::time("logTime", t))
+            .transpose()?,
     };
-    let algorithm = qr::algorithm(pick(
+    let algorithm = p.pick(
         "signatureAlgorithm",
         [
             fiscal.signature_algorithm.as_deref(),
             tse.map(|t| t.signature_algorithm.as_str()),
             q(&qr, |x| x.algorithm),
         ],
-    )?)?;
-    let time_format = qr::time_format(pick(
+    );
+    let time_format = p.pick(
         "logTimeFormat",
         [
             fiscal.time_format.as_deref(),
             tse.map(|t| t.time_format.as_str()),
             q(&qr, |x| x.time_format),
         ],
-    )?)?;
-    let signature = qr::base64(
+    );
+    let signature = p.pick(
         "signature",
-        pick(
-            "signature",
-            [ev(|e| e.signature.as_ref()), q(&qr, |x| x.signature)],
-        )?,
-    )?;
-    let public_key = qr::base64(
+        [ev(|e| e.signature.as_ref()), q(&qr, |x| x.signature)],
+    );
+    let public_key = p.pick(
         "publicKey",
-        pick(
-            "publicKey",
-            [
-                ev(|e| e.public_key.as_ref()),
-                tse.map(|t| t.public_key.as_str()),
-                q(&qr, |x| x.public_key),
-            ],
-        )?,
-    )?;
-    Ok(SignedLog {
-        operation_type: "FinishTransaction".to_string(),
-        client_id: client_id.to_string(),
-        process_type: process_type.to_string(),
-        process_data: process_data.to_string(),
+        [
+            ev(|e| e.public_key.as_ref()),
+            tse.map(|t| t.public_key.as_str()),
+            q(&qr, |x| x.public_key),
+        ],
+    );
+    let (
+        Some(client_id),
+        Some(process_type),
+        Some(process_data),
+        Some(transaction_number),
+        Some(signature_counter),
+        Some(log_time),
+        Some(algorithm),
+        Some(time_format),
+        Some(signature),
+        Some(public_key),
+    ) = (
+        client_id,
+        process_type,
+        process_data,
         transaction_number,
         signature_counter,
         log_time,
@@ -107,6 +127,22 @@ pub fn from_fiscal(fiscal: &TseFiscal, tse: Option<&Tse>) -> Result<SignedLog, Q
         time_format,
         signature,
         public_key,
+    )
+    else {
+        return Err(QrError::Missing(p.missing));
+    };
+    Ok(SignedLog {
+        operation_type: "FinishTransaction".to_string(),
+        client_id: client_id.to_string(),
+        process_type: process_type.to_string(),
+        process_data: process_data.to_string(),
+        transaction_number,
+        signature_counter: qr::number("signatureCounter", signature_counter)?,
+        log_time,
+        algorithm: qr::algorithm(algorithm)?,
+        time_format: qr::time_format(time_format)?,
+        signature: qr::base64("signature", signature)?,
+        public_key: qr::base64("publicKey", public_key)?,
         stated_serial: fiscal
             .tse_serial
             .clone()
@@ -192,11 +228,25 @@ mod tests {
         b.qr_data = None;
         assert_eq!(
             from_fiscal(&b, Some(&master())),
-            Err(QrError::Missing("signatureCounter"))
+            Err(QrError::Missing(vec!["signatureCounter"]))
         );
+        // Everything absent is named at once.
         let mut b = block();
         b.qr_data = None;
         b.finish = None;
-        assert_eq!(from_fiscal(&b, None), Err(QrError::Missing("processType")));
+        assert_eq!(
+            from_fiscal(&b, None),
+            Err(QrError::Missing(vec![
+                "processType",
+                "processData",
+                "transactionNumber",
+                "signatureCounter",
+                "logTime",
+                "signatureAlgorithm",
+                "logTimeFormat",
+                "signature",
+                "publicKey"
+            ]))
+        );
     }
 }

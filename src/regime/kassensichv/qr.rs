@@ -57,9 +57,9 @@ pub enum QrError {
         /// The decoder's complaint.
         reason: String,
     },
-    /// A value needed for the rebuild is absent from every source.
-    #[error("{0} is missing (not in the fiscal block, the master data or the QR code)")]
-    Missing(&'static str),
+    /// Values needed for the rebuild that are absent from every source, all of them.
+    #[error("{} missing (not in the fiscal block, the master data or the QR code)", .0.join(", "))]
+    Missing(Vec<&'static str>),
 }
 
 /// The fields of a V0 QR code, as text (nothing decoded yet).

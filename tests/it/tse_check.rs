@@ -1,0 +1,153 @@
+//! KassenSichV in `fiskal check`: synthetic German histories carry genuine signatures of both
+//! TSE families, every one of them verifies, and the signature rules see what master data
+//! supplies and what it does not.
+
+use std::path::Path;
+
+use fiskal::regime::kassensichv::{Curve, Verdict, parse_qr, verify};
+use fiskal::synth::{SynthOptions, SynthRegime, SynthShape, generate};
+use serde_json::Value;
+
+use crate::util::{Workdir, fiskal, json_lines};
+
+fn german(out: &Path, seed: u64) -> SynthOptions {
+    SynthOptions {
+        registers: 4,
+        days: 2,
+        ops_per_day: 15,
+        seed,
+        regime: SynthRegime::Kassensichv,
+        shape: SynthShape::Mixed,
+        start: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+        inject: Vec::new(),
+        out: out.to_path_buf(),
+    }
+}
+
+fn records(dir: &Path) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ndjson"))
+        .collect();
+    files.sort();
+    for f in files {
+        for line in std::fs::read_to_string(f).unwrap().lines() {
+            out.push(serde_json::from_str(line).unwrap());
+        }
+    }
+    out
+}
+
+fn qr_of(op: &Value) -> Option<&str> {
+    op["fiscal"]["verification"]["qr_data"]
+        .as_str()
+        .or(op["fiscal_information"]["verification"]["qr_data"].as_str())
+}
+
+/// Every receipt QR code synth writes verifies, on both TSE curves.
+#[test]
+fn synth_signatures_verify_one_hundred_percent() {
+    let w = Workdir::new();
+    let out = w.path("de");
+    generate(&german(&out, 3), &|_| {}).unwrap();
+    let mut curves = std::collections::BTreeMap::new();
+    let mut n = 0;
+    for op in records(&out) {
+        let Some(qr) = qr_of(&op) else { continue };
+        let v = verify(&parse_qr(qr).unwrap());
+        assert_eq!(v.verdict, Verdict::Valid, "{}: {v:?}", op["id"]);
+        *curves.entry(format!("{:?}", v.curve.unwrap())).or_insert(0) += 1;
+        n += 1;
+    }
+    assert!(n > 100, "only {n} signed receipts");
+    assert_eq!(
+        curves.keys().cloned().collect::<Vec<_>>(),
+        [
+            format!("{:?}", Curve::BrainpoolP384r1),
+            format!("{:?}", Curve::P256)
+        ]
+    );
+
+    let run = fiskal()
+        .arg("check")
+        .arg(&out)
+        .arg("--json")
+        .assert()
+        .code(0);
+    let lines = json_lines(run.get_output().stdout.clone());
+    assert!(lines.iter().all(|l| l["type"] != "finding"));
+}
+
+/// A v1.1 block without key and algorithm (the older API shape) is verified with the key from
+/// master data as far as it goes; without master data the key is what TSE007 reports missing.
+#[test]
+fn master_data_supplies_the_key_of_older_blocks() {
+    let w = Workdir::new();
+    let out = w.path("de");
+    generate(&german(&out, 5), &|_| {}).unwrap();
+    // reg_de_02 is the v1.1 register (brainpoolP384r1): drop key, algorithm and QR code.
+    let path = out.join("reg_de_02.ndjson");
+    let mut stripped = String::new();
+    let mut signed = 0;
+    for line in std::fs::read_to_string(&path).unwrap().lines() {
+        let mut op: Value = serde_json::from_str(line).unwrap();
+        if let Some(f) = op["fiscal_information"].as_object_mut() {
+            f.remove("signature_algorithm");
+            f.remove("time_format");
+            f.remove("verification");
+            f["end_event"].as_object_mut().unwrap().remove("public_key");
+            signed += 1;
+        }
+        stripped.push_str(&op.to_string());
+        stripped.push('\n');
+    }
+    assert!(signed > 10);
+    let data = w.write("in/reg_de_02.ndjson", stripped);
+
+    // Master data fills in key, algorithm and time format; what is still missing then is the
+    // signature counter, which only a QR code carries (the block's one counter is the
+    // transaction number), and TSE007 names it.
+    let md = out.join("masterdata.toml");
+    let with_md = fiskal()
+        .arg("check")
+        .arg(&data)
+        .arg("--master-data")
+        .arg(&md)
+        .arg("--json")
+        .assert()
+        .code(0);
+    let findings: Vec<Value> = json_lines(with_md.get_output().stdout.clone())
+        .into_iter()
+        .filter(|l| l["type"] == "finding")
+        .collect();
+    assert_eq!(findings.len(), signed, "{findings:#?}");
+    assert!(
+        findings.iter().all(|f| f["code"] == "TSE007"
+            && f["severity"] == "warning"
+            && f["found"] == "missing: signatureCounter"),
+        "{:#?}",
+        findings[0]
+    );
+
+    // Without master data key, algorithm and time format are missing too.
+    let without = fiskal()
+        .arg("check")
+        .arg(&data)
+        .arg("--json")
+        .assert()
+        .code(0);
+    let findings: Vec<Value> = json_lines(without.get_output().stdout.clone())
+        .into_iter()
+        .filter(|l| l["type"] == "finding")
+        .collect();
+    assert_eq!(findings.len(), signed);
+    assert!(
+        findings.iter().all(|f| f["code"] == "TSE007"
+            && f["found"]
+                == "missing: signatureCounter, signatureAlgorithm, logTimeFormat, publicKey"),
+        "{:#?}",
+        findings[0]
+    );
+}
