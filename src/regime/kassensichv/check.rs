@@ -127,7 +127,12 @@ impl TseCheck {
             return;
         }
         self.counters(f, qr.as_ref(), &at, emit);
-        self.amounts(op, signed_pd, &at, emit);
+        let process_type = f
+            .finish
+            .as_ref()
+            .and_then(|e| e.process_type.as_deref())
+            .or(qr.as_ref().map(|q| q.process_type));
+        self.amounts(op, process_type, signed_pd, &at, emit);
         match from_fiscal(f, self.tses.find(f)) {
             Ok(log) => {
                 self.batch.push((at, log));
@@ -210,19 +215,21 @@ impl TseCheck {
         self.last_counter.insert(tse, (counter, at.id.clone()));
     }
 
-    fn amounts(&mut self, op: &Operation, signed: Option<&str>, at: &OpRef, emit: &mut Emit) {
+    fn amounts(
+        &mut self,
+        op: &Operation,
+        process_type: Option<&str>,
+        signed: Option<&str>,
+        at: &OpRef,
+        emit: &mut Emit,
+    ) {
         let Some(signed) = signed else { return };
-        let process_type = match &op.fiscal {
-            Some(Fiscal::KassenSichV(f)) => f
-                .finish
-                .as_ref()
-                .and_then(|e| e.process_type.as_deref())
-                .unwrap_or("Kassenbeleg-V1"),
-            _ => return,
-        };
         // Only Kassenbeleg-V1 states amounts (Bestellung-V1 and SonstigerVorgang do not);
         // the name's case varies between vendors and is not part of the amounts.
-        if !process_type.eq_ignore_ascii_case("Kassenbeleg-V1") {
+        if !process_type
+            .unwrap_or("Kassenbeleg-V1")
+            .eq_ignore_ascii_case("Kassenbeleg-V1")
+        {
             return;
         }
         if op.kind == OperationKind::Void {
