@@ -3,9 +3,11 @@
 //! The TSE signs a TR-03151 log message; a receipt carries only the fields needed to rebuild
 //! it (`V0;…` QR code, or the API's fiscal block). This module rebuilds the to-be-signed
 //! bytes (`logmsg`), reads the inputs (`qr`, `fiscal`), and tries the known encoding variants
-//! until one verifies (`verify`). Byte layout and sources: shared spec `kassensichv.md`,
-//! user-facing summary: docs/kassensichv.md.
+//! until one verifies (`verify`, with `bp512` for brainpoolP512r1, which no crate covers).
+//! Byte layout and sources: shared spec `kassensichv.md`, user-facing summary:
+//! docs/kassensichv.md.
 
+mod bp512;
 pub mod fiscal;
 pub mod logmsg;
 pub mod qr;
