@@ -14,6 +14,7 @@ const VECTORS: &[(&str, &str, usize)] = &[
     ("brainpoolP256r1", "synthetic/qr.txt", 1),
     ("P-384", "synthetic/qr.txt", 9),
     ("brainpoolP384r1", "qr-berohndo/qr.txt", 2),
+    ("brainpoolP512r1", "synthetic/qr.txt", 7),
 ];
 
 fn bench(c: &mut Criterion) {

@@ -88,7 +88,6 @@ fn check(case: &Case) {
             );
             assert!(v.tbs_hex.is_some(), "{}", case.id);
         }
-        Verdict::Unsupported => {}
     }
 }
 
@@ -155,7 +154,7 @@ fn synthetic_vectors() {
         .collect();
     let vectors = json["qr_and_message_vectors"].as_array().unwrap();
     assert_eq!(vectors.len(), qrs.len());
-    let mut by_verdict = [0usize; 3];
+    let mut by_verdict = [0usize; 2];
     for (v, qr) in vectors.iter().zip(&qrs) {
         let s = |k: &str| v[k].as_str().map(str::to_string);
         assert_eq!(
@@ -166,11 +165,7 @@ fn synthetic_vectors() {
         let expected = s("expected").unwrap();
         let curve = s("curve").unwrap();
         let ber = expected.contains("indefinite");
-        // No RustCrypto crate implements brainpoolP512r1: such keys are reported as
-        // unsupported (never as valid or invalid), whatever the vector expects.
-        let verdict = if curve == "brainpoolP512r1" {
-            Verdict::Unsupported
-        } else if expected == "valid" || ber {
+        let verdict = if expected == "valid" || ber {
             Verdict::Valid
         } else {
             assert_eq!(expected, "invalid");
@@ -186,7 +181,7 @@ fn synthetic_vectors() {
             ber,
         });
     }
-    assert_eq!(by_verdict, [5, 4, 2], "valid, invalid, unsupported");
+    assert_eq!(by_verdict, [6, 5], "valid, invalid");
 }
 
 #[test]
@@ -200,7 +195,7 @@ fn cli_all_valid_exits_0() {
             "line 2: valid (brainpoolP384r1, ecdsa-plain-SHA384, logTime unixTime",
         ))
         .stdout(predicate::str::contains(
-            "2 QR codes: 2 valid, 0 invalid, 0 unsupported, 0 unparsable",
+            "2 QR codes: 2 valid, 0 invalid, 0 unparsable",
         ));
 }
 

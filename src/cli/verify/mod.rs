@@ -1,7 +1,7 @@
 //! `fiskal verify …`: offline checks of what fiscal devices signed, one file per input kind.
 //!
-//! Exit codes: 0 when everything verifies, 1 when anything is invalid, unsupported or
-//! unparsable, 2 on usage errors or unreadable input.
+//! Exit codes: 0 when everything verifies, 1 when anything is invalid or unparsable, 2 on
+//! usage errors or unreadable input.
 
 pub mod tse_qr;
 pub mod tse_tar;
@@ -59,7 +59,6 @@ fn verdict_word(v: Verdict) -> &'static str {
     match v {
         Verdict::Valid => "valid",
         Verdict::Invalid => "INVALID",
-        Verdict::Unsupported => "UNSUPPORTED",
     }
 }
 

@@ -3,8 +3,8 @@
 //! One `V0;…` string per line (blank lines skipped), from a file or stdin (`-`). Prints per
 //! line its number, the verdict, the curve and algorithm used, and for a failure the
 //! diagnostics: problems, the to-be-signed bytes of the primary attempt and every variant
-//! tried (docs/kassensichv.md). Exit 0 when every line verifies, 1 when any line is invalid,
-//! unsupported or unparsable, 2 when the file cannot be read.
+//! tried (docs/kassensichv.md). Exit 0 when every line verifies, 1 when any line is invalid
+//! or unparsable, 2 when the file cannot be read.
 
 use std::path::PathBuf;
 
@@ -44,7 +44,6 @@ struct Summary {
     lines: usize,
     valid: usize,
     invalid: usize,
-    unsupported: usize,
     unparsable: usize,
 }
 
@@ -112,7 +111,6 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
                 match v.verdict {
                     Verdict::Valid => summary.valid += 1,
                     Verdict::Invalid => summary.invalid += 1,
-                    Verdict::Unsupported => summary.unsupported += 1,
                 }
                 out.human(&human(line, &v))?;
                 out.json(
@@ -129,8 +127,8 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         }
     }
     out.human(&format!(
-        "\n{} QR codes: {} valid, {} invalid, {} unsupported, {} unparsable",
-        summary.lines, summary.valid, summary.invalid, summary.unsupported, summary.unparsable
+        "\n{} QR codes: {} valid, {} invalid, {} unparsable",
+        summary.lines, summary.valid, summary.invalid, summary.unparsable
     ))?;
     out.json("tse_qr_summary", &summary)?;
     Ok(if summary.valid == summary.lines {

@@ -3,13 +3,15 @@
 //! The TSE signs a TR-03151 log message; a receipt carries only the fields needed to rebuild
 //! it (`V0;…` QR code, the API's fiscal block, or a DSFinV-K `transactions_tse` row). This
 //! module rebuilds the to-be-signed bytes (`logmsg`), reads those inputs (`qr`, `fiscal`,
-//! `dsfinvk`), and tries the known encoding variants until one verifies (`verify`). A TSE's
+//! `dsfinvk`), and tries the known encoding variants until one verifies (`verify`, with
+//! `bp512` for brainpoolP512r1, which no crate covers). A TSE's
 //! own TAR export holds the signed log messages themselves: `export` verifies them over the
 //! bytes as stored and checks the logs of each TSE as a whole. In the operation stream,
 //! `check` runs the KassenSichV rules (TSE001–TSE007), comparing what was signed with the
 //! operation (`process_data`); `sign` is the software TSE that signs generated data. Byte
 //! layout and sources: shared spec `kassensichv.md`, user-facing summary: docs/kassensichv.md.
 
+mod bp512;
 pub(crate) mod check;
 pub mod dsfinvk;
 pub mod export;

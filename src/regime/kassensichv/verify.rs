@@ -13,6 +13,7 @@ use ecdsa::signature::hazmat::PrehashVerifier;
 use serde::Serialize;
 use sha2::Digest;
 
+use super::bp512;
 use super::logmsg::{ProcessDataEncoding, SignatureAlgorithm, SignedLog, TimeFormat, dtbs, hex};
 use super::tlv::read_tlv;
 
@@ -31,7 +32,7 @@ pub enum Curve {
     /// NIST P-384 (D-Trust cloud TSE).
     #[serde(rename = "secp384r1")]
     P384,
-    /// brainpoolP512r1: recognised, but no verifier crate exists, so never verified.
+    /// brainpoolP512r1 (no crate implements it; verified by the `bp512` module).
     #[serde(rename = "brainpoolP512r1")]
     BrainpoolP512r1,
 }
@@ -118,8 +119,6 @@ pub enum Verdict {
     Valid,
     /// No variant verifies, or the key, signature or serial is unusable or wrong.
     Invalid,
-    /// The key lies only on a curve this build cannot verify (brainpoolP512r1).
-    Unsupported,
 }
 
 /// One combination of the choices a receipt leaves open.
@@ -148,7 +147,7 @@ pub struct Attempt {
 /// The result of verifying one log message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verification {
-    /// Valid, invalid or unsupported.
+    /// Valid or invalid.
     pub verdict: Verdict,
     /// The stated algorithm's name.
     pub algorithm: &'static str,
@@ -187,11 +186,11 @@ enum Key {
     Bp256(ecdsa::VerifyingKey<bp256::BrainpoolP256r1>),
     Bp384(ecdsa::VerifyingKey<bp384::BrainpoolP384r1>),
     P384(ecdsa::VerifyingKey<p384::NistP384>),
+    Bp512(bp512::PublicKey),
 }
 
 impl Key {
-    /// Decodes `point` on `curve`; `None` when it is not on the curve (or the curve has no
-    /// implementation: brainpoolP512r1).
+    /// Decodes `point` on `curve`; `None` when it is not on the curve.
     fn decode(curve: Curve, point: &[u8]) -> Option<Key> {
         match curve {
             Curve::P256 => ecdsa::VerifyingKey::from_sec1_bytes(point)
@@ -206,7 +205,9 @@ impl Key {
             Curve::P384 => ecdsa::VerifyingKey::from_sec1_bytes(point)
                 .ok()
                 .map(Key::P384),
-            Curve::BrainpoolP512r1 => None,
+            Curve::BrainpoolP512r1 => {
+                bp512::PublicKey::from_sec1_uncompressed(point).map(Key::Bp512)
+            }
         }
     }
 
@@ -227,6 +228,7 @@ impl Key {
             Key::P384(k) => {
                 ecdsa::Signature::from_slice(rs).is_ok_and(|s| k.verify_prehash(digest, &s).is_ok())
             }
+            Key::Bp512(k) => k.verify_prehash(digest, rs),
         }
     }
 }
@@ -356,37 +358,17 @@ impl Candidates {
         Candidates { tried, keys }
     }
 
-    /// Verdict, problem and curve when the point lies on no curve this build can verify.
-    fn unusable(&self, key: &PublicKey) -> (Verdict, String, Option<Curve>) {
-        if let Some(curve) = self
-            .tried
-            .iter()
-            .copied()
-            .find(|c| *c == Curve::BrainpoolP512r1)
-        {
-            return (
-                Verdict::Unsupported,
-                format!(
-                    "public key is a {}-byte point, i.e. {}, which this build cannot verify",
-                    key.point.len(),
-                    curve.name()
-                ),
-                Some(curve),
-            );
-        }
+    /// Why the point is unusable: it lies on no curve of its size.
+    fn unusable(&self, key: &PublicKey) -> String {
         let tried: Vec<&str> = self.tried.iter().map(|c| c.name()).collect();
-        (
-            Verdict::Invalid,
-            format!(
-                "public key point ({} bytes) is not on any supported curve (tried: {})",
-                key.point.len(),
-                if tried.is_empty() {
-                    "none of this size".to_string()
-                } else {
-                    tried.join(", ")
-                }
-            ),
-            None,
+        format!(
+            "public key point ({} bytes) is not on any supported curve (tried: {})",
+            key.point.len(),
+            if tried.is_empty() {
+                "none of this size".to_string()
+            } else {
+                tried.join(", ")
+            }
         )
     }
 
@@ -480,14 +462,8 @@ pub fn verify(log: &SignedLog) -> Verification {
     };
     let mut candidates = Candidates::new(&key);
     if candidates.keys.is_empty() {
-        let (verdict, problem, curve) = candidates.unusable(&key);
-        problems.push(problem);
-        return Verification {
-            verdict,
-            curve,
-            problems,
-            ..base
-        };
+        problems.push(candidates.unusable(&key));
+        return Verification { problems, ..base };
     }
     candidates.read_signatures(&log.signature, &mut problems);
 
@@ -591,14 +567,8 @@ pub fn verify_signed_bytes(
     let mut problems = Vec::new();
     let mut candidates = Candidates::new(&key);
     if candidates.keys.is_empty() {
-        let (verdict, problem, curve) = candidates.unusable(&key);
-        problems.push(problem);
-        return Verification {
-            verdict,
-            curve,
-            problems,
-            ..base
-        };
+        problems.push(candidates.unusable(&key));
+        return Verification { problems, ..base };
     }
     candidates.read_signatures(signature, &mut problems);
     let mut tried = Vec::new();
@@ -629,8 +599,8 @@ pub fn verify_signed_bytes(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::regime::kassensichv::qr::{B64, parse_qr};
-    use base64::Engine;
+    use crate::regime::kassensichv::qr::parse_qr;
+    use crate::regime::kassensichv::tlv::push_tlv;
 
     /// berohndo line 1: fiskaly-style P-256, raw key, plain signature, unixTime.
     const P256_QR: &str = "V0;ERS 8cb8e2de-4052-481b-945b-118022951944;Kassenbeleg-V1;Beleg^21.42_0.00_0.00_0.00_0.00^21.42:Unbar;1;31;2021-08-23T14:36:27.000Z;2021-08-23T14:36:33.000Z;ecdsa-plain-SHA256;unixTime;TGnWiq3ZW7gi4Vs+DxLGsJZj9v271dHmhQAcb057F3oWkdKJ61UW2LLVTZQhW673yLa53Mm6oPeMU1Ns3ZOH7w==;BGFKQP7EENf3s5hTDXvlh+xyJ1Q9BNIa9LyYbYK+pTAKAGQ2fmI40p5QOrpHpvb+UuOrNQJdhzggHNfyyyDyf/g=";
@@ -638,23 +608,25 @@ mod tests {
     const SPKI_QR: &str = "V0;220130d5-9060-4e26-b75c-35968f49aae3;Kassenbeleg-V1;Beleg^7.50_0.00_0.00_0.00_0.00^7.50:Bar;11;21;2020-05-22T11:33:01.000Z;2020-05-22T11:33:02.000Z;ecdsa-plain-SHA256;utcTime;HSmIZw0g6tpJ/UeNYutHic5PXORANAH5V9+Fon9SfCvx3A/gO7Dguaxd8Mn/YKadgfLTV7s1VzWPe/QolS6dAg==;MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAENFFPGk1vDk92IL6tjsVQ6kpwc4TCsYNNGGoc0cN4dUPQZwOo2tuQlrQAVvMfO+XHWsnphAtN5cUbIwdtMk/Z6g==";
     /// berohndo line 2: brainpoolP384r1, the worked example of spec §3.3.
     const BP384_QR: &str = "V0;AMA-6200;KassenBeleg-V1;Beleg^2.90_0.00_0.00_0.00_2.10^5.00:Unbar;160504;344413;2021-07-23T10:12:54.000Z;2021-07-23T10:12:55.000Z;ecdsa-plain-SHA384;unixTime;NgqBkWMvhLmCKa9cJJ8JodfAdlkfcFFyW0J7Ks9lTz9I4QFKhLzyGF/02kWsCRg0LoiJtkq+0Ak9GovodNFLOBG00ewEj40/GbI9zLtNt9j90w4Sz3GcxTSrr3rqhIhN;BCd1vZvSJsJwBTqshgDVsrG4Gg+oN3jeeFEgjGiKs9ELd170vy/jO3iMMF6tAVUfjyYn9jRXng8Z4qWXaqoJ53+y+OFeSY/lQsdZWCODkzhlhkJxJw2k9Z1A4gFX6Riotw==";
+    /// Synthetic brainpoolP512r1 vector `synth-qr-bp512-unix`, ecdsa-plain-SHA512.
+    const BP512_QR: &str = "V0;SYNTH-KASSE-01;Kassenbeleg-V1;Beleg^10.00_5.35_0.00_0.00_0.00^10.00:Bar_5.35:Unbar;4711;9423;2024-01-02T03:04:05.000Z;2024-01-02T03:04:06.000Z;ecdsa-plain-SHA512;unixTime;CF7MYYcI/CCVJR4DrpodOtH1N4OhT1QDGEFzlRtZz1+fb52k7SXNthBK06wp7oNYx1+uHEV+h+8xnZIEyWZfYFfTmlGIvXDhhsYbtCCDyifhvkxBH6jFC/kt+TKO9WdLyqpPtxamcrEubj/YQeBWFougEU6WIpJ0sDSNIhbQu0c=;BAnGYnZjMwym/+I76NX91mXkTy3cSDKX76JLubYvGhyTs4TWV7avfK13d0IwDECW+PAxMzkQkoOcUCmTwhv4MNCjw8xfIvwFQAgVFLpZncN36lk+OPRSBuwWYzYVe29kuSuXij/xb427AEAwvwVJJ2UxqWAmMiEXSsSrKxsdnoel";
 
-    fn der_int(v: &[u8]) -> Vec<u8> {
+    fn der_int(out: &mut Vec<u8>, v: &[u8]) {
         let skip = v.iter().take_while(|b| **b == 0).count();
         let mut c = v[skip..].to_vec();
         if c.first().is_none_or(|b| b & 0x80 != 0) {
             c.insert(0, 0);
         }
-        let mut out = vec![0x02, c.len() as u8];
-        out.extend(c);
-        out
+        push_tlv(out, 0x02, &c);
     }
 
     fn to_der(rs: &[u8]) -> Vec<u8> {
         let (r, s) = rs.split_at(rs.len() / 2);
-        let body = [der_int(r), der_int(s)].concat();
-        let mut out = vec![0x30, body.len() as u8];
-        out.extend(body);
+        let mut body = Vec::new();
+        der_int(&mut body, r);
+        der_int(&mut body, s);
+        let mut out = Vec::new();
+        push_tlv(&mut out, 0x30, &body);
         out
     }
 
@@ -702,7 +674,7 @@ mod tests {
 
     #[test]
     fn der_signature_verifies_like_plain() {
-        for qr in [P256_QR, BP384_QR] {
+        for qr in [P256_QR, BP384_QR, BP512_QR] {
             let mut log = parse_qr(qr).unwrap();
             log.signature = to_der(&log.signature);
             let v = verify(&log);
@@ -869,13 +841,50 @@ mod tests {
     }
 
     #[test]
-    fn a_512_bit_key_is_unsupported() {
-        let mut log = parse_qr(P256_QR).unwrap();
-        log.public_key = B64
-            .decode("BAnGYnZjMwym/+I76NX91mXkTy3cSDKX76JLubYvGhyTs4TWV7avfK13d0IwDECW+PAxMzkQkoOcUCmTwhv4MNCjw8xfIvwFQAgVFLpZncN36lk+OPRSBuwWYzYVe29kuSuXij/xb427AEAwvwVJJ2UxqWAmMiEXSsSrKxsdnoel")
-            .unwrap();
+    fn brainpool_512_verifies_and_rejects_a_flipped_signature_or_a_point_off_the_curve() {
+        let v = verify(&parse_qr(BP512_QR).unwrap());
+        assert_eq!(v.verdict, Verdict::Valid, "{v:?}");
+        assert_eq!(v.curve, Some(Curve::BrainpoolP512r1));
+        assert_eq!(v.matched.unwrap().signature, SignatureFormat::Plain);
+
+        let mut log = parse_qr(BP512_QR).unwrap();
+        log.signature[100] ^= 1;
         let v = verify(&log);
-        assert_eq!(v.verdict, Verdict::Unsupported);
+        assert_eq!(v.verdict, Verdict::Invalid);
+        assert_eq!(v.curve, Some(Curve::BrainpoolP512r1));
+        assert_eq!(v.attempts.len(), 6);
+        assert!(v.attempts.iter().all(|a| !a.verified));
+
+        let mut log = parse_qr(BP512_QR).unwrap();
+        log.public_key[128] ^= 1;
+        let v = verify(&log);
+        assert_eq!(v.verdict, Verdict::Invalid);
+        assert!(v.attempts.is_empty());
+        assert!(
+            v.problems[0].contains("not on any supported curve (tried: brainpoolP512r1)"),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn brainpool_512_key_as_spki_is_read_by_its_oid() {
+        let mut log = parse_qr(BP512_QR).unwrap();
+        let mut alg = Vec::new();
+        push_tlv(&mut alg, 0x06, &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01]);
+        push_tlv(
+            &mut alg,
+            0x06,
+            &[0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x0D],
+        );
+        let mut body = Vec::new();
+        push_tlv(&mut body, 0x30, &alg);
+        push_tlv(&mut body, 0x03, &[&[0][..], &log.public_key].concat());
+        let mut spki = Vec::new();
+        push_tlv(&mut spki, 0x30, &body);
+        log.public_key = spki;
+        let v = verify(&log);
+        assert_eq!(v.verdict, Verdict::Valid, "{v:?}");
+        assert_eq!(v.key_format, Some(KeyFormat::Spki));
         assert_eq!(v.curve, Some(Curve::BrainpoolP512r1));
     }
 }

@@ -463,7 +463,6 @@ fn check_log(
             let verdict = match v.verdict {
                 Verdict::Valid => LogVerdict::Valid,
                 Verdict::Invalid => LogVerdict::Invalid,
-                Verdict::Unsupported => LogVerdict::Unsupported,
             };
             (verdict, Some(v))
         }
