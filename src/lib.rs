@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod export;
 pub mod fsutil;
 pub mod ingest;
 pub mod model;
