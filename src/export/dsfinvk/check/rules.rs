@@ -77,7 +77,8 @@ struct Bon {
     bon_name: bool,
     ums: Sum,
     terminal_id: String,
-    vat: BTreeMap<String, Sum>,
+    /// Gross per VAT key, with the first transactions_vat line of the key.
+    vat: BTreeMap<String, (Sum, u64)>,
     vat_sum: Sum,
     pay_sum: Sum,
     pay_rows: u64,
@@ -325,15 +326,20 @@ impl State {
                         file,
                         Some(line),
                         Some("BON_BRUTTO"),
-                        format!("BON_NETTO + BON_UST = {}", show(n + u)),
+                        format!(
+                            "BON_NETTO + BON_UST = {}",
+                            n.checked_add(u).map_or_else(|| "out of range".into(), show)
+                        ),
                         show(b),
                     );
                 }
                 if let Some(bon) = c.bons.get_mut(bon_id) {
                     add(
-                        bon.vat
+                        &mut bon
+                            .vat
                             .entry(key.to_string())
-                            .or_insert(Some(Decimal::ZERO)),
+                            .or_insert((Some(Decimal::ZERO), line))
+                            .0,
                         brutto,
                     );
                     add(&mut bon.vat_sum, brutto);
@@ -581,13 +587,16 @@ impl State {
             numbers.sort();
             for w in numbers.windows(2) {
                 let ((prev, _), (next, line)) = (w[0], w[1]);
-                if next != prev + 1 {
+                if prev.checked_add(1) != Some(next) {
                     ctx.report(
                         "DSF210",
                         "cashpointclosing.csv",
                         Some(line),
                         Some("Z_NR"),
-                        format!("Z_NR {} after {prev} for Z_KASSE_ID {kasse:?}", prev + 1),
+                        format!(
+                            "Z_NR {} after {prev} for Z_KASSE_ID {kasse:?}",
+                            prev.saturating_add(1)
+                        ),
                         next.to_string(),
                     );
                 }
@@ -838,7 +847,7 @@ fn finish_bon(bon_id: &str, bon: &Bon, c: &Closing, ctx: &mut Ctx<'_>) {
     let mut numbers: Vec<(u64, u64)> = bon.pos_numbers.clone();
     numbers.sort();
     for w in numbers.windows(2) {
-        if w[1].0 != w[0].0 + 1 {
+        if w[0].0.checked_add(1) != Some(w[1].0) {
             ctx.report(
                 "DSF114",
                 "lines.csv",
@@ -846,7 +855,7 @@ fn finish_bon(bon_id: &str, bon: &Bon, c: &Closing, ctx: &mut Ctx<'_>) {
                 Some("POS_ZEILE"),
                 format!(
                     "POS_ZEILE {} after {} in BON_ID {bon_id:?}",
-                    w[0].0 + 1,
+                    w[0].0.saturating_add(1),
                     w[0].0
                 ),
                 w[1].0.to_string(),
@@ -878,7 +887,7 @@ fn finish_bon(bon_id: &str, bon: &Bon, c: &Closing, ctx: &mut Ctx<'_>) {
         );
     }
     // V5.
-    for (key, header) in &bon.vat {
+    for (key, (header, vat_line)) in &bon.vat {
         let (lines_sum, n) = bon
             .line_gross
             .get(key)
@@ -886,12 +895,12 @@ fn finish_bon(bon_id: &str, bon: &Bon, c: &Closing, ctx: &mut Ctx<'_>) {
             .unwrap_or((Some(Decimal::ZERO), 0));
         let tolerance = Decimal::new(1, 2) * Decimal::from(n.max(1));
         if let Some((e, s)) = differs(lines_sum, *header)
-            && (e - s).abs() > tolerance
+            && e.checked_sub(s).is_none_or(|d| d.abs() > tolerance)
         {
             ctx.report(
                 "DSF105",
                 "transactions_vat.csv",
-                None,
+                Some(*vat_line),
                 Some("BON_BRUTTO"),
                 format!(
                     "Σ POS_BRUTTO = {} ± {} for BON_ID {bon_id:?}, key {key}",
@@ -1023,7 +1032,7 @@ fn pd_amount(d: Decimal) -> String {
 /// datapayment; `None` when an amount or slot is unknown.
 fn rebuild(bon: &Bon, vat: &BTreeMap<String, Sum>) -> Option<String> {
     let mut slots = [Decimal::ZERO; 5];
-    for (key, gross) in &bon.vat {
+    for (key, (gross, _)) in &bon.vat {
         let s = slot(key, vat)?;
         slots[s] = slots[s].checked_add((*gross)?)?;
     }

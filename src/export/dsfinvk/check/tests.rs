@@ -677,3 +677,43 @@ fn pypi_validator_sees_the_pretix_tse_csv_too() {
         "{text}"
     );
 }
+
+#[test]
+fn line_gross_far_from_header_is_a_v5_warning() {
+    // The Croissant line's gross moves by 1,00: V5 names the transactions_vat row of key 2;
+    // the lines' total then also misses UMS_BRUTTO (V6) and the closing's key-2 sum (C2).
+    let f = one_corruption(|f| replace(f, "lines_vat.csv", "5,35;5,00", "6,35;5,00", 0));
+    let p = places(&f);
+    assert!(
+        p.contains(&(
+            "DSF105",
+            "transactions_vat.csv",
+            Some(3),
+            Some("BON_BRUTTO")
+        )),
+        "{p:?}"
+    );
+    assert!(
+        p.iter()
+            .all(|x| ["DSF105", "DSF106", "DSF202"].contains(&x.0)),
+        "{p:?}"
+    );
+    assert_eq!(
+        f.iter().find(|x| x.code == "DSF105").unwrap().severity,
+        Severity::Warning
+    );
+}
+
+#[test]
+fn huge_counters_do_not_overflow() {
+    let mut files = export(&[1]);
+    replace(
+        &mut files,
+        "lines.csv",
+        ";1;;Espresso",
+        ";18446744073709551615;;Espresso",
+        0,
+    );
+    let (f, _) = run_dir(&files);
+    assert!(places(&f).contains(&("DSF115", "lines_vat.csv", Some(2), Some("POS_ZEILE"))));
+}
