@@ -101,6 +101,14 @@ pub static CHECKS: &[Check] = &[
         source: "DSFinV-K spec §1.2, §1.3",
     },
     Check {
+        code: "DSF009",
+        family: FILES,
+        severity: Severity::Warning,
+        title: "The GDPdU DTD index.xml names is missing",
+        rationale: "index.xml's DOCTYPE names `gdpdu-01-09-2004.dtd`, which ships beside it in the official package; XML tools that validate cannot read index.xml without it.",
+        source: "DSFinV-K spec §1.1 (gdpdu-01-09-2004.dtd); fiskaltrust/interface-doc#173",
+    },
+    Check {
         code: "DSF010",
         family: DIALECT,
         severity: Severity::Error,

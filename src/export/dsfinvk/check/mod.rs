@@ -202,6 +202,16 @@ fn run(mut src: Source, sink: &mut dyn FnMut(Finding)) -> Result<Summary, OpenEr
             );
         }
     }
+    if !names.iter().any(|n| n == super::DTD_FILE_NAME) {
+        ctx.report(
+            "DSF009",
+            super::DTD_FILE_NAME,
+            None,
+            None,
+            "the DTD named by index.xml's DOCTYPE",
+            "no such file",
+        );
+    }
     let mut order: Vec<&TableSchema> = index.tables.iter().collect();
     order.sort_by_key(|t| {
         READ_ORDER

@@ -327,6 +327,10 @@ fn export(z_nrs: &[u32]) -> Files {
         files.insert(t.file.to_string(), w.finish().unwrap());
     }
     files.insert(
+        super::super::DTD_FILE_NAME.into(),
+        super::super::DTD.to_vec(),
+    );
+    files.insert(
         index_xml::FILE_NAME.into(),
         render(&DataSupplier::OFFICIAL, &TABLES).unwrap(),
     );
@@ -582,6 +586,8 @@ fn pretix_output_has_its_known_deviations() {
     // A placeholder signature cannot be replayed.
     assert!(at("DSF302", "transactions_tse.csv", 2, None));
     assert_eq!(summary.tse_verified, 0);
+    // The fixture keeps only what pretix wrote; the DTD came from the caller.
+    assert!(findings.iter().any(|f| f.code == "DSF009"));
     // With the grouping forgiven, the amounts themselves reconcile.
     for code in [
         "DSF102", "DSF103", "DSF104", "DSF106", "DSF202", "DSF203", "DSF204", "DSF205", "DSF206",
