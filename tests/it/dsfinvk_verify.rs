@@ -87,4 +87,11 @@ fn not_an_export_exits_2() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains("no index.xml"));
+    w.write("broken/index.xml", "<DataSet><Media>");
+    fiskal()
+        .args(["verify", "dsfinvk"])
+        .arg(w.path("broken"))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("index.xml line"));
 }

@@ -128,8 +128,8 @@ pub static CHECKS: &[Check] = &[
         code: "DSF012",
         family: DIALECT,
         severity: Severity::Error,
-        title: "A CSV file is not UTF-8 or starts with a byte order mark",
-        rationale: "index.xml declares UTF8; a BOM becomes part of the first header name.",
+        title: "A CSV file is not UTF-8, starts with a byte order mark or cannot be read",
+        rationale: "index.xml declares UTF8; a BOM becomes part of the first header name. A file that cannot be read to its end (a damaged zip entry) is reported here too, with what was read before checked.",
         source: "DSFinV-K spec §1.3 (BOM in CSV)",
     },
     Check {

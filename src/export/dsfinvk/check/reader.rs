@@ -273,6 +273,25 @@ mod tests {
         );
     }
 
+    #[test]
+    fn huge_values_and_records_are_cut_and_flagged() {
+        let mut long = vec![b'"'];
+        long.resize(MAX_VALUE_BYTES + 10, b'x');
+        let (recs, _) = all(&long);
+        assert_eq!(recs[0].values[0].len(), MAX_VALUE_BYTES);
+        assert!(
+            recs[0]
+                .malformed
+                .as_deref()
+                .unwrap()
+                .contains("longer than")
+        );
+        let wide = vec![b';'; MAX_VALUES + 5];
+        let (recs, _) = all(&wide);
+        assert_eq!(recs[0].values.len(), MAX_VALUES);
+        assert!(recs[0].malformed.as_deref().unwrap().contains("more than"));
+    }
+
     proptest! {
         #[test]
         fn never_panics_and_always_ends(bytes in proptest::collection::vec(any::<u8>(), 0..2000)) {

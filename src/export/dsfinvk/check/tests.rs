@@ -723,3 +723,55 @@ fn huge_counters_do_not_overflow() {
     let (f, _) = run_dir(&files);
     assert!(places(&f).contains(&("DSF115", "lines_vat.csv", Some(2), Some("POS_ZEILE"))));
 }
+
+#[test]
+fn line_gross_within_rounding_is_no_v5_finding() {
+    // 0,01 off on one line: within V5's tolerance, but the lines' total misses UMS_BRUTTO (V6)
+    // and the closing's key-2 sums (C2).
+    let f = one_corruption(|f| replace(f, "lines_vat.csv", "5,35;5,00", "5,36;5,00", 0));
+    let p = places(&f);
+    assert!(!p.iter().any(|x| x.0 == "DSF105"), "{p:?}");
+    assert!(
+        p.contains(&("DSF106", "transactions.csv", Some(2), Some("UMS_BRUTTO"))),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn wrong_z_ende_id() {
+    let f = one_corruption(|f| replace(f, "cashpointclosing.csv", ";1;2;Muster", ";1;3;Muster", 0));
+    assert_eq!(
+        places(&f),
+        [("DSF208", "cashpointclosing.csv", Some(2), Some("Z_ENDE_ID"))]
+    );
+}
+
+#[test]
+fn empty_process_data_is_rebuilt_for_the_signature() {
+    let f = one_corruption(|f| {
+        replace(f, "transactions_tse.csv", PD_CASH, "", 0);
+        replace(f, "transactions_tse.csv", PD_CARD, "", 0);
+    });
+    assert_eq!(f, []);
+}
+
+#[test]
+fn a_terminals_vorgang_is_signed_with_the_terminal_serial() {
+    // Vorgang 1 now comes from terminal T1, so the clientId is T1's serial; the signature was
+    // made with the register's, so it no longer verifies.
+    let f = one_corruption(|f| {
+        replace(f, "transactions.csv", ";1;1;Beleg;;;", ";1;1;Beleg;;T1;", 0);
+        let mut slaves = f["slaves.csv"].clone();
+        slaves.extend_from_slice(format!("{KASSE};{Z_ERSTELLUNG};1;T1;;;SN-T1;;\r\n").as_bytes());
+        f.insert("slaves.csv".into(), slaves);
+    });
+    assert_eq!(
+        places(&f),
+        [(
+            "DSF301",
+            "transactions_tse.csv",
+            Some(2),
+            Some("TSE_TA_SIG")
+        )]
+    );
+}
