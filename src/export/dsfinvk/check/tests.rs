@@ -775,3 +775,249 @@ fn a_terminals_vorgang_is_signed_with_the_terminal_serial() {
         )]
     );
 }
+
+/// One edit of one file and a finding it must produce (other consequences may follow).
+type Case = (
+    &'static str,
+    &'static str,
+    &'static str,
+    usize,
+    (
+        &'static str,
+        &'static str,
+        Option<u64>,
+        Option<&'static str>,
+    ),
+);
+
+#[test]
+fn each_corruption_reports_its_check_where_it_is() {
+    let cases: &[Case] = &[
+        (
+            "transactions.csv",
+            ";u1;",
+            ";;",
+            0,
+            ("DSF024", "transactions.csv", Some(2), Some("BEDIENER_ID")),
+        ),
+        (
+            "transactions.csv",
+            "2024-08-24T12:00:00+02:00",
+            "24.08.2024 12:00",
+            0,
+            ("DSF026", "transactions.csv", Some(2), Some("BON_START")),
+        ),
+        (
+            "location.csv",
+            ";DEU",
+            ";DE",
+            0,
+            ("DSF028", "location.csv", Some(2), Some("LOC_LAND")),
+        ),
+        (
+            "cashregister.csv",
+            ";EUR;0",
+            ";EUR;2",
+            0,
+            (
+                "DSF029",
+                "cashregister.csv",
+                Some(2),
+                Some("KEINE_UST_ZUORDNUNG"),
+            ),
+        ),
+        (
+            "vat.csv",
+            "\r\n",
+            "",
+            2,
+            ("DSF011", "vat.csv", Some(3), None),
+        ),
+        (
+            "vat.csv",
+            "Z_KASSE_ID",
+            "\u{feff}Z_KASSE_ID",
+            0,
+            ("DSF012", "vat.csv", Some(1), None),
+        ),
+        (
+            "lines.csv",
+            "Croissant",
+            "Crois\"sant",
+            0,
+            ("DSF015", "lines.csv", Some(3), None),
+        ),
+        (
+            "lines.csv",
+            "Umsatz;;1;0;;A1;;;;1,000;;;5,35",
+            "Umsatz;;1;1;;A1;;;;1,000;;;5,35",
+            0,
+            ("DSF112", "lines.csv", Some(3), Some("P_STORNO")),
+        ),
+        (
+            "vat.csv",
+            "2;7,00",
+            "12;7,00",
+            0,
+            (
+                "DSF110",
+                "transactions_vat.csv",
+                Some(3),
+                Some("UST_SCHLUESSEL"),
+            ),
+        ),
+        (
+            "location.csv",
+            "Filiale",
+            "Filiale;Weg 1;10115;Berlin;DEU;\r\nK1;2024-08-24T23:59:00+02:00;1;Filiale",
+            0,
+            ("DSF201", "location.csv", Some(3), None),
+        ),
+        (
+            "payment.csv",
+            "23,80",
+            "23,90",
+            0,
+            (
+                "DSF204",
+                "cashpointclosing.csv",
+                Some(2),
+                Some("Z_SE_ZAHLUNGEN"),
+            ),
+        ),
+        (
+            "payment.csv",
+            "17,25",
+            "17,35",
+            0,
+            (
+                "DSF205",
+                "cashpointclosing.csv",
+                Some(2),
+                Some("Z_SE_BARZAHLUNGEN"),
+            ),
+        ),
+        (
+            "businesscases.csv",
+            "35,70",
+            "35,80",
+            0,
+            (
+                "DSF207",
+                "cashpointclosing.csv",
+                Some(2),
+                Some("Z_SE_ZAHLUNGEN"),
+            ),
+        ),
+        (
+            "transactions_vat.csv",
+            "11,90;10,00;1,90",
+            "11,90;10,00;1,80",
+            0,
+            (
+                "DSF104",
+                "transactions_vat.csv",
+                Some(2),
+                Some("BON_BRUTTO"),
+            ),
+        ),
+        (
+            "transactions.csv",
+            "23,80",
+            "23,70",
+            0,
+            ("DSF102", "transactions.csv", Some(3), Some("UMS_BRUTTO")),
+        ),
+        (
+            "transactions.csv",
+            "23,80",
+            "23,70",
+            0,
+            ("DSF103", "transactions.csv", Some(3), Some("UMS_BRUTTO")),
+        ),
+        (
+            "index.xml",
+            "<Name>ARTIKELTEXT</Name>",
+            "<Name>ARTIKEL</Name>",
+            0,
+            ("DSF005", "index.xml", None, Some("ARTIKELTEXT")),
+        ),
+        (
+            "index.xml",
+            "<URL>vat.csv</URL>",
+            "<URL>ust.csv</URL>",
+            0,
+            ("DSF003", "index.xml", None, None),
+        ),
+        (
+            "index.xml",
+            "<URL>vat.csv</URL>",
+            "<URL>ust.csv</URL>",
+            0,
+            ("DSF004", "index.xml", None, None),
+        ),
+    ];
+    let base = export(&[1]);
+    for (file, from, to, nth, want) in cases {
+        let mut files = base.clone();
+        replace(&mut files, file, from, to, *nth);
+        let (f, _) = run_dir(&files);
+        let p: Vec<_> = places(&f)
+            .into_iter()
+            .map(|(c, file, line, col)| {
+                (c, file, if file == "index.xml" { None } else { line }, col)
+            })
+            .collect();
+        assert!(
+            p.contains(want),
+            "{file}: {from:?} → {to:?}: want {want:?}, got {p:?}"
+        );
+    }
+}
+
+#[test]
+fn v7_v8_v9_v11_v13() {
+    let base = export(&[1]);
+    let run = |edit: &dyn Fn(&mut Files)| {
+        let mut files = base.clone();
+        edit(&mut files);
+        places(&run_dir(&files).0)
+            .into_iter()
+            .map(|(c, f, l, col)| (c.to_string(), f.to_string(), l, col.map(str::to_string)))
+            .collect::<Vec<_>>()
+    };
+    let has =
+        |p: &[(String, String, Option<u64>, Option<String>)], code: &str, file: &str, line: u64| {
+            p.iter()
+                .any(|x| x.0 == code && x.1 == file && x.2 == Some(line))
+        };
+    // V7: a Beleg without payment.
+    let p = run(&|f| {
+        let text = String::from_utf8(f["datapayment.csv"].clone()).unwrap();
+        let kept: String = text
+            .split_inclusive("\r\n")
+            .filter(|l| !l.contains(";2;Kreditkarte"))
+            .collect();
+        f.insert("datapayment.csv".into(), kept.into_bytes());
+    });
+    assert!(has(&p, "DSF107", "transactions.csv", 3), "{p:?}");
+    // V8: AVSonstige without BON_NAME.
+    let p = run(&|f| replace(f, "transactions.csv", ";Beleg;", ";AVSonstige;", 1));
+    assert!(has(&p, "DSF108", "transactions.csv", 3), "{p:?}");
+    // V9: a receivable settled without a reference.
+    let p = run(&|f| replace(f, "lines.csv", ";Umsatz;", ";Forderungsaufloesung;", 2));
+    assert!(has(&p, "DSF109", "lines.csv", 4), "{p:?}");
+    // V11: key 7 without KEINE_UST_ZUORDNUNG.
+    let p = run(&|f| {
+        replace(f, "vat.csv", "2;7,00", "7;0,00", 0);
+        replace(f, "transactions_vat.csv", ";1;2;5,35", ";1;7;5,35", 0);
+    });
+    assert!(has(&p, "DSF111", "transactions_vat.csv", 3), "{p:?}");
+    // V13: a Vorgang without its TSE transaction.
+    let p = run(&|f| {
+        let text = String::from_utf8(f["transactions_tse.csv"].clone()).unwrap();
+        let kept: String = text.split_inclusive("\r\n").take(2).collect();
+        f.insert("transactions_tse.csv".into(), kept.into_bytes());
+    });
+    assert!(has(&p, "DSF113", "transactions.csv", 3), "{p:?}");
+}
