@@ -956,8 +956,35 @@ fn each_corruption_reports_its_check_where_it_is() {
             0,
             ("DSF004", "index.xml", None, None),
         ),
+        (
+            "index.xml",
+            "<DecimalSymbol>,</DecimalSymbol>",
+            "<DecimalSymbol>.</DecimalSymbol>",
+            0,
+            ("DSF008", "index.xml", None, Some("DecimalSymbol")),
+        ),
+        (
+            "index.xml",
+            "<MaxLength>50</MaxLength>",
+            "<MaxLength>40</MaxLength>",
+            0,
+            ("DSF007", "index.xml", None, Some("Z_KASSE_ID")),
+        ),
+        (
+            "lines.csv",
+            ";1;2;;Croissant",
+            ";1;3;;Croissant",
+            0,
+            ("DSF114", "lines.csv", Some(3), Some("POS_ZEILE")),
+        ),
     ];
     let base = export(&[1]);
+    let mut extra = base.clone();
+    extra.insert("notes.csv".into(), b"A\r\n".to_vec());
+    assert_eq!(
+        places(&run_dir(&extra).0),
+        [("DSF002", "notes.csv", None, None)]
+    );
     for (file, from, to, nth, want) in cases {
         let mut files = base.clone();
         replace(&mut files, file, from, to, *nth);
