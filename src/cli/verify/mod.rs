@@ -1,8 +1,10 @@
-//! `fiskal verify …`: offline checks of what fiscal devices signed, one file per input kind.
+//! `fiskal verify …`: offline checks of what fiscal devices signed and of exports made from it,
+//! one file per input kind.
 //!
 //! Exit codes: 0 when everything verifies, 1 when anything is invalid or unparsable, 2 on
 //! usage errors or unreadable input.
 
+pub mod dsfinvk;
 pub mod tse_qr;
 pub mod tse_tar;
 
@@ -31,6 +33,9 @@ pub enum VerifyCommand {
     TseQr(tse_qr::Args),
     /// A German TSE's TAR export: every log message's signature, counters and transactions.
     TseTar(tse_tar::Args),
+    /// A DSFinV-K export (directory or zip): dialect, fields, keys, reconciliation and TSE
+    /// signatures.
+    Dsfinvk(dsfinvk::Args),
 }
 
 /// Runs `fiskal verify`.
@@ -38,6 +43,7 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
     match &args.command {
         VerifyCommand::TseQr(a) => tse_qr::run(a, out),
         VerifyCommand::TseTar(a) => tse_tar::run(a, out),
+        VerifyCommand::Dsfinvk(a) => dsfinvk::run(a, out),
     }
 }
 

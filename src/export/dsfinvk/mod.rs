@@ -8,10 +8,13 @@
 //! - [`index_xml`]: index.xml rendered from those declarations, byte for byte the official
 //!   file but for `DataSupplier`, and a reader for the index.xml of any export;
 //! - [`csv`]: the CSV dialect and [`csv::TableWriter`], which checks every value against its
-//!   column and never truncates.
+//!   column and never truncates;
+//! - [`check`]: the validator of any export (`fiskal verify dsfinvk`), with its catalog of
+//!   checks.
 //!
 //! docs/dsfinvk.md describes the format choices for users.
 
+pub mod check;
 pub mod csv;
 pub mod index_xml;
 pub mod tables;
