@@ -423,3 +423,87 @@ fn demo_export_reconciles() {
         }
     }
 }
+
+/// `fiskal export dsfinvk`: exit 0 and one JSON object per archive; exit 2 without master
+/// data for a register being exported; exit 1 when a record was rejected.
+#[test]
+fn export_command_exit_codes() {
+    let w = crate::util::Workdir::new();
+    let out = w.path("out");
+    let assert = crate::util::fiskal()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["export", "dsfinvk", "fixtures/demo", "--json", "--out"])
+        .arg(&out)
+        .assert()
+        .code(0);
+    let lines = crate::util::json_lines(assert.get_output().stdout.clone());
+    let archives: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["type"] == "archive").collect();
+    assert_eq!(archives.len(), 2);
+    assert_eq!(archives[0]["register"], "reg_de_01");
+    assert_eq!(archives[0]["closings"], 2);
+    for a in &archives {
+        assert!(Path::new(a["path"].as_str().unwrap()).is_file());
+    }
+    assert!(out.join("reg_de_02_2026-03-02_2026-03-03.zip").is_file());
+
+    // Master data without the German registers: the Stamm tables cannot be filled.
+    let md = MasterData::load(&demo_dir().join("masterdata.toml")).unwrap();
+    let mut partial = md.clone();
+    partial.registers.retain(|r| r.id != "reg_de_02");
+    let md_path = w.write("md.toml", partial.to_toml());
+    crate::util::fiskal()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "export",
+            "dsfinvk",
+            "fixtures/demo/reg_de_02.ndjson",
+            "--out",
+        ])
+        .arg(w.path("out2"))
+        .arg("--master-data")
+        .arg(&md_path)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "register reg_de_02: no master data",
+        ));
+
+    // A rejected record next to a good history: archives written, exit 1.
+    let bad = w.write("bad.ndjson", "not json\n");
+    crate::util::fiskal()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["export", "dsfinvk", "fixtures/demo/reg_de_01.ndjson"])
+        .arg(&bad)
+        .arg("--master-data")
+        .arg(demo_dir().join("masterdata.toml"))
+        .arg("--out")
+        .arg(w.path("out3"))
+        .assert()
+        .code(1);
+    assert!(w.path("out3/reg_de_01_2026-03-02_2026-03-03.zip").is_file());
+}
+
+/// The cut-off hour decides the business day of register-shape operations; a closing made on
+/// a later date than the day it books states that day in Z_BUCHUNGSTAG.
+#[test]
+fn cutoff_hour_shifts_business_days() {
+    let at0 = demo_exports(&Options { cutoff_hour: 0 });
+    let at9 = demo_exports(&Options { cutoff_hour: 9 });
+    let e0 = &at0["reg_de_01"];
+    let e9 = &at9["reg_de_01"];
+    // Register shape: the first operations of 2026-03-02 (before 09:00) now belong to
+    // 2026-03-01, which becomes a closing of its own.
+    assert_eq!(
+        (e0.n_closings, e0.first_day.to_string()),
+        (2, "2026-03-02".into())
+    );
+    assert_eq!(e9.first_day.to_string(), "2026-03-01");
+    assert_eq!(e9.n_closings, 3);
+    let first = &e9.rows(&tables::CASHPOINTCLOSING)[0];
+    assert!(first[1].text().starts_with("2026-03-02T"), "{first:?}");
+    assert_eq!(first[3].text(), "2026-03-01");
+    assert_eq!(e0.rows(&tables::CASHPOINTCLOSING)[0][3].text(), "");
+    // Session shape: closings follow the sessions whatever the cut-off.
+    assert_eq!(at9["reg_de_02"].n_closings, 2);
+}
