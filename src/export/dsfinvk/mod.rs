@@ -32,6 +32,9 @@ pub mod index_xml;
 pub mod mapping;
 pub mod tables;
 
+#[cfg(test)]
+mod export_tests;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
@@ -360,12 +363,30 @@ pub fn export(
     })?;
 
     let grouping = closing::group(ops, tz, options.cutoff_hour)?;
-    if grouping.closings.is_empty() {
+    let by_id: HashMap<&str, &Operation> = ops.iter().map(|o| (o.id.as_str(), o)).collect();
+    // A closing whose operations give no Vorgang (only a sale abandoned before the TSE
+    // started, say) would have no first and last BON_ID; it is dropped and the others
+    // renumbered, so that Z_NR stays gap-free.
+    let no_targets = HashMap::new();
+    let probe = Context {
+        tz,
+        by_id: &by_id,
+        targets: &no_targets,
+    };
+    let mut closings = grouping.closings;
+    closings.retain(|c| {
+        c.operations
+            .iter()
+            .any(|op| mapping::map_operation(op, &probe).map_or(true, |v| !v.is_empty()))
+    });
+    if closings.is_empty() {
         return Ok(None);
     }
-    let by_id: HashMap<&str, &Operation> = ops.iter().map(|o| (o.id.as_str(), o)).collect();
+    for (i, c) in closings.iter_mut().enumerate() {
+        c.z_nr = i as u64 + 1;
+    }
     let mut targets: HashMap<&str, Target> = HashMap::new();
-    for c in &grouping.closings {
+    for c in &closings {
         for op in &c.operations {
             let end = closing::effective_utc(op)?;
             targets.insert(
@@ -395,7 +416,7 @@ pub fn export(
 
     let mut rows: Vec<Vec<Vec<Cell>>> = vec![Vec::new(); TABLES.len()];
     let mut n_vorgaenge = 0;
-    for c in &grouping.closings {
+    for c in &closings {
         let mut vorgaenge: Vec<Vorgang> = Vec::new();
         for op in &c.operations {
             vorgaenge.extend(mapping::map_operation(op, &ctx)?);
@@ -478,14 +499,12 @@ pub fn export(
             ],
         );
     }
-    let first_day = grouping
-        .closings
+    let first_day = closings
         .iter()
         .map(|c| c.business_day)
         .min()
         .unwrap_or_default();
-    let last_day = grouping
-        .closings
+    let last_day = closings
         .iter()
         .map(|c| c.business_day)
         .max()
@@ -494,7 +513,7 @@ pub fn export(
         register_id: register_id.to_string(),
         first_day,
         last_day,
-        n_closings: grouping.closings.len(),
+        n_closings: closings.len(),
         n_vorgaenge,
         left_out: grouping.left_out,
         supplier: (

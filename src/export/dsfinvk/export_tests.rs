@@ -1,0 +1,385 @@
+//! Tests of the mapping choices docs/dsfinvk-mapping.md lists that the demo does not show:
+//! returns and voids with their references, gift cards, foreign cash, training, aborted
+//! Vorgänge, cash counts, unclosed sessions and missing master data.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use super::tables::{self, Table};
+use super::*;
+use crate::model::*;
+
+fn d(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+fn md() -> MasterData {
+    let text = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/demo/masterdata.toml"
+    ));
+    toml::from_str(text).unwrap()
+}
+
+fn op(id: &str, kind: OperationKind, at: &str) -> Operation {
+    let t = Timestamp::parse(at).unwrap();
+    Operation {
+        id: id.into(),
+        source: SourceLoc::file(Arc::from("t.ndjson"), None),
+        shape: WireShape::Register,
+        kind,
+        state: LifecycleState::Completed,
+        channel: Channel::Pos,
+        merchant_id: Some("mer_de".into()),
+        location_id: Some("loc_de_01".into()),
+        register_id: Some("reg_de_01".into()),
+        session_id: None,
+        external_id: None,
+        sequence_number: None,
+        resource_version: None,
+        cashier: Some(Cashier {
+            id: "c1".into(),
+            name: None,
+        }),
+        timestamps: Timestamps {
+            completed: Some(t),
+            ..Timestamps::default()
+        },
+        currency: Currency::parse("EUR").unwrap(),
+        lines: Vec::new(),
+        cart_discounts: Vec::new(),
+        payments: Vec::new(),
+        tip: None,
+        totals: None,
+        cash: None,
+        references: References::default(),
+        customer: None,
+        notes: Vec::new(),
+        fiscal_state: None,
+        fiscal: None,
+    }
+}
+
+fn item(desc: &str, qty: &str, price: &str, total: &str, rate: &str, tax: &str) -> Line {
+    Line {
+        id: None,
+        position: None,
+        kind: LineKind::Item,
+        role: LineRole::Sold,
+        description: desc.into(),
+        sku: Some("SKU".into()),
+        gift_card_id: None,
+        quantity: d(qty),
+        unit: None,
+        unit_price: d(price),
+        subtotal: None,
+        discounts: Vec::new(),
+        cart_allocations: Vec::new(),
+        total_gross: d(total),
+        total_net: None,
+        taxes: vec![LineTax {
+            name: None,
+            rate: d(rate),
+            category: None,
+            taxable_amount: None,
+            tax_amount: d(tax),
+        }],
+    }
+}
+
+fn pay(method: PaymentMethod, direction: Direction, amount: &str) -> Payment {
+    Payment {
+        id: None,
+        method,
+        direction,
+        amount: d(amount),
+        foreign_currency: None,
+        tendered: None,
+        change: None,
+        reference: None,
+        status: None,
+        card_brand: None,
+        gift_card_id: None,
+    }
+}
+
+fn totals(gross: &str) -> Option<Totals> {
+    Some(Totals {
+        gross: d(gross),
+        ..Totals::default()
+    })
+}
+
+fn sale(id: &str, at: &str) -> Operation {
+    let mut o = op(id, OperationKind::Sale, at);
+    o.lines = vec![item("Brot", "2", "5.95", "11.90", "0.07", "0.78")];
+    o.payments = vec![pay(PaymentMethod::Cash, Direction::In, "11.90")];
+    o.totals = totals("11.90");
+    o
+}
+
+/// The cell of `column` in row `i` of `table`.
+fn cell(e: &Export, table: &Table, i: usize, column: &str) -> String {
+    let (idx, _) = table.column(column).unwrap();
+    e.rows(table)[i][idx].text()
+}
+
+fn run(ops: &[Operation]) -> Export {
+    export("reg_de_01", ops, &md(), &Options::default())
+        .unwrap()
+        .unwrap()
+}
+
+#[test]
+fn returns_and_voids_are_negative_and_reference_their_original() {
+    let s = sale("s1", "2026-03-02T09:00:00+01:00");
+    let mut r = op("r1", OperationKind::Return, "2026-03-03T10:00:00+01:00");
+    r.lines = s.lines.clone();
+    r.payments = vec![pay(PaymentMethod::Cash, Direction::Out, "11.90")];
+    r.totals = totals("11.90");
+    r.references.original_operation_id = Some("s1".into());
+    let mut v = op("v1", OperationKind::Void, "2026-03-03T11:00:00+01:00");
+    v.references.original_operation_id = Some("s1".into());
+    let e = run(&[s, r, v]);
+    let tx = &tables::TRANSACTIONS;
+    assert_eq!(e.n_closings, 2);
+    // The return: UMS_BRUTTO, MENGE and payment negative.
+    assert_eq!(cell(&e, tx, 1, "BON_ID"), "r1");
+    assert_eq!(cell(&e, tx, 1, "UMS_BRUTTO"), "-11.90");
+    assert_eq!(cell(&e, &tables::LINES, 1, "MENGE"), "-2");
+    assert_eq!(
+        cell(&e, &tables::DATAPAYMENT, 1, "BASISWAEH_BETRAG"),
+        "-11.90"
+    );
+    // The void: a new Beleg negating the original, BON_STORNO 1.
+    assert_eq!(cell(&e, tx, 2, "BON_ID"), "v1");
+    assert_eq!(cell(&e, tx, 2, "BON_STORNO"), "1");
+    assert_eq!(cell(&e, tx, 2, "BON_TYP"), "Beleg");
+    assert_eq!(cell(&e, tx, 2, "UMS_BRUTTO"), "-11.90");
+    assert_eq!(cell(&e, &tables::LINES_VAT, 2, "POS_BRUTTO"), "-11.90");
+    // Both reference the sale in closing 1.
+    let refs = &tables::REFERENCES;
+    assert_eq!(e.rows(refs).len(), 2);
+    for i in 0..2 {
+        assert_eq!(cell(&e, refs, i, "REF_TYP"), "Transaktion");
+        assert_eq!(cell(&e, refs, i, "REF_Z_NR"), "1");
+        assert_eq!(cell(&e, refs, i, "REF_Z_KASSE_ID"), "reg_de_01");
+        assert_eq!(cell(&e, refs, i, "REF_BON_ID"), "s1");
+        assert_eq!(cell(&e, refs, i, "REF_DATUM"), "2026-03-02T09:00:00+01:00");
+    }
+}
+
+#[test]
+fn an_original_outside_the_export_is_an_external_reference() {
+    let mut r = op("r1", OperationKind::Return, "2026-03-03T10:00:00+01:00");
+    r.lines = vec![item("Brot", "1", "5.95", "5.95", "0.07", "0.39")];
+    r.payments = vec![pay(PaymentMethod::Cash, Direction::Out, "5.95")];
+    r.totals = totals("5.95");
+    r.references.original_operation_id = Some("older".into());
+    let e = run(&[r]);
+    let refs = &tables::REFERENCES;
+    assert_eq!(cell(&e, refs, 0, "REF_TYP"), "ExterneSonstige");
+    assert_eq!(cell(&e, refs, 0, "REF_Z_NR"), "");
+    assert_eq!(cell(&e, refs, 0, "REF_BON_ID"), "older");
+}
+
+#[test]
+fn gift_cards_foreign_cash_and_payment_types() {
+    // A gift card sold (key 5) and one redeemed (a Mehrzweckgutschein line, not a payment).
+    let mut s = sale("s1", "2026-03-02T09:00:00+01:00");
+    let mut gc = item("Gutschein", "1", "20.00", "20.00", "0", "0");
+    gc.kind = LineKind::GiftCard;
+    gc.gift_card_id = Some("gc9".into());
+    s.lines.push(gc);
+    s.totals = totals("31.90");
+    let mut redeem = pay(PaymentMethod::GiftCard, Direction::In, "10.00");
+    redeem.gift_card_id = Some("gc1".into());
+    let mut chf = pay(PaymentMethod::Cash, Direction::In, "11.90");
+    chf.foreign_currency = Currency::parse("CHF");
+    chf.tendered = Some(d("12.00"));
+    let mut card = pay(PaymentMethod::Card, Direction::In, "10.00");
+    card.card_brand = Some("girocard".into());
+    s.payments = vec![redeem, chf, card];
+    let e = run(&[s]);
+    let lines = &tables::LINES;
+    assert_eq!(cell(&e, lines, 1, "GV_TYP"), "MehrzweckgutscheinKauf");
+    assert_eq!(cell(&e, lines, 1, "GUTSCHEIN_NR"), "gc9");
+    assert_eq!(cell(&e, &tables::LINES_VAT, 1, "UST_SCHLUESSEL"), "5");
+    assert_eq!(cell(&e, lines, 2, "GV_TYP"), "MehrzweckgutscheinEinloesung");
+    assert_eq!(cell(&e, &tables::LINES_VAT, 2, "POS_BRUTTO"), "-10.00");
+    // UMS_BRUTTO: the stated total less the redeemed gift card.
+    assert_eq!(cell(&e, &tables::TRANSACTIONS, 0, "UMS_BRUTTO"), "21.90");
+    let dp = &tables::DATAPAYMENT;
+    assert_eq!(e.rows(dp).len(), 2);
+    assert_eq!(cell(&e, dp, 0, "ZAHLART_TYP"), "Bar");
+    assert_eq!(cell(&e, dp, 0, "ZAHLWAEH_CODE"), "CHF");
+    assert_eq!(cell(&e, dp, 0, "ZAHLWAEH_BETRAG"), "12.00");
+    assert_eq!(cell(&e, dp, 0, "BASISWAEH_BETRAG"), "11.90");
+    assert_eq!(cell(&e, dp, 1, "ZAHLART_TYP"), "ECKarte");
+    let cpc = &tables::CASH_PER_CURRENCY;
+    assert_eq!(cell(&e, cpc, 0, "ZAHLART_WAEH"), "CHF");
+    assert_eq!(cell(&e, cpc, 0, "ZAHLART_BETRAG_WAEH"), "12.00");
+
+    for (method, brand, want) in [
+        (PaymentMethod::Card, Some("Maestro"), "ECKarte"),
+        (PaymentMethod::Card, Some("amex"), "Kreditkarte"),
+        (PaymentMethod::Card, None, "Unbar"),
+        (
+            PaymentMethod::Wallet,
+            Some("visa"),
+            "ElZahlungsdienstleister",
+        ),
+        (PaymentMethod::Voucher, None, "Unbar"),
+        (PaymentMethod::Online, None, "Unbar"),
+        (PaymentMethod::Cash, None, "Bar"),
+    ] {
+        assert_eq!(mapping::payment_type(&method, brand).0, want, "{method:?}");
+    }
+}
+
+#[test]
+fn a_sale_paid_only_by_gift_card_has_payment_keine() {
+    let mut s = sale("s1", "2026-03-02T09:00:00+01:00");
+    s.payments = vec![pay(PaymentMethod::GiftCard, Direction::In, "11.90")];
+    let e = run(&[s]);
+    assert_eq!(cell(&e, &tables::TRANSACTIONS, 0, "UMS_BRUTTO"), "0.00");
+    assert_eq!(cell(&e, &tables::DATAPAYMENT, 0, "ZAHLART_TYP"), "Keine");
+    assert_eq!(cell(&e, &tables::DATAPAYMENT, 0, "BASISWAEH_BETRAG"), "0");
+}
+
+#[test]
+fn training_and_aborted_vorgaenge_are_recorded_but_not_paid_nor_summed() {
+    let s = sale("s1", "2026-03-02T09:00:00+01:00");
+    let mut t = sale("t1", "2026-03-02T10:00:00+01:00");
+    t.kind = OperationKind::Training;
+    // Cancelled before the TSE started: nothing to record.
+    let mut c = sale("c1", "2026-03-02T11:00:00+01:00");
+    c.state = LifecycleState::Cancelled;
+    let e = run(&[s, t, c]);
+    assert_eq!(e.rows(&tables::TRANSACTIONS).len(), 2);
+    assert_eq!(cell(&e, &tables::TRANSACTIONS, 1, "BON_TYP"), "AVTraining");
+    assert_eq!(e.rows(&tables::DATAPAYMENT).len(), 1);
+    assert_eq!(cell(&e, &tables::BUSINESSCASES, 0, "Z_UMS_BRUTTO"), "11.90");
+    // A day with nothing to record gives no closing.
+    let mut only = sale("c2", "2026-03-05T11:00:00+01:00");
+    only.state = LifecycleState::Cancelled;
+    let r = export("reg_de_01", &[only], &md(), &Options::default()).unwrap();
+    assert!(r.is_none());
+}
+
+#[test]
+fn cash_movements_by_reason() {
+    for (reason, amount, want) in [
+        ("float", "100", "Geldtransit"),
+        ("bank_deposit", "-300", "Geldtransit"),
+        ("private_withdrawal", "-30", "Privatentnahme"),
+        ("private_deposit", "1000", "Privateinlage"),
+        ("expense", "-12", "Auszahlung"),
+        ("other", "5", "Einzahlung"),
+    ] {
+        assert_eq!(mapping::movement_gv(Some(reason), d(amount)), want);
+    }
+    let mut m = op(
+        "m1",
+        OperationKind::CashMovement,
+        "2026-03-02T08:00:00+01:00",
+    );
+    m.cash = Some(CashEvent::Movement {
+        amount: d("-30.00"),
+        reason: Some("private_withdrawal".into()),
+    });
+    let e = run(&[m]);
+    assert_eq!(cell(&e, &tables::LINES, 0, "GV_TYP"), "Privatentnahme");
+    assert_eq!(cell(&e, &tables::LINES_VAT, 0, "UST_SCHLUESSEL"), "5");
+    assert_eq!(
+        cell(&e, &tables::CASHPOINTCLOSING, 0, "Z_SE_BARZAHLUNGEN"),
+        "-30.00"
+    );
+}
+
+#[test]
+fn sessions_give_closings_with_float_and_count_difference() {
+    let ses = |mut o: Operation, s: &str| {
+        o.shape = WireShape::Operations;
+        o.session_id = Some(s.into());
+        o.cashier = None;
+        o
+    };
+    let mut open = ses(
+        op(
+            "o1",
+            OperationKind::SessionOpen,
+            "2026-03-02T08:00:00+01:00",
+        ),
+        "S1",
+    );
+    open.cash = Some(CashEvent::Open {
+        opening_balance: d("100.00"),
+    });
+    let mut count = ses(
+        op(
+            "k1",
+            OperationKind::SessionCashCount,
+            "2026-03-02T19:00:00+01:00",
+        ),
+        "S1",
+    );
+    count.cash = Some(CashEvent::Count {
+        counted: d("95.00"),
+        expected: Some(d("100.00")),
+        difference: None,
+    });
+    let mut close = ses(
+        op(
+            "x1",
+            OperationKind::SessionClose,
+            "2026-03-03T00:30:00+01:00",
+        ),
+        "S1",
+    );
+    close.cash = Some(CashEvent::Close {
+        business_date: NaiveDate::from_ymd_opt(2026, 3, 2),
+        adjustment: None,
+    });
+    let unclosed = ses(sale("s2", "2026-03-03T09:00:00+01:00"), "S2");
+    let e = run(&[open, count, close, unclosed]);
+    assert_eq!((e.n_closings, e.left_out), (1, 1));
+    let cpc = &tables::CASHPOINTCLOSING;
+    assert_eq!(
+        cell(&e, cpc, 0, "Z_ERSTELLUNG"),
+        "2026-03-03T00:30:00+01:00"
+    );
+    assert_eq!(cell(&e, cpc, 0, "Z_BUCHUNGSTAG"), "2026-03-02");
+    assert_eq!(cell(&e, &tables::LINES, 0, "GV_TYP"), "Anfangsbestand");
+    assert_eq!(cell(&e, &tables::LINES, 1, "GV_TYP"), "DifferenzSollIst");
+    assert_eq!(cell(&e, &tables::LINES_VAT, 1, "POS_BRUTTO"), "-5.00");
+    assert_eq!(
+        cell(&e, &tables::TRANSACTIONS, 0, "BEDIENER_ID"),
+        mapping::UNKNOWN_CASHIER
+    );
+    assert_eq!(cell(&e, cpc, 0, "Z_SE_BARZAHLUNGEN"), "95.00");
+}
+
+#[test]
+fn missing_master_data_is_an_error_naming_what_is_missing() {
+    let ops = [sale("s1", "2026-03-02T09:00:00+01:00")];
+    let mut m = md();
+    m.merchants.iter_mut().for_each(|x| x.tax_number = None);
+    let err = export("reg_de_01", &ops, &m, &Options::default()).unwrap_err();
+    assert!(err.to_string().contains("STNR"), "{err}");
+    let err = export("reg_xx", &ops, &md(), &Options::default()).unwrap_err();
+    assert!(
+        matches!(err, Error::MasterData { ref register, .. } if register == "reg_xx"),
+        "{err}"
+    );
+    // A VAT rate without a DSFinV-K key names the operation and the line.
+    let mut s = sale("s9", "2026-03-02T09:00:00+01:00");
+    s.lines[0].taxes[0].rate = d("0.20");
+    let err = export("reg_de_01", &[s], &md(), &Options::default()).unwrap_err();
+    assert!(
+        err.to_string().contains("s9") && err.to_string().contains("Brot"),
+        "{err}"
+    );
+}
