@@ -267,6 +267,12 @@ fn training_and_aborted_vorgaenge_are_recorded_but_not_paid_nor_summed() {
     only.state = LifecycleState::Cancelled;
     let r = export("reg_de_01", &[only], &md(), &Options::default()).unwrap();
     assert!(r.is_none());
+    // Without any signed operation KASSE_SERIENNR is the register's hardware serial.
+    let e = run(&[sale("s3", "2026-03-02T09:00:00+01:00")]);
+    assert_eq!(
+        cell(&e, &tables::CASHREGISTER, 0, "KASSE_SERIENNR"),
+        "DE01-48834564"
+    );
 }
 
 #[test]
@@ -382,4 +388,133 @@ fn missing_master_data_is_an_error_naming_what_is_missing() {
         err.to_string().contains("s9") && err.to_string().contains("Brot"),
         "{err}"
     );
+}
+
+#[test]
+fn mapping_docs_name_the_tests_they_cite() {
+    let docs = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/dsfinvk-mapping.md"
+    ));
+    let tests = [
+        include_str!("export_tests.rs"),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/it/dsfinvk_export.rs"
+        )),
+    ]
+    .concat();
+    let mut n = 0;
+    for cited in docs.split('[').skip(1).filter_map(|s| s.split_once(']')) {
+        for name in cited.0.split(',').map(|s| s.trim()) {
+            if name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit())
+                && !name.is_empty()
+            {
+                assert!(tests.contains(&format!("fn {name}(")), "no test {name}");
+                n += 1;
+            }
+        }
+    }
+    assert!(n >= 10, "{n}");
+    // Every GV_TYP and ZAHLART_TYP the mapping writes is documented.
+    for v in [
+        "Umsatz",
+        "Rabatt",
+        "Pfand",
+        "PfandRueckzahlung",
+        "MehrzweckgutscheinKauf",
+        "MehrzweckgutscheinEinloesung",
+        "TrinkgeldAN",
+        "Anzahlungseinstellung",
+        "Anfangsbestand",
+        "Geldtransit",
+        "Privatentnahme",
+        "Privateinlage",
+        "Lohnzahlung",
+        "Einzahlung",
+        "Auszahlung",
+        "DifferenzSollIst",
+        "Bar",
+        "ECKarte",
+        "Kreditkarte",
+        "ElZahlungsdienstleister",
+        "Unbar",
+        "Keine",
+    ] {
+        assert!(docs.contains(&format!("`{v}`")), "{v}");
+    }
+}
+
+#[test]
+fn voided_v11_operations_prepayments_deposits_and_wages() {
+    // A v1.1 sale voided afterwards: the original, then its unsigned reversal.
+    let mut s = sale("s1", "2026-03-02T09:00:00+01:00");
+    s.state = LifecycleState::Voided;
+    s.timestamps.voided = Timestamp::parse("2026-03-02T09:05:00+01:00");
+    // A prepayment, and a deposit line given back.
+    let mut p = sale("p1", "2026-03-02T10:00:00+01:00");
+    p.kind = OperationKind::Deposit;
+    let mut r = sale("r1", "2026-03-02T11:00:00+01:00");
+    r.kind = OperationKind::Return;
+    r.lines[0].kind = LineKind::Deposit;
+    r.payments[0].direction = Direction::Out;
+    let mut w = op(
+        "w1",
+        OperationKind::CashMovement,
+        "2026-03-02T12:00:00+01:00",
+    );
+    w.cash = Some(CashEvent::Movement {
+        amount: d("-50.00"),
+        reason: Some("wage".into()),
+    });
+    let e = run(&[s, p, r, w]);
+    let tx = &tables::TRANSACTIONS;
+    assert_eq!(cell(&e, tx, 1, "BON_ID"), "s1-storno");
+    assert_eq!(cell(&e, tx, 1, "BON_STORNO"), "1");
+    assert_eq!(cell(&e, tx, 1, "UMS_BRUTTO"), "-11.90");
+    assert_eq!(cell(&e, tx, 1, "BON_ENDE"), "2026-03-02T09:05:00+01:00");
+    assert_eq!(cell(&e, &tables::REFERENCES, 0, "REF_BON_ID"), "s1");
+    let lines = &tables::LINES;
+    assert_eq!(cell(&e, lines, 2, "GV_TYP"), "Anzahlungseinstellung");
+    assert_eq!(cell(&e, lines, 3, "GV_TYP"), "PfandRueckzahlung");
+    assert_eq!(cell(&e, lines, 4, "GV_TYP"), "Lohnzahlung");
+}
+
+#[test]
+fn long_process_data_is_left_out_of_tse_vorgangsdaten() {
+    let mut s = sale("s1", "2026-03-02T09:00:00+01:00");
+    let pd = "Beleg^0.00_11.90_0.00_0.00_0.00^11.90:Bar".to_string();
+    let qr = format!(
+        "V0;K1;Kassenbeleg-V1;{pd};7;15;2026-03-02T08:00:00.000Z;2026-03-02T08:00:01.000Z;\
+         ecdsa-plain-SHA256;unixTime;U0lH;S0VZ"
+    );
+    s.fiscal = Some(Fiscal::KassenSichV(TseFiscal {
+        tse_serial: Some("AB01".into()),
+        qr_data: Some(qr.clone()),
+        ..TseFiscal::default()
+    }));
+    let e = run(std::slice::from_ref(&s));
+    let tt = &tables::TRANSACTIONS_TSE;
+    assert_eq!(cell(&e, tt, 0, "TSE_TANR"), "7");
+    assert_eq!(cell(&e, tt, 0, "TSE_TA_SIGZ"), "15");
+    assert_eq!(cell(&e, tt, 0, "TSE_TA_START"), "2026-03-02T08:00:00.000Z");
+    assert_eq!(cell(&e, tt, 0, "TSE_VORGANGSDATEN"), pd);
+    assert_eq!(cell(&e, &tables::TSE, 0, "TSE_SERIAL"), "ab01");
+    assert_eq!(cell(&e, &tables::TSE, 0, "TSE_PUBLIC_KEY"), "S0VZ");
+    // The client id the TSE signed for, here only in the QR code.
+    assert_eq!(cell(&e, &tables::CASHREGISTER, 0, "KASSE_SERIENNR"), "K1");
+    let long = format!(
+        "Beleg^0.00_11.90_0.00_0.00_0.00^11.90:Bar{}",
+        "_0.00:Unbar".repeat(100)
+    );
+    s.fiscal = Some(Fiscal::KassenSichV(TseFiscal {
+        tse_serial: Some("AB01".into()),
+        qr_data: Some(qr.replace(&pd, &long)),
+        ..TseFiscal::default()
+    }));
+    let e = run(&[s]);
+    assert_eq!(cell(&e, tt, 0, "TSE_VORGANGSDATEN"), "");
+    assert_eq!(cell(&e, tt, 0, "TSE_TA_VORGANGSART"), "Kassenbeleg-V1");
 }

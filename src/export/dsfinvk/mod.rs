@@ -409,7 +409,12 @@ pub fn export(
     let client_id = ops
         .iter()
         .find_map(|o| match &o.fiscal {
-            Some(Fiscal::KassenSichV(t)) => t.client_id.clone(),
+            Some(Fiscal::KassenSichV(t)) => t.client_id.clone().or_else(|| {
+                let qr = t.qr_data.as_deref()?;
+                crate::regime::kassensichv::qr::split_qr(qr)
+                    .ok()
+                    .map(|q| q.client_id.to_string())
+            }),
             _ => None,
         })
         .unwrap_or_else(|| register.serial.clone());
