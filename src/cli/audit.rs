@@ -2,8 +2,11 @@
 //!
 //! Reads the histories, validates them (docs/rules.md), and writes the audit directory:
 //! `summary.json` (what was read, per register/regime/type, the period, master-data coverage,
-//! findings per rule with the first examples), `rejects.jsonl` (every rejected record with
-//! file, line, field and reason) and `findings.jsonl` (every finding).
+//! findings per rule with the first examples, the DSFinV-K archives written),
+//! `rejects.jsonl` (every rejected record with file, line, field and reason),
+//! `findings.jsonl` (every finding) and `dsfinvk/<register>_<first day>_<last day>.zip` for
+//! every KassenSichV register the master data describes (`fiskal export dsfinvk`). A register
+//! whose export fails is listed with the error in summary.json and makes the run exit 1.
 //! Each file is written to a temporary name and renamed when complete, so an interrupted run
 //! never leaves a file that looks finished. Exit codes as for `check`.
 
@@ -15,6 +18,8 @@ use serde::Serialize;
 
 use super::Outcome;
 use super::common::{self, InputArgs, ValidateArgs};
+use super::export::dsfinvk::{Archive, write_one};
+use crate::export::dsfinvk::{Collector, Options};
 use crate::fsutil::AtomicFile;
 use crate::output::Output;
 use crate::report::findings::FindingSummary;
@@ -40,6 +45,20 @@ struct AuditSummary<'a> {
     input: &'a InputSummary,
     master_data: MasterDataCoverage,
     findings: &'a FindingSummary,
+    dsfinvk: DsfinvkSummary,
+}
+
+#[derive(Serialize, Default)]
+struct DsfinvkSummary {
+    archives: Vec<Archive>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<ExportFailure>,
+}
+
+#[derive(Serialize)]
+struct ExportFailure {
+    register: String,
+    error: String,
 }
 
 #[derive(Serialize)]
@@ -61,6 +80,7 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         AtomicFile::create(p).with_context(|| format!("creating {}", p.display()))
     };
     let (mut rejects, mut findings_file) = (create(&rejects_path)?, create(&findings_path)?);
+    let mut collector = Collector::default();
     let (summary, findings) = common::check_inputs(
         &args.input,
         config,
@@ -68,11 +88,16 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         out,
         &mut |r| json_line(&mut rejects, r),
         &mut |f| json_line(&mut findings_file, f),
+        &mut |op| collector.push(op),
     )?;
     let missing = common::registers_without_master_data(&summary, md.as_ref().map(|(_, m)| m));
+    let dsfinvk = export_dsfinvk(collector, md.as_ref().map(|(_, m)| m), &args.out);
     rejects
         .commit()
         .with_context(|| format!("writing {}", rejects_path.display()))?;
+    findings_file
+        .commit()
+        .with_context(|| format!("writing {}", findings_path.display()))?;
 
     let audit = AuditSummary {
         input: &summary,
@@ -81,6 +106,7 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
             registers_without_master_data: missing.clone(),
         },
         findings: &findings,
+        dsfinvk,
     };
     let summary_path = args.out.join("summary.json");
     let mut bytes = serde_json::to_vec_pretty(&audit)?;
@@ -102,8 +128,22 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         rejects_path.display(),
         findings_path.display()
     ))?;
+    for a in &audit.dsfinvk.archives {
+        out.human(&format!(
+            "wrote {} ({} closings)",
+            args.out.join(&a.path).display(),
+            a.closings
+        ))?;
+    }
+    for f in &audit.dsfinvk.errors {
+        out.human(&format!(
+            "DSFinV-K export of {} failed: {}",
+            f.register, f.error
+        ))?;
+    }
     out.json("summary", &audit)?;
-    Ok(if summary.rejected > 0 || findings.has_errors() {
+    let failed = !audit.dsfinvk.errors.is_empty();
+    Ok(if summary.rejected > 0 || findings.has_errors() || failed {
         Outcome::Findings
     } else {
         Outcome::Clean
@@ -114,4 +154,41 @@ fn json_line<T: Serialize>(file: &mut AtomicFile, value: &T) -> anyhow::Result<(
     serde_json::to_writer(&mut *file, value)?;
     file.write_all(b"\n")?;
     Ok(())
+}
+
+/// The DSFinV-K archives of every KassenSichV register the master data describes, into
+/// `OUT/dsfinvk/`; registers without master data are already listed as such and skipped.
+fn export_dsfinvk(
+    collector: Collector,
+    md: Option<&crate::model::masterdata::MasterData>,
+    out_dir: &std::path::Path,
+) -> DsfinvkSummary {
+    let mut s = DsfinvkSummary::default();
+    let Some(md) = md else {
+        return s;
+    };
+    let dir = out_dir.join("dsfinvk");
+    for (register, ops) in collector.finish() {
+        if md.register(&register).is_none() {
+            continue;
+        }
+        match write_one(&register, &ops, md, &Options::default(), &dir) {
+            Ok(Some(mut a)) => {
+                // Relative to the audit directory, so summary.json does not depend on where
+                // the audit was written.
+                let name = std::path::Path::new(&a.path)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                a.path = format!("dsfinvk/{name}");
+                s.archives.push(a);
+            }
+            Ok(None) => {}
+            Err(e) => s.errors.push(ExportFailure {
+                register,
+                error: e.to_string(),
+            }),
+        }
+    }
+    s
 }

@@ -43,6 +43,7 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         out,
         &mut |_| Ok(()),
         &mut |_| Ok(()),
+        &mut |_| {},
     )?;
     let missing = common::registers_without_master_data(&summary, md.as_ref().map(|(_, m)| m));
     out.human(&summary.render_human())?;

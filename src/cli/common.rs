@@ -50,7 +50,8 @@ impl ValidateArgs {
 
 /// Reads and validates all inputs: rejections and findings are printed (JSON mode: as they
 /// come; human mode: rejections as they come, findings grouped at the end) and handed to the
-/// callbacks. Returns the input and findings summaries.
+/// callbacks, every accepted operation to `on_op` after validation. Returns the input and
+/// findings summaries.
 pub fn check_inputs(
     input: &InputArgs,
     config: Config,
@@ -58,6 +59,7 @@ pub fn check_inputs(
     out: &mut Output,
     on_reject: &mut dyn FnMut(&Reject) -> anyhow::Result<()>,
     on_finding: &mut dyn FnMut(&Finding) -> anyhow::Result<()>,
+    on_op: &mut dyn FnMut(&Operation),
 ) -> anyhow::Result<(InputSummary, FindingSummary)> {
     let mut validator = Validator::with_master_data(config, md);
     let mut findings = FindingSummary::default();
@@ -76,6 +78,7 @@ pub fn check_inputs(
     };
     let summary = ingest_inputs(input, out, on_reject, &mut |op, out| {
         validator.push(&op, &mut |f| handle(f, out));
+        on_op(&op);
         Ok(())
     })?;
     validator.finish(&mut |f| handle(f, out));

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod check;
 pub mod common;
+pub mod export;
 pub mod synth;
 pub mod verify;
 
@@ -50,6 +51,8 @@ pub enum Command {
     Check(check::Args),
     /// The main job: read, validate and write the audit output into a directory.
     Audit(audit::Args),
+    /// Write tax-audit exports (DSFinV-K for German registers).
+    Export(export::Args),
     /// Generate a deterministic synthetic history (tests, demo, benchmarks).
     Synth(synth::Args),
     /// Verify fiscal signatures offline (German TSE receipt QR codes and TAR exports).
@@ -79,6 +82,7 @@ pub fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Check(args) => check::run(args, &mut out),
         Command::Audit(args) => audit::run(args, &mut out),
+        Command::Export(args) => export::run(args, &mut out),
         Command::Synth(args) => synth::run(args, &mut out),
         Command::Verify(args) => verify::run(args, &mut out),
     }

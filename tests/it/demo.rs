@@ -113,5 +113,16 @@ fn audit_on_demo_is_clean_and_byte_identical_across_runs() {
         v["master_data"]["registers_without_master_data"],
         serde_json::json!([])
     );
+    // The German registers' DSFinV-K archives, listed in the summary, same bytes each run.
+    let archives = v["dsfinvk"]["archives"].as_array().unwrap();
+    assert_eq!(archives.len(), 2);
+    for a in archives {
+        let rel = a["path"].as_str().unwrap();
+        let (x, y) = (
+            std::fs::read(w.path("a").join(rel)).unwrap(),
+            std::fs::read(w.path("b").join(rel)).unwrap(),
+        );
+        assert!(x == y, "{rel} differs between runs");
+    }
     insta::assert_snapshot!("demo_audit_summary", a);
 }

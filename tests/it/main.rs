@@ -4,6 +4,7 @@ mod bad_input;
 mod cli;
 mod containers;
 mod demo;
+mod dsfinvk_export;
 mod dsfinvk_verify;
 mod kassensichv;
 mod shapes;

@@ -21,7 +21,7 @@ use std::io::{self, Write};
 use chrono::{DateTime, Datelike, FixedOffset, Timelike, Utc};
 use rust_decimal::Decimal;
 
-use super::tables::{Column, ColumnType, Table};
+use super::tables::{Column, ColumnType, Required, Table};
 use crate::model::money::round_commercial;
 
 /// `ColumnDelimiter` of every table.
@@ -108,7 +108,8 @@ impl fmt::Display for Value<'_> {
 /// Why a value does not fit its column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Problem {
-    /// The column is a Mussfeld and the value is empty.
+    /// The column is a Mussfeld every row fills ([`Required::Always`]) and the value is
+    /// empty.
     Missing,
     /// The text is longer than the column's MaxLength.
     TooLong {
@@ -290,7 +291,7 @@ impl<W: Write> TableWriter<W> {
 fn push_field(buf: &mut String, column: &Column, value: &Value<'_>) -> Result<(), Problem> {
     let is_empty = matches!(value, Value::Empty | Value::Text(""));
     if is_empty {
-        return if column.mandatory {
+        return if column.required == Required::Always {
             Err(Problem::Missing)
         } else {
             Ok(())
@@ -677,6 +678,40 @@ mod tests {
             "{err:?}"
         );
         assert_eq!(err.to_string(), "vat.csv line 3: 2 values for 6 columns");
+    }
+
+    #[test]
+    fn only_always_mussfelder_refuse_an_empty_value() {
+        use super::super::tables::DATAPAYMENT;
+        let mut w = TableWriter::new(&DATAPAYMENT, Vec::new()).unwrap();
+        // ZAHLWAEH_CODE is IfAvailable: a base-currency payment may leave it empty.
+        let mut row = [
+            Value::Text("K"),
+            Value::Text("2026-03-02T20:00:00+01:00"),
+            Value::Int(1),
+            Value::Text("B1"),
+            Value::Text("Bar"),
+            Value::Empty,
+            Value::Empty,
+            Value::Empty,
+            Value::Dec(Decimal::ONE),
+        ];
+        w.write_row(&row).unwrap();
+        // BASISWAEH_BETRAG is Always.
+        row[8] = Value::Empty;
+        let err = w.write_row(&row).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Value {
+                    column: "BASISWAEH_BETRAG",
+                    problem: Problem::Missing,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(w.rows_written(), 1);
     }
 
     #[test]

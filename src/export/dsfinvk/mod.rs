@@ -12,12 +12,888 @@
 //! - [`check`]: the validator of any export (`fiskal verify dsfinvk`), with its catalog of
 //!   checks.
 //!
-//! docs/dsfinvk.md describes the format choices for users.
+//! The exporter builds on it:
+//!
+//! - [`closing`]: one register's operations grouped into Kassenabschlüsse;
+//! - [`mapping`]: one operation as Vorgänge (header, lines, payments, TSE transaction,
+//!   references);
+//! - [`export`] here: all 20 tables of one register's closings from those Vorgänge and the
+//!   master data, and [`Export::to_zip`] / [`Export::write`] for the archive.
+//!
+//! Memory: an export holds one register's KassenSichV operations and its rows at a time (a
+//! closing's aggregates need all its Vorgänge, and references need the closings of earlier
+//! ones); [`Collector`] gathers the operations per register from the stream and drops every
+//! register of another regime as soon as it shows one.
+//!
+//! docs/dsfinvk.md describes the format choices for users, docs/dsfinvk-mapping.md how
+//! operations become rows.
 
 pub mod check;
+pub mod closing;
 pub mod csv;
 pub mod index_xml;
+pub mod mapping;
 pub mod tables;
+
+#[cfg(test)]
+mod export_tests;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::{Cursor, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use rust_decimal::Decimal;
+
+use crate::model::masterdata::MasterData;
+use crate::model::{Fiscal, Operation, Regime};
+use mapping::{Context, Target, Vorgang};
+use tables::{TABLES, Table};
+
+/// TAXONOMIE_VERSION written into cashpointclosing.csv: the DSFinV-K version of the tables.
+pub const TAXONOMIE_VERSION: &str = "2.4";
+
+/// Why an export could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Master data the Stamm tables need is missing or unusable.
+    #[error("register {register}: {message}")]
+    MasterData {
+        /// The register being exported.
+        register: String,
+        /// What is missing, naming the entry and the column that needs it.
+        message: String,
+    },
+    /// An operation cannot be expressed in DSFinV-K.
+    #[error("operation {operation}: {message}")]
+    Operation {
+        /// The operation id.
+        operation: String,
+        /// Why, naming the line or value.
+        message: String,
+    },
+    /// A value does not fit its column.
+    #[error(transparent)]
+    Csv(#[from] csv::Error),
+    /// index.xml could not be rendered (a DataSupplier value XML cannot hold).
+    #[error("index.xml: {0}")]
+    IndexXml(String),
+    /// The zip archive could not be built.
+    #[error("building the archive: {0}")]
+    Zip(String),
+    /// The archive could not be written.
+    #[error("writing {path}: {source}")]
+    Io {
+        /// The archive.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Export options.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Local hour (0–23) a business day starts for registers without session records.
+    pub cutoff_hour: u32,
+}
+
+/// One cell of a row, owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cell {
+    /// Text.
+    Text(String),
+    /// An integer.
+    Int(i64),
+    /// A decimal number.
+    Dec(Decimal),
+    /// Empty.
+    Empty,
+}
+
+impl Cell {
+    fn value(&self) -> csv::Value<'_> {
+        match self {
+            Cell::Text(s) => csv::Value::Text(s),
+            Cell::Int(v) => csv::Value::Int(*v),
+            Cell::Dec(v) => csv::Value::Dec(*v),
+            Cell::Empty => csv::Value::Empty,
+        }
+    }
+
+    /// The cell as a decimal (integers included); `None` for text and empty cells.
+    pub fn decimal(&self) -> Option<Decimal> {
+        match self {
+            Cell::Int(v) => Some(Decimal::from(*v)),
+            Cell::Dec(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// The cell as text (numbers as their digits); empty for an empty cell.
+    pub fn text(&self) -> String {
+        match self {
+            Cell::Text(s) => s.clone(),
+            Cell::Int(v) => v.to_string(),
+            Cell::Dec(v) => v.to_string(),
+            Cell::Empty => String::new(),
+        }
+    }
+}
+
+fn text(s: impl Into<String>) -> Cell {
+    Cell::Text(s.into())
+}
+
+fn opt_text(s: Option<impl Into<String>>) -> Cell {
+    s.map_or(Cell::Empty, |s| Cell::Text(s.into()))
+}
+
+fn dec(v: Decimal) -> Cell {
+    Cell::Dec(v)
+}
+
+fn int(v: u64) -> Cell {
+    i64::try_from(v).map_or_else(|_| Cell::Text(v.to_string()), Cell::Int)
+}
+
+/// One DSFinV-K export: the 20 tables of one register's closings.
+#[derive(Debug, Clone)]
+pub struct Export {
+    /// The register (Z_KASSE_ID).
+    pub register_id: String,
+    /// Business day of the first closing.
+    pub first_day: NaiveDate,
+    /// Business day of the last closing.
+    pub last_day: NaiveDate,
+    /// Number of closings.
+    pub n_closings: usize,
+    /// Number of Vorgänge (transactions.csv rows).
+    pub n_vorgaenge: usize,
+    /// Operations in no closing (sessions not closed yet).
+    pub left_out: usize,
+    /// index.xml DataSupplier Name and Location.
+    pub supplier: (String, String),
+    rows: Vec<Vec<Vec<Cell>>>,
+}
+
+impl Export {
+    /// The rows of `table`.
+    pub fn rows(&self, table: &Table) -> &[Vec<Cell>] {
+        TABLES
+            .iter()
+            .position(|t| t.file == table.file)
+            .and_then(|i| self.rows.get(i))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The archive's file name: `<register_id>_<first day>_<last day>.zip`.
+    pub fn file_name(&self) -> String {
+        format!(
+            "{}_{}_{}.zip",
+            self.register_id, self.first_day, self.last_day
+        )
+    }
+
+    /// One table as CSV bytes.
+    pub fn csv(&self, table: &'static Table) -> Result<Vec<u8>, Error> {
+        let mut w = csv::TableWriter::new(table, Vec::new())?;
+        let mut values = Vec::with_capacity(table.columns.len());
+        for row in self.rows(table) {
+            values.clear();
+            values.extend(row.iter().map(Cell::value));
+            w.write_row(&values)?;
+        }
+        Ok(w.finish()?)
+    }
+
+    /// index.xml with the merchant as DataSupplier.
+    pub fn index_xml(&self) -> Result<Vec<u8>, Error> {
+        let supplier = index_xml::DataSupplier {
+            name: &self.supplier.0,
+            location: &self.supplier.1,
+            comment: index_xml::DataSupplier::OFFICIAL.comment,
+        };
+        index_xml::render(&supplier, &TABLES).map_err(|e| Error::IndexXml(e.to_string()))
+    }
+
+    /// The zip archive: the 20 CSVs in index.xml order, index.xml and the DTD, deflated,
+    /// every entry dated 1980-01-01 00:00 so that the same export gives the same bytes.
+    pub fn to_zip(&self) -> Result<Vec<u8>, Error> {
+        use zip::write::SimpleFileOptions;
+        let zerr = |e: zip::result::ZipError| Error::Zip(e.to_string());
+        let options = SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .last_modified_time(zip::DateTime::default())
+            .unix_permissions(0o644);
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let mut put = |name: &str, bytes: &[u8]| -> Result<(), Error> {
+            zip.start_file(name, options).map_err(zerr)?;
+            zip.write_all(bytes).map_err(|e| Error::Zip(e.to_string()))
+        };
+        for table in TABLES {
+            put(table.file, &self.csv(table)?)?;
+        }
+        put("index.xml", &self.index_xml()?)?;
+        put(DTD_FILE_NAME, DTD)?;
+        Ok(zip.finish().map_err(zerr)?.into_inner())
+    }
+
+    /// Writes the archive into `dir` (through a temporary file renamed when complete) and
+    /// returns its path.
+    pub fn write(&self, dir: &Path) -> Result<PathBuf, Error> {
+        let path = dir.join(self.file_name());
+        let bytes = self.to_zip()?;
+        crate::fsutil::write_atomic(&path, &bytes).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(path)
+    }
+}
+
+/// Gathers KassenSichV operations per register from a stream of operations.
+///
+/// Operations without a fiscal block (session records, unsigned cash movements) are kept
+/// while their register is not known to be of another regime; a register showing an RKSV or
+/// RT block is dropped with everything gathered for it.
+#[derive(Debug, Default)]
+pub struct Collector {
+    by_register: BTreeMap<String, Vec<Operation>>,
+    kassensichv: BTreeSet<String>,
+    other: BTreeSet<String>,
+}
+
+impl Collector {
+    /// Takes one operation.
+    pub fn push(&mut self, op: &Operation) {
+        let Some(register) = op.register_id.as_deref() else {
+            return;
+        };
+        if self.other.contains(register) {
+            return;
+        }
+        match op.regime() {
+            Some(Regime::KassenSichV) => {
+                self.kassensichv.insert(register.to_string());
+            }
+            Some(_) => {
+                self.other.insert(register.to_string());
+                self.by_register.remove(register);
+                return;
+            }
+            None => {}
+        }
+        self.by_register
+            .entry(register.to_string())
+            .or_default()
+            .push(op.clone());
+    }
+
+    /// The operations of every register with at least one KassenSichV operation, by id.
+    pub fn finish(self) -> BTreeMap<String, Vec<Operation>> {
+        let kassensichv = self.kassensichv;
+        self.by_register
+            .into_iter()
+            .filter(|(r, _)| kassensichv.contains(r))
+            .collect()
+    }
+}
+
+/// ISO 3166 alpha-3 of an alpha-2 country code (LAND, LOC_LAND).
+pub fn alpha3(alpha2: &str) -> Option<&'static str> {
+    Some(match alpha2.to_ascii_uppercase().as_str() {
+        "DE" => "DEU",
+        "AT" => "AUT",
+        "IT" => "ITA",
+        "CH" => "CHE",
+        "FR" => "FRA",
+        "NL" => "NLD",
+        "BE" => "BEL",
+        "LU" => "LUX",
+        "DK" => "DNK",
+        "PL" => "POL",
+        "CZ" => "CZE",
+        "ES" => "ESP",
+        _ => return None,
+    })
+}
+
+/// Builds the DSFinV-K tables of every closing of `register_id` from its operations `ops`
+/// (all KassenSichV, all of that register) and the master data. `Ok(None)` when no closing is
+/// complete.
+pub fn export(
+    register_id: &str,
+    ops: &[Operation],
+    md: &MasterData,
+    options: &Options,
+) -> Result<Option<Export>, Error> {
+    let md_err = |message: String| Error::MasterData {
+        register: register_id.to_string(),
+        message,
+    };
+    let register = md
+        .register(register_id)
+        .ok_or_else(|| md_err("not in the master data (cashregister.csv needs it)".into()))?;
+    let location = md.location(&register.location_id).ok_or_else(|| {
+        md_err(format!(
+            "location {:?} not in the master data (location.csv needs it)",
+            register.location_id
+        ))
+    })?;
+    let merchant = md.merchant(&location.merchant_id).ok_or_else(|| {
+        md_err(format!(
+            "merchant {:?} not in the master data (cashpointclosing.csv needs it)",
+            location.merchant_id
+        ))
+    })?;
+    let tz: Tz = location
+        .time_zone
+        .parse()
+        .map_err(|_| md_err(format!("location {}: bad time zone", location.id)))?;
+    let land = |code: &str, what: &str| {
+        alpha3(code)
+            .ok_or_else(|| md_err(format!("{what}: no ISO alpha-3 code known for {code:?}")))
+    };
+    let merchant_land = land(&merchant.country, "merchant country (LAND)")?;
+    let location_land = land(&location.country, "location country (LOC_LAND)")?;
+    let stnr = merchant.tax_number.clone().ok_or_else(|| {
+        md_err(format!(
+            "merchant {} has no tax_number (STNR is a Mussfeld of cashpointclosing.csv)",
+            merchant.id
+        ))
+    })?;
+
+    let grouping = closing::group(ops, tz, options.cutoff_hour)?;
+    let by_id: HashMap<&str, &Operation> = ops.iter().map(|o| (o.id.as_str(), o)).collect();
+    // A closing whose operations give no Vorgang (only a sale abandoned before the TSE
+    // started, say) would have no first and last BON_ID; it is dropped and the others
+    // renumbered, so that Z_NR stays gap-free.
+    let no_targets = HashMap::new();
+    let probe = Context {
+        tz,
+        by_id: &by_id,
+        targets: &no_targets,
+    };
+    let mut closings = grouping.closings;
+    closings.retain(|c| {
+        c.operations
+            .iter()
+            .any(|op| mapping::map_operation(op, &probe).map_or(true, |v| !v.is_empty()))
+    });
+    if closings.is_empty() {
+        return Ok(None);
+    }
+    for (i, c) in closings.iter_mut().enumerate() {
+        c.z_nr = i as u64 + 1;
+    }
+    let mut targets: HashMap<&str, Target> = HashMap::new();
+    for c in &closings {
+        for op in &c.operations {
+            let end = closing::effective_utc(op)?;
+            targets.insert(
+                op.id.as_str(),
+                Target {
+                    z_nr: c.z_nr,
+                    bon_id: op.id.clone(),
+                    bon_ende: end.with_timezone(&tz).fixed_offset(),
+                },
+            );
+        }
+    }
+    let ctx = Context {
+        tz,
+        by_id: &by_id,
+        targets: &targets,
+    };
+    // KASSE_SERIENNR is the client id the TSE signed for, so that signatures can be checked
+    // from the export alone (spec §5.2); the hardware serial only when nothing was signed.
+    let client_id = ops
+        .iter()
+        .find_map(|o| match &o.fiscal {
+            Some(Fiscal::KassenSichV(t)) => t.client_id.clone().or_else(|| {
+                let qr = t.qr_data.as_deref()?;
+                crate::regime::kassensichv::qr::split_qr(qr)
+                    .ok()
+                    .map(|q| q.client_id.to_string())
+            }),
+            _ => None,
+        })
+        .unwrap_or_else(|| register.serial.clone());
+
+    let mut rows: Vec<Vec<Vec<Cell>>> = vec![Vec::new(); TABLES.len()];
+    let mut n_vorgaenge = 0;
+    for c in &closings {
+        let mut vorgaenge: Vec<Vorgang> = Vec::new();
+        for op in &c.operations {
+            vorgaenge.extend(mapping::map_operation(op, &ctx)?);
+        }
+        // BON_NR must be unique in the closing: the operation's own number where it has one,
+        // else the Vorgang's position.
+        let mut used: BTreeSet<u64> = vorgaenge.iter().filter_map(|v| v.bon_nr).collect();
+        let mut next = 1u64;
+        for v in &mut vorgaenge {
+            if v.bon_nr.is_none() {
+                while used.contains(&next) {
+                    next += 1;
+                }
+                v.bon_nr = Some(next);
+                used.insert(next);
+            }
+        }
+        n_vorgaenge += vorgaenge.len();
+        let key = ClosingKey {
+            kasse: register_id.to_string(),
+            erstellung: csv::timestamp_local(c.created),
+            z_nr: c.z_nr,
+        };
+        let mut b = Builder {
+            key: &key,
+            rows: &mut rows,
+        };
+        build_einzel(&mut b, &vorgaenge, register_id)?;
+        build_tse(&mut b, &vorgaenge, md, register_id)?;
+        let (z_se, z_bar) = build_aggregates(&mut b, &vorgaenge, &register.base_currency)?;
+        build_vat(&mut b, &vorgaenge);
+        let buchungstag = (c.business_day != c.created.date_naive())
+            .then(|| c.business_day.format("%Y-%m-%d").to_string());
+        b.push(
+            &tables::CASHPOINTCLOSING,
+            vec![
+                ("Z_BUCHUNGSTAG", opt_text(buchungstag)),
+                ("TAXONOMIE_VERSION", text(TAXONOMIE_VERSION)),
+                (
+                    "Z_START_ID",
+                    opt_text(vorgaenge.first().map(|v| v.bon_id.clone())),
+                ),
+                (
+                    "Z_ENDE_ID",
+                    opt_text(vorgaenge.last().map(|v| v.bon_id.clone())),
+                ),
+                ("NAME", text(&merchant.name)),
+                ("STRASSE", text(&merchant.street)),
+                ("PLZ", text(&merchant.postal_code)),
+                ("ORT", text(&merchant.city)),
+                ("LAND", text(merchant_land)),
+                ("STNR", text(&stnr)),
+                ("USTID", opt_text(merchant.vat_id.clone())),
+                ("Z_SE_ZAHLUNGEN", dec(z_se)),
+                ("Z_SE_BARZAHLUNGEN", dec(z_bar)),
+            ],
+        );
+        b.push(
+            &tables::LOCATION,
+            vec![
+                ("LOC_NAME", text(&location.name)),
+                ("LOC_STRASSE", text(&location.street)),
+                ("LOC_PLZ", text(&location.postal_code)),
+                ("LOC_ORT", text(&location.city)),
+                ("LOC_LAND", text(location_land)),
+                ("LOC_USTID", opt_text(merchant.vat_id.clone())),
+            ],
+        );
+        b.push(
+            &tables::CASHREGISTER,
+            vec![
+                ("KASSE_BRAND", text(&register.brand)),
+                ("KASSE_MODELL", text(&register.model)),
+                ("KASSE_SERIENNR", text(&client_id)),
+                ("KASSE_SW_BRAND", text(&register.software_brand)),
+                ("KASSE_SW_VERSION", text(&register.software_version)),
+                ("KASSE_BASISWAEH_CODE", text(&register.base_currency)),
+                // Key 7 (UmsatzsteuerNichtErmittelbar) is never used.
+                ("KEINE_UST_ZUORDNUNG", text("0")),
+            ],
+        );
+    }
+    let first_day = closings
+        .iter()
+        .map(|c| c.business_day)
+        .min()
+        .unwrap_or_default();
+    let last_day = closings
+        .iter()
+        .map(|c| c.business_day)
+        .max()
+        .unwrap_or_default();
+    Ok(Some(Export {
+        register_id: register_id.to_string(),
+        first_day,
+        last_day,
+        n_closings: closings.len(),
+        n_vorgaenge,
+        left_out: grouping.left_out,
+        supplier: (
+            merchant.name.clone(),
+            format!(
+                "{}, {} {}",
+                merchant.street, merchant.postal_code, merchant.city
+            ),
+        ),
+        rows,
+    }))
+}
+
+struct ClosingKey {
+    kasse: String,
+    erstellung: String,
+    z_nr: u64,
+}
+
+struct Builder<'a> {
+    key: &'a ClosingKey,
+    rows: &'a mut Vec<Vec<Vec<Cell>>>,
+}
+
+impl Builder<'_> {
+    /// Appends a row of `table`: the closing key, then the named cells, the rest empty.
+    fn push(&mut self, table: &'static Table, cells: Vec<(&'static str, Cell)>) {
+        let mut row = vec![Cell::Empty; table.columns.len()];
+        row[0] = text(&self.key.kasse);
+        row[1] = text(&self.key.erstellung);
+        row[2] = int(self.key.z_nr);
+        for (name, cell) in cells {
+            match table.column(name) {
+                Some((i, _)) => row[i] = cell,
+                None => debug_assert!(false, "{} has no column {name}", table.file),
+            }
+        }
+        if let Some(i) = TABLES.iter().position(|t| t.file == table.file) {
+            self.rows[i].push(row);
+        }
+    }
+}
+
+fn build_einzel(
+    b: &mut Builder<'_>,
+    vorgaenge: &[Vorgang],
+    register_id: &str,
+) -> Result<(), Error> {
+    for v in vorgaenge {
+        b.push(
+            &tables::TRANSACTIONS,
+            vec![
+                ("BON_ID", text(&v.bon_id)),
+                ("BON_NR", int(v.bon_nr.unwrap_or_default())),
+                ("BON_TYP", text(v.bon_typ)),
+                ("BON_STORNO", csv_flag(v.storno)),
+                ("BON_START", text(csv::timestamp_local(v.start))),
+                ("BON_ENDE", text(csv::timestamp_local(v.end))),
+                ("BEDIENER_ID", text(&v.cashier.0)),
+                ("BEDIENER_NAME", opt_text(v.cashier.1.clone())),
+                ("UMS_BRUTTO", dec(v.ums_brutto)),
+                ("KUNDE_NAME", opt_text(v.customer.0.clone())),
+                ("KUNDE_ID", opt_text(v.customer.1.clone())),
+                ("KUNDE_USTID", opt_text(v.customer.2.clone())),
+                ("BON_NOTIZ", opt_text(v.notiz.clone())),
+            ],
+        );
+        for p in &v.payments {
+            b.push(
+                &tables::DATAPAYMENT,
+                vec![
+                    ("BON_ID", text(&v.bon_id)),
+                    ("ZAHLART_TYP", text(p.typ)),
+                    ("ZAHLART_NAME", opt_text(p.name.clone())),
+                    ("ZAHLWAEH_CODE", text(&p.currency)),
+                    ("ZAHLWAEH_BETRAG", p.foreign_amount.map_or(Cell::Empty, dec)),
+                    ("BASISWAEH_BETRAG", dec(p.base_amount)),
+                ],
+            );
+        }
+        for (i, l) in v.lines.iter().enumerate() {
+            let pos = (i + 1).to_string();
+            b.push(
+                &tables::LINES,
+                vec![
+                    ("BON_ID", text(&v.bon_id)),
+                    ("POS_ZEILE", text(&pos)),
+                    ("GUTSCHEIN_NR", opt_text(l.gutschein_nr.clone())),
+                    ("ARTIKELTEXT", text(&l.text)),
+                    ("GV_TYP", text(l.gv_typ)),
+                    ("P_STORNO", text("0")),
+                    ("ART_NR", opt_text(l.art_nr.clone())),
+                    ("MENGE", l.menge.map_or(Cell::Empty, dec)),
+                    ("EINHEIT", opt_text(l.einheit.clone())),
+                    ("STK_BR", l.stk_br.map_or(Cell::Empty, dec)),
+                ],
+            );
+            b.push(
+                &tables::LINES_VAT,
+                vec![
+                    ("BON_ID", text(&v.bon_id)),
+                    ("POS_ZEILE", text(&pos)),
+                    ("UST_SCHLUESSEL", int(u64::from(l.key))),
+                    ("POS_BRUTTO", dec(l.brutto)),
+                    ("POS_NETTO", dec(l.netto)),
+                    ("POS_UST", dec(l.ust)),
+                ],
+            );
+            if let Some((base, discount)) = l.price_parts {
+                for (typ, amount) in [("base_amount", base), ("discount", discount)] {
+                    b.push(
+                        &tables::ITEMAMOUNTS,
+                        vec![
+                            ("BON_ID", text(&v.bon_id)),
+                            ("POS_ZEILE", text(&pos)),
+                            ("TYP", text(typ)),
+                            ("UST_SCHLUESSEL", int(u64::from(l.key))),
+                            ("PF_BRUTTO", dec(amount)),
+                        ],
+                    );
+                }
+            }
+        }
+        // transactions_vat: the Vorgang's VAT split per key, from its lines.
+        let mut per_key: BTreeMap<u32, (Decimal, Decimal, Decimal)> = BTreeMap::new();
+        for l in &v.lines {
+            let e = per_key.entry(l.key).or_default();
+            *e = (
+                checked(e.0, l.brutto, &v.bon_id)?,
+                checked(e.1, l.netto, &v.bon_id)?,
+                checked(e.2, l.ust, &v.bon_id)?,
+            );
+        }
+        for (key, (brutto, netto, ust)) in per_key {
+            b.push(
+                &tables::TRANSACTIONS_VAT,
+                vec![
+                    ("BON_ID", text(&v.bon_id)),
+                    ("UST_SCHLUESSEL", int(u64::from(key))),
+                    ("BON_BRUTTO", dec(brutto)),
+                    ("BON_NETTO", dec(netto)),
+                    ("BON_UST", dec(ust)),
+                ],
+            );
+        }
+        for r in &v.refs {
+            let (datum, z_kasse, z_nr) = match r.target {
+                Some((datum, z_nr)) => (
+                    text(csv::timestamp_local(datum)),
+                    text(register_id),
+                    int(z_nr),
+                ),
+                None if r.typ == "Transaktion" => (
+                    text(csv::timestamp_local(v.end)),
+                    text(register_id),
+                    int(b.key.z_nr),
+                ),
+                None => (Cell::Empty, Cell::Empty, Cell::Empty),
+            };
+            b.push(
+                &tables::REFERENCES,
+                vec![
+                    ("BON_ID", text(&v.bon_id)),
+                    ("REF_TYP", text(r.typ)),
+                    ("REF_NAME", opt_text(r.name)),
+                    ("REF_DATUM", datum),
+                    ("REF_Z_KASSE_ID", z_kasse),
+                    ("REF_Z_NR", z_nr),
+                    ("REF_BON_ID", text(&r.bon_id)),
+                ],
+            );
+        }
+    }
+    Ok(())
+}
+
+fn csv_flag(on: bool) -> Cell {
+    text(if on { "1" } else { "0" })
+}
+
+fn checked(a: Decimal, b: Decimal, bon_id: &str) -> Result<Decimal, Error> {
+    a.checked_add(b).ok_or_else(|| Error::Operation {
+        operation: bon_id.to_string(),
+        message: "amounts overflow".into(),
+    })
+}
+
+/// tse.csv and transactions_tse.csv; TSE_ID numbers the TSEs of the closing in order of first
+/// use.
+fn build_tse(
+    b: &mut Builder<'_>,
+    vorgaenge: &[Vorgang],
+    md: &MasterData,
+    register_id: &str,
+) -> Result<(), Error> {
+    let mut serials: Vec<String> = Vec::new();
+    for v in vorgaenge {
+        let Some(t) = &v.tse else { continue };
+        let tse_id = match serials.iter().position(|s| *s == t.serial) {
+            Some(i) => i + 1,
+            None => {
+                serials.push(t.serial.clone());
+                let known = md
+                    .tse
+                    .iter()
+                    .find(|x| x.serial.eq_ignore_ascii_case(&t.serial));
+                let missing = |what: &str| Error::MasterData {
+                    register: register_id.to_string(),
+                    message: format!(
+                        "TSE {}: {what} unknown (neither in the master data nor in the fiscal block)",
+                        t.serial
+                    ),
+                };
+                let public_key = known
+                    .map(|k| k.public_key.clone())
+                    .or_else(|| t.public_key.clone())
+                    .ok_or_else(|| missing("public key (TSE_PUBLIC_KEY)"))?;
+                let algorithm = known
+                    .map(|k| k.signature_algorithm.clone())
+                    .or_else(|| t.algorithm.clone())
+                    .ok_or_else(|| missing("signature algorithm (TSE_SIG_ALGO)"))?;
+                let time_format = known
+                    .map(|k| k.time_format.clone())
+                    .or_else(|| t.time_format.clone())
+                    .ok_or_else(|| missing("time format (TSE_ZEITFORMAT)"))?;
+                let cert = known
+                    .and_then(|k| k.certificate.clone())
+                    .unwrap_or_default();
+                let chars: Vec<char> = cert.chars().collect();
+                if chars.len() > 2000 {
+                    return Err(missing(
+                        "certificate longer than 2000 characters (TSE_ZERTIFIKAT_III is not written);",
+                    ));
+                }
+                let part = |r: std::ops::Range<usize>| -> Cell {
+                    let s: String = chars.get(r).unwrap_or_default().iter().collect();
+                    if s.is_empty() {
+                        Cell::Empty
+                    } else {
+                        Cell::Text(s)
+                    }
+                };
+                let n = chars.len();
+                b.push(
+                    &tables::TSE,
+                    vec![
+                        ("TSE_ID", int(serials.len() as u64)),
+                        ("TSE_SERIAL", text(t.serial.to_ascii_lowercase())),
+                        ("TSE_SIG_ALGO", text(algorithm)),
+                        ("TSE_ZEITFORMAT", text(time_format)),
+                        ("TSE_PD_ENCODING", text("UTF-8")),
+                        ("TSE_PUBLIC_KEY", text(public_key)),
+                        ("TSE_ZERTIFIKAT_I", part(0..n.min(1000))),
+                        ("TSE_ZERTIFIKAT_II", part(n.min(1000)..n)),
+                    ],
+                );
+                serials.len()
+            }
+        };
+        b.push(
+            &tables::TRANSACTIONS_TSE,
+            vec![
+                ("BON_ID", text(&v.bon_id)),
+                ("TSE_ID", int(tse_id as u64)),
+                ("TSE_TANR", int(t.tanr)),
+                ("TSE_TA_START", text(csv::tse_time(t.start))),
+                ("TSE_TA_ENDE", text(csv::tse_time(t.end))),
+                ("TSE_TA_VORGANGSART", text(&t.process_type)),
+                ("TSE_TA_SIGZ", int(t.sigz)),
+                ("TSE_TA_SIG", text(&t.signature)),
+                ("TSE_VORGANGSDATEN", opt_text(t.process_data.clone())),
+            ],
+        );
+    }
+    Ok(())
+}
+
+/// businesscases, payment and cash_per_currency over the closing's `Beleg` Vorgänge; returns
+/// Z_SE_ZAHLUNGEN and Z_SE_BARZAHLUNGEN.
+fn build_aggregates(
+    b: &mut Builder<'_>,
+    vorgaenge: &[Vorgang],
+    base_currency: &str,
+) -> Result<(Decimal, Decimal), Error> {
+    let belege: Vec<&Vorgang> = vorgaenge.iter().filter(|v| v.is_beleg()).collect();
+    if belege.is_empty() {
+        return Ok((Decimal::ZERO, Decimal::ZERO));
+    }
+    let mut cases: BTreeMap<(&str, u32), (Decimal, Decimal, Decimal)> = BTreeMap::new();
+    let mut payments: BTreeMap<(&str, Option<&str>), Decimal> = BTreeMap::new();
+    let mut cash: BTreeMap<&str, Decimal> = BTreeMap::new();
+    cash.insert(base_currency, Decimal::ZERO);
+    let (mut total, mut bar) = (Decimal::ZERO, Decimal::ZERO);
+    for v in &belege {
+        for l in &v.lines {
+            let e = cases.entry((l.gv_typ, l.key)).or_default();
+            *e = (
+                checked(e.0, l.brutto, &v.bon_id)?,
+                checked(e.1, l.netto, &v.bon_id)?,
+                checked(e.2, l.ust, &v.bon_id)?,
+            );
+        }
+        for p in &v.payments {
+            let e = payments.entry((p.typ, p.name.as_deref())).or_default();
+            *e = checked(*e, p.base_amount, &v.bon_id)?;
+            total = checked(total, p.base_amount, &v.bon_id)?;
+            if p.typ == "Bar" {
+                bar = checked(bar, p.base_amount, &v.bon_id)?;
+                let amount = if p.currency == base_currency {
+                    p.base_amount
+                } else {
+                    p.foreign_amount.unwrap_or(p.base_amount)
+                };
+                let e = cash.entry(p.currency.as_str()).or_default();
+                *e = checked(*e, amount, &v.bon_id)?;
+            }
+        }
+    }
+    for ((gv, key), (brutto, netto, ust)) in cases {
+        b.push(
+            &tables::BUSINESSCASES,
+            vec![
+                ("GV_TYP", text(gv)),
+                ("UST_SCHLUESSEL", int(u64::from(key))),
+                ("Z_UMS_BRUTTO", dec(brutto)),
+                ("Z_UMS_NETTO", dec(netto)),
+                ("Z_UST", dec(ust)),
+            ],
+        );
+    }
+    for ((typ, name), amount) in payments {
+        b.push(
+            &tables::PAYMENT,
+            vec![
+                ("ZAHLART_TYP", text(typ)),
+                ("ZAHLART_NAME", opt_text(name)),
+                ("Z_ZAHLART_BETRAG", dec(amount)),
+            ],
+        );
+    }
+    for (currency, amount) in cash {
+        b.push(
+            &tables::CASH_PER_CURRENCY,
+            vec![
+                ("ZAHLART_WAEH", text(currency)),
+                ("ZAHLART_BETRAG_WAEH", dec(amount)),
+            ],
+        );
+    }
+    Ok((total, bar))
+}
+
+/// vat.csv: every key used in the closing.
+fn build_vat(b: &mut Builder<'_>, vorgaenge: &[Vorgang]) {
+    let keys: BTreeSet<u32> = vorgaenge
+        .iter()
+        .flat_map(|v| v.lines.iter().map(|l| l.key))
+        .collect();
+    for key in keys {
+        let Some(entry) = tables::ust_schluessel_entry(key) else {
+            continue;
+        };
+        b.push(
+            &tables::VAT,
+            vec![
+                ("UST_SCHLUESSEL", int(u64::from(key))),
+                ("UST_SATZ", dec(entry.rate_percent())),
+                ("UST_BESCHR", text(entry.description)),
+            ],
+        );
+    }
+}
 
 /// File name of the GDPdU DTD, as index.xml's DOCTYPE names it.
 pub const DTD_FILE_NAME: &str = "gdpdu-01-09-2004.dtd";

@@ -72,9 +72,37 @@ pub struct Column {
     pub description: &'static str,
     /// The declared type.
     pub ty: ColumnType,
-    /// Mussfeld: a dark cell in Anhang G v2.2 (DSFinV-K spec §2.2). A field that is not a
-    /// Mussfeld must still be filled when the recording system has the data.
-    pub mandatory: bool,
+    /// How far the column must be filled (DSFinV-K spec §2.2).
+    pub required: Required,
+}
+
+/// How far a column must be filled.
+///
+/// Anhang G v2.2 marks Mussfelder as dark cells; its legend (cell K229) adds that every
+/// other field must still be filled when the recording system has the data. Some dark cells
+/// cannot always be filled by a real export: an anonymous sale has no customer (KUNDE_NAME,
+/// KUNDE_ID, KUNDE_TYP: "mandatory if available", §146 AEAO), a TSE without a known
+/// certificate has none to split (TSE_ZERTIFIKAT_I/II), a base-currency payment has no
+/// foreign currency code (ZAHLWAEH_CODE: "if different from the base currency"), and a line
+/// that is no article (a discount, a cash movement) has no article number, quantity or unit
+/// price (ART_NR, MENGE, STK_BR, which later readings of Anhang G mark "only for article
+/// lines"). Those are [`Required::IfAvailable`]; the remaining dark cells are
+/// [`Required::Always`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Required {
+    /// A Mussfeld that every row fills: an empty value is an error.
+    Always,
+    /// A Mussfeld of Anhang G that must be filled when the recording system has the data.
+    IfAvailable,
+    /// Not a Mussfeld; still filled when the data exists (Anhang G legend).
+    No,
+}
+
+impl Required {
+    /// Whether Anhang G v2.2 marks the column as Mussfeld (dark cell).
+    pub fn is_mussfeld(self) -> bool {
+        matches!(self, Required::Always | Required::IfAvailable)
+    }
 }
 
 /// One DSFinV-K table: one CSV file of the export.
@@ -111,20 +139,21 @@ pub fn table_by_name(name: &str) -> Option<&'static Table> {
 }
 
 // Short forms keep the declarations below one line per column.
-const M: bool = true;
-const O: bool = false;
+const M: Required = Required::Always;
+const IF: Required = Required::IfAvailable;
+const O: Required = Required::No;
 
 const fn col(
     name: &'static str,
     description: &'static str,
     ty: ColumnType,
-    mandatory: bool,
+    required: Required,
 ) -> Column {
     Column {
         name,
         description,
         ty,
-        mandatory,
+        required,
     }
 }
 
@@ -263,8 +292,8 @@ pub static TSE: Table = Table {
         col("TSE_ZEITFORMAT", "Das von der TSE verwendete Format für die Log-Time - 'unixTime', 'utcTime' = YYMMDDhhmmZ, 'utcTimeWithSeconds' = YYMMDDhhmmssZ, 'generalizedTime' = YYYYMMDDhhmmssZ, 'generalizedTimeWithMilliseconds' = YYYYMMDDhhmmss.fffZ", a(31), M),
         col("TSE_PD_ENCODING", "Das Text-Encoding der ProcessData (UTF-8 oder ASCII)", a(5), M),
         col("TSE_PUBLIC_KEY", "Öffentlicher Schlüssel - extrahiert aus dem Zertifikat der TSE - in base64-Codierung", a(512), M),
-        col("TSE_ZERTIFIKAT_I", "Erste 1000 Zeichen des base64-codierten Zertifikats der TSE (in base64-Codierung)", a(1000), M),
-        col("TSE_ZERTIFIKAT_II", "Ggf. Rest des base64-codierten Zertifikats der TSE (in base64-Codierung)", a(1000), M),
+        col("TSE_ZERTIFIKAT_I", "Erste 1000 Zeichen des base64-codierten Zertifikats der TSE (in base64-Codierung)", a(1000), IF),
+        col("TSE_ZERTIFIKAT_II", "Ggf. Rest des base64-codierten Zertifikats der TSE (in base64-Codierung)", a(1000), IF),
     ],
 };
 
@@ -361,9 +390,9 @@ pub static TRANSACTIONS: Table = Table {
         col("BEDIENER_ID", "Bediener-ID", a(50), M),
         col("BEDIENER_NAME", "Bediener-Name", a(50), O),
         col("UMS_BRUTTO", "Brutto-Gesamtumsatz", n(2), M),
-        col("KUNDE_NAME", "Name des Leistungsempfängers", a(50), M),
-        col("KUNDE_ID", "Kundennummer des Leistungsempfängers", a(50), M),
-        col("KUNDE_TYP", "Art des Leistungsempfängers (z. B. Mitarbeiter)", a(50), M),
+        col("KUNDE_NAME", "Name des Leistungsempfängers", a(50), IF),
+        col("KUNDE_ID", "Kundennummer des Leistungsempfängers", a(50), IF),
+        col("KUNDE_TYP", "Art des Leistungsempfängers (z. B. Mitarbeiter)", a(50), IF),
         col("KUNDE_STRASSE", "Straße und Hausnummer des Leistungsempfängers", a(60), O),
         col("KUNDE_PLZ", "PLZ des Leistungsempfängers", a(10), O),
         col("KUNDE_ORT", "Ort des Leistungsempfängers", a(62), O),
@@ -387,7 +416,7 @@ pub static DATAPAYMENT: Table = Table {
         col("BON_ID", "Vorgangs-ID", a(40), M),
         col("ZAHLART_TYP", "Typ der Zahlart", a(25), M),
         col("ZAHLART_NAME", "Name der Zahlart", a(60), O),
-        col("ZAHLWAEH_CODE", "Währungscode", a(3), M),
+        col("ZAHLWAEH_CODE", "Währungscode", a(3), IF),
         col("ZAHLWAEH_BETRAG", "Betrag in Fremdwährung", n(2), O),
         col("BASISWAEH_BETRAG", "Betrag in Basiswährung (i.d.R. EUR)", n(2), M),
     ],
@@ -414,14 +443,14 @@ pub static LINES: Table = Table {
         col("INHAUS", "Verzehr an Ort und Stelle", a(1), O),
         col("P_STORNO", "Positionsstorno-Kennzeichnung", a(1), O),
         col("AGENTUR_ID", "ID der Agentur", n(0), O),
-        col("ART_NR", "Artikelnummer", a(50), M),
+        col("ART_NR", "Artikelnummer", a(50), IF),
         col("GTIN", "GTIN", a(50), O),
         col("WARENGR_ID", "Warengruppen-ID", a(40), O),
         col("WARENGR", "Bezeichnung Warengruppe", a(50), O),
-        col("MENGE", "Menge", n(3), M),
+        col("MENGE", "Menge", n(3), IF),
         col("FAKTOR", "Faktor, z. B. Gebindegrößen", n(3), O),
         col("EINHEIT", "Maßeinheit, z. B. kg, Liter oder Stück", a(50), O),
-        col("STK_BR", "Preis pro Einheit inkl. USt", n(5), M),
+        col("STK_BR", "Preis pro Einheit inkl. USt", n(5), IF),
     ],
 };
 
@@ -934,7 +963,7 @@ mod tests {
                     other => panic!("type {other}"),
                 };
                 assert_eq!(c.ty, ty, "{file} {}", c.name);
-                assert_eq!(c.mandatory, f[8] == "M", "{file} {}", c.name);
+                assert_eq!(c.required.is_mussfeld(), f[8] == "M", "{file} {}", c.name);
                 assert_eq!(c.description, f[9], "{file} {}", c.name);
             }
         }
@@ -942,9 +971,29 @@ mod tests {
         let n_mandatory = TABLES
             .iter()
             .flat_map(|t| t.columns)
-            .filter(|c| c.mandatory)
+            .filter(|c| c.required.is_mussfeld())
             .count();
         assert_eq!((n_columns, n_mandatory), (219, 156));
+        let if_available: Vec<_> = TABLES
+            .iter()
+            .flat_map(|t| t.columns.iter().map(move |c| (t.file, c)))
+            .filter(|(_, c)| c.required == Required::IfAvailable)
+            .map(|(f, c)| format!("{f}:{}", c.name))
+            .collect();
+        assert_eq!(
+            if_available,
+            [
+                "tse.csv:TSE_ZERTIFIKAT_I",
+                "tse.csv:TSE_ZERTIFIKAT_II",
+                "transactions.csv:KUNDE_NAME",
+                "transactions.csv:KUNDE_ID",
+                "transactions.csv:KUNDE_TYP",
+                "datapayment.csv:ZAHLWAEH_CODE",
+                "lines.csv:ART_NR",
+                "lines.csv:MENGE",
+                "lines.csv:STK_BR",
+            ]
+        );
     }
 
     #[test]
@@ -991,7 +1040,7 @@ mod tests {
         assert_eq!(table_by_name("Bonpos_USt"), Some(&LINES_VAT));
         assert_eq!(table_by_file("index.xml"), None);
         let (idx, c) = TRANSACTIONS.column("UMS_BRUTTO").unwrap();
-        assert_eq!((idx, c.ty, c.mandatory), (13, n(2), true));
+        assert_eq!((idx, c.ty, c.required), (13, n(2), Required::Always));
         assert!(TRANSACTIONS.column("NOPE").is_none());
     }
 

@@ -2,9 +2,9 @@
 //! closed value lists and the formats DSFinV-K gives some text columns (timestamps, TSE times,
 //! country and currency codes, flags).
 //!
-//! Which empty Mussfelder are errors is decided in one place, [`requirement`]: the list
-//! [`MANDATORY_IF_AVAILABLE`] holds the ones later readings of Anhang G require only when the
-//! data exists.
+//! Which empty Mussfelder are errors comes from the declaration's [`Required`] class: `Always`
+//! is an error (DSF024), `IfAvailable` (required only when the recording system has the data)
+//! a warning (DSF025).
 
 use std::str::FromStr;
 
@@ -13,44 +13,8 @@ use rust_decimal::Decimal;
 
 use crate::export::dsfinvk::csv::format_number;
 use crate::export::dsfinvk::index_xml::{ColumnSchema, DeclaredType};
-use crate::export::dsfinvk::tables::{self, Column};
+use crate::export::dsfinvk::tables::{self, Column, Required};
 use crate::model::money::Currency;
-
-/// Mussfelder (dark in Anhang G v2.2) that are only required when the recording system has
-/// the data (DSFinV-K spec §2.2): empty, they are a warning (DSF025), not an error (DSF024).
-pub const MANDATORY_IF_AVAILABLE: [&str; 9] = [
-    "KUNDE_NAME",
-    "KUNDE_ID",
-    "KUNDE_TYP",
-    "TSE_ZERTIFIKAT_I",
-    "TSE_ZERTIFIKAT_II",
-    "ZAHLWAEH_CODE",
-    "ART_NR",
-    "MENGE",
-    "STK_BR",
-];
-
-/// How strictly a column must be filled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Requirement {
-    /// Always filled.
-    Always,
-    /// Filled when the data exists.
-    IfAvailable,
-    /// Optional.
-    No,
-}
-
-/// The requirement of a declared column.
-pub fn requirement(column: &Column) -> Requirement {
-    if !column.mandatory {
-        Requirement::No
-    } else if MANDATORY_IF_AVAILABLE.contains(&column.name) {
-        Requirement::IfAvailable
-    } else {
-        Requirement::Always
-    }
-}
 
 const TIMESTAMPS: [&str; 4] = ["Z_ERSTELLUNG", "BON_START", "BON_ENDE", "REF_DATUM"];
 const DATES: [&str; 1] = ["Z_BUCHUNGSTAG"];
@@ -172,11 +136,11 @@ pub(crate) fn check_value(
 ) {
     let name = col.name.as_str();
     if value.is_empty() {
-        match decl.map(requirement) {
-            Some(Requirement::Always) => {
+        match decl.map(|c| c.required) {
+            Some(Required::Always) => {
                 out.push(("DSF024", "a value (Mussfeld)".into(), "empty".into()))
             }
-            Some(Requirement::IfAvailable) => out.push((
+            Some(Required::IfAvailable) => out.push((
                 "DSF025",
                 "a value when the data exists".into(),
                 "empty".into(),
@@ -289,16 +253,5 @@ mod tests {
         assert!(!is_tse_time("2024-08-24T10:00:40Z"));
         assert!(is_date("2024-08-24"));
         assert!(is_alpha3("DEU") && !is_alpha3("DE"));
-    }
-
-    #[test]
-    fn if_available_list_names_declared_mussfelder() {
-        for name in MANDATORY_IF_AVAILABLE {
-            let declared = tables::TABLES
-                .iter()
-                .flat_map(|t| t.columns)
-                .any(|c| c.name == name && c.mandatory);
-            assert!(declared, "{name} is not a declared Mussfeld");
-        }
     }
 }

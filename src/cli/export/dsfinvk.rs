@@ -1,0 +1,155 @@
+//! `fiskal export dsfinvk`: the DSFinV-K archives of every KassenSichV register in the input.
+//!
+//! Reads the histories, gathers each German register's operations, groups them into closings
+//! and writes `<register_id>_<first day>_<last day>.zip` per register into `--out`
+//! (docs/dsfinvk.md, docs/dsfinvk-mapping.md). Archives are written to a temporary name and
+//! renamed when complete. Exit 0 when every register was exported from clean input, 1 when a
+//! record was rejected, 2 when nothing could be read, the master data lacks a register being
+//! exported (the Stamm tables need it) or an operation cannot be expressed in DSFinV-K.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Serialize;
+
+use super::super::Outcome;
+use super::super::common::{self, InputArgs};
+use crate::export::dsfinvk::{self, Collector, Options};
+use crate::model::Operation;
+use crate::model::masterdata::MasterData;
+use crate::output::Output;
+
+/// Arguments of `fiskal export dsfinvk`.
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  fiskal export dsfinvk fixtures/demo --out dsfinvk/\n  fiskal export dsfinvk dumps/ --master-data md.toml --out out/ --cutoff-hour 4 --json"
+)]
+pub struct Args {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Directory to write the archives into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Local hour (0–23) at which a business day starts, for registers without session
+    /// records (one closing per business day).
+    #[arg(long, value_name = "H", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..24))]
+    cutoff_hour: u32,
+}
+
+/// One written archive, as printed with `--format json` and listed in the audit summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct Archive {
+    /// The register.
+    pub register: String,
+    /// Path of the zip.
+    pub path: String,
+    /// Business day of the first and last closing.
+    pub first_day: String,
+    /// Business day of the last closing.
+    pub last_day: String,
+    /// Number of closings (Kassenabschlüsse).
+    pub closings: usize,
+    /// Number of Vorgänge (transactions.csv rows).
+    pub transactions: usize,
+    /// Operations in no closing (sessions not yet closed).
+    pub operations_not_closed: usize,
+}
+
+/// Exports every register of `by_register` into `dir`; returns the archives written.
+/// Registers without a complete closing are skipped.
+pub fn write_all(
+    by_register: &BTreeMap<String, Vec<Operation>>,
+    md: &MasterData,
+    options: &Options,
+    dir: &Path,
+) -> Result<Vec<Archive>, dsfinvk::Error> {
+    let mut archives = Vec::new();
+    for (register, ops) in by_register {
+        if let Some(a) = write_one(register, ops, md, options, dir)? {
+            archives.push(a);
+        }
+    }
+    Ok(archives)
+}
+
+/// Exports one register into `dir`, `None` when it has no complete closing.
+pub fn write_one(
+    register: &str,
+    ops: &[Operation],
+    md: &MasterData,
+    options: &Options,
+    dir: &Path,
+) -> Result<Option<Archive>, dsfinvk::Error> {
+    let Some(e) = dsfinvk::export(register, ops, md, options)? else {
+        return Ok(None);
+    };
+    let path = e.write(dir)?;
+    Ok(Some(Archive {
+        register: register.to_string(),
+        path: path.display().to_string(),
+        first_day: e.first_day.to_string(),
+        last_day: e.last_day.to_string(),
+        closings: e.n_closings,
+        transactions: e.n_vorgaenge,
+        operations_not_closed: e.left_out,
+    }))
+}
+
+/// Runs `fiskal export dsfinvk`.
+pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
+    let md = common::load_master_data(&args.input)?;
+    let mut collector = Collector::default();
+    let summary = common::ingest_inputs(&args.input, out, &mut |_| Ok(()), &mut |op, _| {
+        collector.push(&op);
+        Ok(())
+    })?;
+    let by_register = collector.finish();
+    if let Some(missing) = by_register
+        .keys()
+        .find(|r| md.as_ref().is_none_or(|(_, m)| m.register(r).is_none()))
+    {
+        anyhow::bail!(
+            "register {missing}: no master data (the DSFinV-K Stamm tables need merchant, \
+             location and register; pass --master-data, docs/masterdata.md)"
+        );
+    }
+    let options = Options {
+        cutoff_hour: args.cutoff_hour,
+    };
+    let archives = match &md {
+        Some((_, m)) => {
+            std::fs::create_dir_all(&args.out)
+                .with_context(|| format!("creating {}", args.out.display()))?;
+            write_all(&by_register, m, &options, &args.out)?
+        }
+        None => Vec::new(),
+    };
+    if archives.is_empty() {
+        out.human("no KassenSichV register with a complete closing in the input")?;
+    }
+    for a in &archives {
+        out.human(&format!(
+            "wrote {} ({} closings, {} transactions, {} to {}{})",
+            a.path,
+            a.closings,
+            a.transactions,
+            a.first_day,
+            a.last_day,
+            if a.operations_not_closed > 0 {
+                format!(
+                    "; {} operations of sessions not closed left out",
+                    a.operations_not_closed
+                )
+            } else {
+                String::new()
+            }
+        ))?;
+        out.json("archive", a)?;
+    }
+    Ok(if summary.rejected > 0 {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    })
+}

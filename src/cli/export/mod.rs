@@ -1,0 +1,32 @@
+//! `fiskal export`: tax-audit exports, one subcommand per format.
+//!
+//! So far `dsfinvk` (Germany). Exit codes as for `check`: 0 clean, 1 when a record was
+//! rejected, 2 when nothing could be read or master data the export needs is missing.
+
+pub mod dsfinvk;
+
+use super::Outcome;
+use crate::output::Output;
+
+/// Arguments of `fiskal export`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The export format.
+    #[command(subcommand)]
+    pub format: Format,
+}
+
+/// The export formats.
+#[derive(clap::Subcommand, Debug)]
+pub enum Format {
+    /// DSFinV-K (Germany): one zip per KassenSichV register with the 20 CSV tables,
+    /// index.xml and the GDPdU DTD, for all closings in the input.
+    Dsfinvk(dsfinvk::Args),
+}
+
+/// Runs `fiskal export`.
+pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
+    match &args.format {
+        Format::Dsfinvk(a) => dsfinvk::run(a, out),
+    }
+}
