@@ -754,7 +754,8 @@ impl Sim<'_> {
         }
     }
 
-    /// Signs a cash movement: a DSFinV-K AVTransfer in Germany, a receipt at the 0 % field in
+    /// Signs a cash movement: in Germany a DSFinV-K `Beleg` whose amount sits in the 0 % slot
+    /// (a Geldtransit line at USt-Schlüssel 5, DSFinV-K BSP 06), a receipt at the 0 % field in
     /// Austria (rksv.md §4.3); Italian RTs issue no document for it.
     fn sign_cash(&mut self, amount: i64) {
         let d = &self.draft;
@@ -762,8 +763,8 @@ impl Sim<'_> {
             Country::De => self.st.sign_de(
                 &self.spec.identity,
                 &mut self.fout,
-                "AVTransfer",
-                &[0; 5],
+                "Beleg",
+                &[0, 0, 0, 0, amount],
                 Some(PaySummary {
                     bar_eur: amount,
                     ..PaySummary::default()

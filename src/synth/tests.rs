@@ -556,8 +556,11 @@ fn check_register_op(op: &Value, cx: &mut Ctx, md: &MasterData) {
                 );
             }
             pays[0] = a;
-            if cx.country == "AT" {
-                buckets[3] = a;
+            // RKSV: the Null field; TSE: the 0 % slot of a Geldtransit Beleg.
+            match cx.country.as_str() {
+                "AT" => buckets[3] = a,
+                "DE" => buckets[4] = a,
+                _ => {}
             }
         }
         _ => {
@@ -793,7 +796,7 @@ fn check_register_op(op: &Value, cx: &mut Ctx, md: &MasterData) {
                 let vorgang = s(&f["document_type"]);
                 let pays = (!has_foreign && vorgang != "AVTraining" && vorgang != "AVBelegabbruch")
                     .then_some(pays);
-                let expect_buckets = if vorgang == "AVBelegabbruch" || vorgang == "AVTransfer" {
+                let expect_buckets = if vorgang == "AVBelegabbruch" {
                     [Decimal::ZERO; 5]
                 } else {
                     buckets
@@ -981,7 +984,7 @@ fn check_de_qr(
                 format!("payments {} vs {}", pd[2], parts.join("_")),
             );
         }
-    } else if vorgang != "Beleg" && vorgang != "AVTransfer" {
+    } else if vorgang != "Beleg" {
         assert_eq!(pd[2], "", "{id}: {vorgang} has no payment part");
     }
 }
@@ -1229,8 +1232,11 @@ fn check_v11_op(op: &Value, cx: &mut Ctx, md: &MasterData) {
                 x.expected += a;
             }
             pays[0] = a;
-            if cx.country == "AT" {
-                buckets[3] = a;
+            // RKSV: the Null field; TSE: the 0 % slot of a Geldtransit Beleg.
+            match cx.country.as_str() {
+                "AT" => buckets[3] = a,
+                "DE" => buckets[4] = a,
+                _ => {}
             }
         }
         "session_cash_count" => {
@@ -1483,7 +1489,7 @@ fn check_v11_op(op: &Value, cx: &mut Ctx, md: &MasterData) {
         cx.find(&id, "LIF002", "not fiscalised".into());
     }
     let Some(f) = fiscal else {
-        // Session events are unsigned, except cash adjustments outside Italy (AVTransfer, RKSV
+        // Session events are unsigned, except cash adjustments outside Italy (TSE Beleg, RKSV
         // receipt); open operations are not signed yet.
         let unsigned_ok = status == "open"
             || lif002
@@ -1504,11 +1510,7 @@ fn check_v11_op(op: &Value, cx: &mut Ctx, md: &MasterData) {
             assert_eq!(s(&f["tss_serial_number"]), tse.serial);
             assert_eq!(s(&e["public_key"]), tse.public_key);
             let vorgang = s(&f["document_type"]);
-            let expect_buckets = if vorgang == "AVTransfer" {
-                [Decimal::ZERO; 5]
-            } else {
-                buckets
-            };
+            let expect_buckets = buckets;
             let pays = (!has_foreign).then_some(pays);
             check_de_qr(
                 cx,
@@ -1889,7 +1891,8 @@ fn every_operation_kind_occurs_and_ids_follow_the_pattern() {
         "Trainingsbeleg",
         "AVTraining",
         "AVBelegabbruch",
-        "AVTransfer",
+        // A German cash movement: a Beleg with its amount in the 0 % slot only.
+        "Beleg^0.00_0.00_0.00_0.00_",
         "ANNULLO",
         "RESO",
         "\"quantity\":-1",

@@ -281,7 +281,7 @@ pub static RULES: &[Rule] = &[
         family: TSE,
         severity: Severity::Error,
         title: "The TSE signed the operation's own amounts",
-        rationale: "The Kassenbeleg-V1 processData is rebuilt from the operation: Vorgangstyp (Beleg, AVTransfer, AVTraining, AVBelegabbruch; a void is its original negated), gross per VAT slot (19 %, 7 %, 10.7 %, 5.5 %, 0 %; 16 %/5 % in 2020 H2) from the lines, and payments per type (Bar/Unbar) and currency. A valid signature over other amounts proves nothing about this receipt. Not judged: the euro change of foreign cash (no exchange rate in the API), lines at a rate with no slot (VAT003), voids whose original is not in the input.",
+        rationale: "The Kassenbeleg-V1 processData is rebuilt from the operation: Vorgangstyp (Beleg, AVTraining, AVBelegabbruch; a cash movement is a Beleg with its amount at 0 %; a void is its original negated), gross per VAT slot (19 %, 7 %, 10.7 %, 5.5 %, 0 %; 16 %/5 % in 2020 H2) from the lines, and payments per type (Bar/Unbar) and currency. A valid signature over other amounts proves nothing about this receipt. Not judged: the euro change of foreign cash (no exchange rate in the API), lines at a rate with no slot (VAT003), voids whose original is not in the input.",
         source: "DSFinV-K 2.2 Anhang I (processData Kassenbeleg-V1); KassenSichV §2 Satz 2 (the amounts are part of the secured record)",
     },
     Rule {

@@ -619,12 +619,7 @@ fn sign_german(de: &mut [Value]) {
         n += 1;
         let (slots, pays) = kassenbeleg(op, &originals);
         originals.insert(op["id"].as_str().unwrap().to_string(), (slots, pays));
-        let vorgang = if op["type"] == "cash_movement" {
-            "AVTransfer"
-        } else {
-            "Beleg"
-        };
-        let mut pd = format!("{vorgang}^{}^", slots.map(amount).join("_"));
+        let mut pd = format!("Beleg^{}^", slots.map(amount).join("_"));
         let entries: Vec<String> = [(pays[0], "Bar"), (pays[1], "Unbar")]
             .iter()
             .filter(|(c, _)| *c != 0)

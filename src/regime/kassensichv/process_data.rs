@@ -36,7 +36,7 @@ pub type PayKey = (PayType, Option<String>);
 /// The amounts of a `Kassenbeleg-V1` processData.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Kassenbeleg {
-    /// Vorgangstyp (`Beleg`, `AVTransfer`, `AVTraining`, `AVBelegabbruch`, …).
+    /// Vorgangstyp (`Beleg`, `AVTraining`, `AVBelegabbruch`, …).
     pub vorgang: String,
     /// Gross per slot: 19 %, 7 %, 10.7 %, 5.5 %, 0 %.
     pub slots: [Decimal; 5],
@@ -353,9 +353,13 @@ pub fn expected(op: &Operation, original: Option<&Expected>) -> Option<Expected>
             if !amount.is_zero() {
                 p.insert((PayType::Bar, None), amount);
             }
+            // A cash movement changes the till: a `Beleg` whose one line (Geldtransit,
+            // Einzahlung, Privatentnahme…) is at USt-Schlüssel 5, i.e. the 0 % slot (DSFinV-K
+            // BSP 06; spec dsfinvk.md §3.2, §5.1).
+            let zero = Decimal::ZERO;
             Some(Expected {
-                vorgang: &["AVTransfer"],
-                slots: Some([Decimal::ZERO; 5]),
+                vorgang: &["Beleg"],
+                slots: Some([zero, zero, zero, zero, amount]),
                 slot_total: None,
                 payments: Some(p),
                 unknown: Vec::new(),

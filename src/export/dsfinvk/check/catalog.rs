@@ -199,9 +199,9 @@ pub static CHECKS: &[Check] = &[
     Check {
         code: "DSF025",
         family: FIELDS,
-        severity: Severity::Warning,
+        severity: Severity::Info,
         title: "A Mussfeld that is only required when the data exists is empty",
-        rationale: "KUNDE_NAME, KUNDE_ID, KUNDE_TYP, TSE_ZERTIFIKAT_I/II, ZAHLWAEH_CODE, ART_NR, MENGE and STK_BR are dark in Anhang G v2.2 but later readings require them only when available (customer known, certificate read, article line).",
+        rationale: "KUNDE_NAME, KUNDE_ID, KUNDE_TYP, TSE_ZERTIFIKAT_I/II, ZAHLWAEH_CODE, ART_NR, MENGE and STK_BR are dark in Anhang G v2.2 but later readings require them only when available (customer known, certificate read, article line). Whether the data existed cannot be seen in the export, so an empty one is reported for information only.",
         source: "DSFinV-K spec §2.2 (mandatory-field nuances)",
     },
     Check {
