@@ -389,18 +389,27 @@ pub fn rule(code: &str) -> Option<&'static Rule> {
 
 /// docs/rules.md, generated.
 pub fn markdown() -> String {
-    let mut s = String::from(
+    render_markdown(
         "# Rules\n\n<!-- Generated from src/validate/catalog.rs by `cargo test` (catalog::tests::docs_rules_md_is_current); do not edit. -->\n\nEvery check fiskal runs, with its code, default severity, what it checks, why, and its source.\nSeverities can be changed and rules disabled in `fiskal.toml` (docs/config.md).\n",
-    );
+        RULES,
+        "rule",
+    )
+}
+
+/// A catalog as Markdown: `header`, then per family a table of codes (the column named
+/// `noun`) and a section per entry. Shared by every catalog fiskal documents (the validation
+/// rules here, the DSFinV-K export checks), so their documents read alike.
+pub fn render_markdown(header: &str, entries: &[Rule], noun: &str) -> String {
+    let mut s = String::from(header);
     let mut family = "";
-    for r in RULES {
+    for r in entries {
         if r.family != family {
             family = r.family;
             let _ = write!(
                 s,
-                "\n## {family}\n\n| code | severity | rule |\n|---|---|---|\n"
+                "\n## {family}\n\n| code | severity | {noun} |\n|---|---|---|\n"
             );
-            for x in RULES.iter().filter(|x| x.family == family) {
+            for x in entries.iter().filter(|x| x.family == family) {
                 let _ = writeln!(
                     s,
                     "| [{}](#{}) | {} | {} |",

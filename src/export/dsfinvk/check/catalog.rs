@@ -6,26 +6,11 @@
 //! `DSF0xx` reading and field format, `DSF1xx` one Vorgang (spec §4 V1–V13), `DSF2xx` one
 //! closing (C1–C9), `DSF3xx` TSE replay (§5).
 
-use std::fmt::Write as _;
-
 use crate::model::Severity;
 
-/// One export check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Check {
-    /// Stable code (`DSF010`).
-    pub code: &'static str,
-    /// Family heading in the generated document.
-    pub family: &'static str,
-    /// Severity of its findings.
-    pub severity: Severity,
-    /// What it checks, in one sentence.
-    pub title: &'static str,
-    /// Why it matters and how it is computed.
-    pub rationale: &'static str,
-    /// Where the rule comes from.
-    pub source: &'static str,
-}
+/// One export check: the same shape as a validation rule, so both catalogs are documented
+/// by one renderer.
+pub use crate::validate::catalog::Rule as Check;
 
 const FILES: &str = "Files and index.xml";
 const DIALECT: &str = "CSV dialect";
@@ -469,35 +454,11 @@ pub fn check(code: &str) -> Option<&'static Check> {
 
 /// docs/dsfinvk-verify.md, generated from [`CHECKS`].
 pub fn markdown() -> String {
-    let mut s = String::from(
+    crate::validate::catalog::render_markdown(
         "# DSFinV-K export checks\n\n<!-- Generated from src/export/dsfinvk/check/catalog.rs by `cargo test` (check::catalog::tests::docs_dsfinvk_verify_md_is_current); do not edit. -->\n\nEvery check `fiskal verify dsfinvk` runs on an export, with its code, severity, what it checks, why, and its source. docs/dsfinvk.md describes the command.\n",
-    );
-    let mut family = "";
-    for c in CHECKS {
-        if c.family != family {
-            family = c.family;
-            let _ = write!(
-                s,
-                "\n## {family}\n\n| code | severity | check |\n|---|---|---|\n"
-            );
-            for x in CHECKS.iter().filter(|x| x.family == family) {
-                let _ = writeln!(
-                    s,
-                    "| [{}](#{}) | {} | {} |",
-                    x.code,
-                    x.code.to_lowercase(),
-                    x.severity,
-                    x.title
-                );
-            }
-        }
-        let _ = write!(
-            s,
-            "\n### {}\n\n**{}** ({}). {}\n\nSource: {}\n",
-            c.code, c.title, c.severity, c.rationale, c.source
-        );
-    }
-    s
+        CHECKS,
+        "check",
+    )
 }
 
 #[cfg(test)]
