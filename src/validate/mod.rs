@@ -12,7 +12,7 @@ pub mod config;
 mod lifecycle;
 mod num;
 mod references;
-mod sequence;
+pub(crate) mod sequence;
 mod session;
 mod totals;
 mod vat;

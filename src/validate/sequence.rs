@@ -35,7 +35,10 @@ pub(crate) struct RegisterSequence {
     external_ids: HashMap<u64, Box<str>>,
 }
 
-fn hash(s: &str) -> u64 {
+/// A 64-bit hash of an id, for indexes that only need to recognise an id seen before (the
+/// validator's external ids, the KassenSichV stage's voided originals): eight bytes instead
+/// of the string.
+pub(crate) fn hash(s: &str) -> u64 {
     let mut h = DefaultHasher::new();
     s.hash(&mut h);
     h.finish()

@@ -9,7 +9,6 @@
 //! original comes later in the input: they wait for the end.
 
 use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
 
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
@@ -21,6 +20,7 @@ use super::qr::{QrError, QrFields, split_qr};
 use super::verify::{Verdict, Verification, verify};
 use crate::model::masterdata::{MasterData, Tse};
 use crate::model::{Fiscal, Operation, OperationKind, TseFiscal};
+use crate::validate::sequence::hash;
 use crate::validate::{Emit, OpRef};
 
 /// Verification jobs collected before a parallel run: large enough to keep both cores busy,
@@ -53,12 +53,6 @@ impl TseTable {
             .and_then(|s| self.by_serial.get(&s.trim().to_ascii_lowercase()))
             .or_else(|| f.client_id.as_deref().and_then(|c| self.by_client.get(c)))
     }
-}
-
-fn id_hash(id: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    id.hash(&mut h);
-    h.finish()
 }
 
 /// A void whose original had not been seen when it arrived.
@@ -234,7 +228,7 @@ impl TseCheck {
         }
         if op.kind == OperationKind::Void {
             if let Some(orig) = &op.references.original_operation_id {
-                let key = id_hash(orig);
+                let key = hash(orig);
                 match self.originals.get(&key) {
                     Some(o) => compare(&o.negated(), signed, at, emit),
                     None => self.pending_voids.push(PendingVoid {
@@ -249,7 +243,7 @@ impl TseCheck {
         if let Some(expected) = process_data::expected(op, None) {
             compare(&expected, signed, at, emit);
             if op.kind.moves_goods() && op.state == crate::model::LifecycleState::Completed {
-                self.originals.insert(id_hash(&op.id), expected);
+                self.originals.insert(hash(&op.id), expected);
             }
         }
     }
