@@ -572,6 +572,33 @@ pub enum CashEvent {
     },
 }
 
+impl CashEvent {
+    /// The amount the record books into the till as a business case of its own: the opening
+    /// float (even an empty one), a movement, a counted difference (the stated difference,
+    /// else counted − expected) or a closing adjustment. `None` when it books nothing: a
+    /// count that matches or states nothing to compare, a close without adjustment.
+    ///
+    /// The DSFinV-K export writes one Vorgang per booked amount and the KassenSichV check
+    /// expects the TSE to have signed exactly that amount, so both ask here.
+    pub fn booked_amount(&self) -> Option<Decimal> {
+        match self {
+            CashEvent::Open { opening_balance } => Some(*opening_balance),
+            CashEvent::Movement { amount, .. } => Some(*amount),
+            CashEvent::Count {
+                counted,
+                expected,
+                difference,
+            } => match (difference, expected) {
+                (Some(d), _) => Some(*d),
+                (None, Some(e)) => counted.checked_sub(*e),
+                (None, None) => None,
+            }
+            .filter(|d| !d.is_zero()),
+            CashEvent::Close { adjustment, .. } => adjustment.filter(|a| !a.is_zero()),
+        }
+    }
+}
+
 /// Links to other operations.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct References {

@@ -785,6 +785,18 @@ impl Sim<'_> {
         }
     }
 
+    /// Signs a German session record that moves or corrects the till: a counted difference
+    /// (DifferenzSollIst) or the closing pull (Geldtransit); the opening float
+    /// (Anfangsbestand) is signed in `session_open`. Each is a DSFinV-K Vorgang, and every
+    /// Vorgang must be secured by the TSE (DSFinV-K §2.1, V13); a count that matches records
+    /// no Vorgang and signs nothing. Austrian and Italian session records are no receipts and
+    /// stay unsigned.
+    fn sign_session_cash(&mut self, amount: i64) {
+        if self.spec.country == Country::De && amount != 0 {
+            self.sign_cash(amount);
+        }
+    }
+
     fn remember_sale(&mut self) {
         let mut r = SaleRef {
             id: self.draft.id,
@@ -1282,6 +1294,10 @@ impl Sim<'_> {
         self.draft.opening = self.drawer;
         self.draft.note = Some(self.cd.words.opening_note);
         self.session_open_id = self.draft.id;
+        // The opening float is a Vorgang (Anfangsbestand) even when the drawer is empty.
+        if self.spec.country == Country::De {
+            self.sign_cash(self.drawer);
+        }
         self.emit()
     }
 
@@ -1309,6 +1325,7 @@ impl Sim<'_> {
             }
         }
         self.drawer = counted;
+        self.sign_session_cash(self.draft.counted - self.draft.expected);
         self.emit()?;
         if let Some(p) = planned {
             self.record(
@@ -1339,6 +1356,7 @@ impl Sim<'_> {
             self.draft.closing_adj = Some(-pull);
             self.draft.closing_note = Some(self.cd.words.closing_pull_note);
             self.drawer -= pull;
+            self.sign_session_cash(-pull);
         }
         self.emit()
     }

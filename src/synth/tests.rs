@@ -1212,6 +1212,12 @@ fn check_v11_op(op: &Value, cx: &mut Ctx, md: &MasterData) {
                     );
                 }
             }
+            // The opening float is a Vorgang (Anfangsbestand) the German TSE signs as a
+            // Beleg in the 0 % slot.
+            if cx.country == "DE" {
+                buckets[4] = opening;
+                pays[0] = opening;
+            }
             if !cx.sessions.contains_key(&session) {
                 cx.session_order.push(session.clone());
                 cx.sessions.insert(
@@ -1265,12 +1271,22 @@ fn check_v11_op(op: &Value, cx: &mut Ctx, md: &MasterData) {
             if let Some(x) = cx.sessions.get_mut(&session) {
                 x.counted = Some(counted);
             }
+            // A counted difference is a Vorgang (DifferenzSollIst), signed in Germany.
+            if cx.country == "DE" {
+                buckets[4] = diff;
+                pays[0] = diff;
+            }
         }
         "session_close" => {
             let bd = s(&op["business_date"]).to_string();
             let adj = op.get("closing_adjustment_amount").map(amt);
             if let Some(a) = adj {
                 assert!(a < Decimal::ZERO, "{id}: closing pulls are negative");
+                // The pull is a Vorgang (Geldtransit), signed in Germany.
+                if cx.country == "DE" {
+                    buckets[4] = a;
+                    pays[0] = a;
+                }
             }
             if let Some(x) = cx.sessions.get_mut(&session) {
                 x.closed = true;
@@ -1490,10 +1506,19 @@ fn check_v11_op(op: &Value, cx: &mut Ctx, md: &MasterData) {
     }
     let Some(f) = fiscal else {
         // Session events are unsigned, except cash adjustments outside Italy (TSE Beleg, RKSV
-        // receipt); open operations are not signed yet.
+        // receipt) and, in Germany, every session event that books into the till: the opening
+        // float, a counted difference, a closing pull. Open operations are not signed yet.
+        let books = match ty.as_str() {
+            "session_open" => true,
+            "session_cash_count" => !amt(&op["closing_cashcount_diff"]).is_zero(),
+            "session_close" => op.get("closing_adjustment_amount").is_some(),
+            _ => false,
+        };
         let unsigned_ok = status == "open"
             || lif002
-            || (ty.starts_with("session_") && ty != "session_cash_adjustment")
+            || (ty.starts_with("session_")
+                && ty != "session_cash_adjustment"
+                && !(books && cx.country == "DE"))
             || (ty == "session_cash_adjustment" && cx.country == "IT");
         assert!(unsigned_ok, "{id}: {ty} must be signed in {}", cx.country);
         return;

@@ -255,48 +255,26 @@ pub fn map_operation(op: &Operation, ctx: &Context<'_>) -> Result<Vec<Vorgang>, 
                 out.push(v);
             }
         }
-        (K::CashMovement | K::SessionCashAdjustment, S::Completed) => {
-            if let Some(CashEvent::Movement { amount, reason }) = &op.cash {
-                let gv = movement_gv(reason.as_deref(), *amount);
-                out.push(cash_vorgang(op, ctx, gv, *amount, reason.as_deref())?);
-            }
-        }
-        (K::SessionOpen, S::Completed) => {
-            if let Some(CashEvent::Open { opening_balance }) = &op.cash {
-                out.push(cash_vorgang(
-                    op,
-                    ctx,
-                    "Anfangsbestand",
-                    *opening_balance,
-                    None,
-                )?);
-            }
-        }
-        (K::SessionCashCount, S::Completed) => {
-            if let Some(CashEvent::Count {
-                counted,
-                expected,
-                difference,
-            }) = &op.cash
+        (
+            K::CashMovement
+            | K::SessionCashAdjustment
+            | K::SessionOpen
+            | K::SessionCashCount
+            | K::SessionClose,
+            S::Completed,
+        ) => {
+            if let Some(cash) = &op.cash
+                && let Some(amount) = cash.booked_amount()
             {
-                let diff = match (difference, expected) {
-                    (Some(d), _) => Some(*d),
-                    (None, Some(e)) => counted.checked_sub(*e),
-                    (None, None) => None,
+                let (gv, reason) = match cash {
+                    CashEvent::Movement { reason, .. } => {
+                        (movement_gv(reason.as_deref(), amount), reason.as_deref())
+                    }
+                    CashEvent::Open { .. } => ("Anfangsbestand", None),
+                    CashEvent::Count { .. } => ("DifferenzSollIst", None),
+                    CashEvent::Close { .. } => ("Geldtransit", None),
                 };
-                if let Some(d) = diff.filter(|d| !d.is_zero()) {
-                    out.push(cash_vorgang(op, ctx, "DifferenzSollIst", d, None)?);
-                }
-            }
-        }
-        (K::SessionClose, S::Completed) => {
-            if let Some(CashEvent::Close {
-                adjustment: Some(a),
-                ..
-            }) = &op.cash
-                && !a.is_zero()
-            {
-                out.push(cash_vorgang(op, ctx, "Geldtransit", *a, None)?);
+                out.push(cash_vorgang(op, ctx, gv, amount, reason)?);
             }
         }
         _ => {}

@@ -310,7 +310,8 @@ fn payments(op: &Operation) -> (BTreeMap<PayKey, Decimal>, Vec<PayKey>) {
 }
 
 /// What the TSE should have signed for `op`, or `None` when the operation implies no
-/// expectation (session records, a void without its original, an open operation).
+/// expectation (a session record that books nothing, a void without its original, an open
+/// operation).
 /// `original` is the expectation of the operation a void cancels.
 pub fn expected(op: &Operation, original: Option<&Expected>) -> Option<Expected> {
     use crate::model::LifecycleState as S;
@@ -344,18 +345,23 @@ pub fn expected(op: &Operation, original: Option<&Expected>) -> Option<Expected>
                 unknown,
             })
         }
-        (OperationKind::CashMovement | OperationKind::SessionCashAdjustment, S::Completed) => {
-            let amount = match &op.cash {
-                Some(crate::model::CashEvent::Movement { amount, .. }) => *amount,
-                _ => return None,
-            };
+        (
+            OperationKind::CashMovement
+            | OperationKind::SessionCashAdjustment
+            | OperationKind::SessionOpen
+            | OperationKind::SessionCashCount
+            | OperationKind::SessionClose,
+            S::Completed,
+        ) => {
+            let amount = op.cash.as_ref()?.booked_amount()?;
             let mut p = BTreeMap::new();
             if !amount.is_zero() {
                 p.insert((PayType::Bar, None), amount);
             }
-            // A cash movement changes the till: a `Beleg` whose one line (Geldtransit,
-            // Einzahlung, Privatentnahme…) is at USt-Schlüssel 5, i.e. the 0 % slot (DSFinV-K
-            // BSP 06; spec dsfinvk.md §3.2, §5.1).
+            // A cash movement, opening float, counted difference or closing pull books into
+            // the till: a `Beleg` whose one line (Geldtransit, Anfangsbestand,
+            // DifferenzSollIst, Privatentnahme…) is at USt-Schlüssel 5, i.e. the 0 % slot
+            // (DSFinV-K BSP 06; spec dsfinvk.md §3.2, §5.1).
             let zero = Decimal::ZERO;
             Some(Expected {
                 vorgang: &["Beleg"],
