@@ -286,7 +286,16 @@ pub(crate) fn build(opts: &SynthOptions) -> (MasterData, Vec<RegisterSpec>) {
                     serial: identity.tse_serial.clone(),
                     client_ids: vec![identity.client_id.clone()],
                     public_key: identity.public_key.clone(),
-                    certificate: None,
+                    // Self-signed: a simulated TSE has no manufacturer CA. The validity
+                    // is fixed, not derived from the run, so output stays deterministic.
+                    certificate: Some(base64::Engine::encode(
+                        &crate::regime::kassensichv::qr::B64,
+                        signer.certificate(
+                            &format!("fiskal simulated TSE {}", identity.tse_serial),
+                            "250101000000Z",
+                            "341231235959Z",
+                        ),
+                    )),
                     signature_algorithm: signer.algorithm().name().to_string(),
                     time_format: super::fiscal::DE_TIME_FORMAT.to_string(),
                 });

@@ -42,8 +42,8 @@ fn json_lines_are_findings_then_a_summary() {
         .collect();
     let (summary, findings) = lines.split_last().unwrap();
     assert_eq!(summary["type"], "dsfinvk_summary");
-    assert_eq!(summary["errors"], 16);
-    assert_eq!(findings.len(), 30);
+    assert_eq!(summary["errors"], 17);
+    assert_eq!(findings.len(), 27);
     let first = &findings[0];
     assert_eq!(first["type"], "dsfinvk_finding");
     assert_eq!(first["code"], "DSF001");

@@ -11,6 +11,7 @@ use ecdsa::signature::hazmat::PrehashSigner;
 use sha2::Digest;
 
 use super::logmsg::{ProcessDataEncoding, SignatureAlgorithm, SignedLog, dtbs};
+use super::tlv::push_tlv;
 
 /// The curve of a simulated TSE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,22 +128,106 @@ impl TseSigner {
             log.time_format,
             ProcessDataEncoding::DerPrimitive,
         );
-        let digest = self.algorithm().digest(&tbs);
+        self.sign_digest(&self.algorithm().digest(&tbs))
+    }
+
+    /// Signs a digest of the curve's size; returns r‖s.
+    fn sign_digest(&self, digest: &[u8]) -> Vec<u8> {
         // The digest has the curve's size and the key is valid, so signing cannot fail.
         match &self.key {
             SigningKey::P256(k) => {
                 let s: ecdsa::Signature<p256::NistP256> = k
-                    .sign_prehash(&digest)
+                    .sign_prehash(digest)
                     .expect("a valid key signs a digest of the curve's size");
                 s.to_bytes().to_vec()
             }
             SigningKey::Bp384(k) => {
                 let s: ecdsa::Signature<bp384::BrainpoolP384r1> = k
-                    .sign_prehash(&digest)
+                    .sign_prehash(digest)
                     .expect("a valid key signs a digest of the curve's size");
                 s.to_bytes().to_vec()
             }
         }
+    }
+}
+
+/// OID content octets: id-ecPublicKey (1.2.840.10045.2.1).
+const OID_EC_PUBLIC_KEY: &[u8] = &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01];
+/// prime256v1 (1.2.840.10045.3.1.7).
+const OID_P256: &[u8] = &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07];
+/// brainpoolP384r1 (1.3.36.3.3.2.8.1.1.11).
+const OID_BP384: &[u8] = &[0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x0B];
+/// ecdsa-with-SHA256 (1.2.840.10045.4.3.2) and ecdsa-with-SHA384 (…4.3.3).
+const OID_ECDSA_SHA256: &[u8] = &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02];
+const OID_ECDSA_SHA384: &[u8] = &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x03];
+/// id-at-commonName (2.5.4.3).
+const OID_COMMON_NAME: &[u8] = &[0x55, 0x04, 0x03];
+
+fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(content.len() + 4);
+    push_tlv(&mut out, tag, content);
+    out
+}
+
+fn seq(parts: &[&[u8]]) -> Vec<u8> {
+    tlv(0x30, &parts.concat())
+}
+
+/// INTEGER content octets of an unsigned big-endian number of any length.
+fn unsigned_big(bytes: &[u8]) -> Vec<u8> {
+    let skip = bytes.iter().take_while(|b| **b == 0).count();
+    let digits = &bytes[skip.min(bytes.len().saturating_sub(1))..];
+    let mut out = Vec::with_capacity(digits.len() + 1);
+    if digits.first().is_some_and(|b| b & 0x80 != 0) {
+        out.push(0);
+    }
+    out.extend_from_slice(digits);
+    out
+}
+
+impl TseSigner {
+    /// A self-signed X.509 v3 certificate (DER) for this TSE's key, issued to and by
+    /// `common_name` and valid from `not_before` to `not_after` (UTCTime `YYMMDDhhmmssZ`).
+    ///
+    /// Real TSE certificates are issued by the manufacturer's CA under the BSI root; a
+    /// simulated TSE has no such CA, so it certifies itself. What the certificate is for in
+    /// an export — tying TSE_PUBLIC_KEY and TSE_SERIAL to a certificate (DSFinV-K tse.csv
+    /// TSE_ZERTIFIKAT_I/II) — works the same. The serial number is taken from the key hash,
+    /// so the same key always gives the same bytes.
+    pub fn certificate(&self, common_name: &str, not_before: &str, not_after: &str) -> Vec<u8> {
+        let (curve_oid, sig_oid) = match self.curve {
+            TseCurve::P256 => (OID_P256, OID_ECDSA_SHA256),
+            TseCurve::BrainpoolP384r1 => (OID_BP384, OID_ECDSA_SHA384),
+        };
+        let version = tlv(0xA0, &tlv(0x02, &[2]));
+        let serial = tlv(0x02, &unsigned_big(&self.serial[..16]));
+        let algorithm = seq(&[&tlv(0x06, sig_oid)]);
+        let name = seq(&[&tlv(
+            0x31,
+            &seq(&[
+                &tlv(0x06, OID_COMMON_NAME),
+                &tlv(0x0C, common_name.as_bytes()),
+            ]),
+        )]);
+        let validity = seq(&[
+            &tlv(0x17, not_before.as_bytes()),
+            &tlv(0x17, not_after.as_bytes()),
+        ]);
+        let mut point = vec![0u8];
+        point.extend_from_slice(&self.public_key);
+        let spki = seq(&[
+            &seq(&[&tlv(0x06, OID_EC_PUBLIC_KEY), &tlv(0x06, curve_oid)]),
+            &tlv(0x03, &point),
+        ]);
+        let tbs = seq(&[
+            &version, &serial, &algorithm, &name, &validity, &name, &spki,
+        ]);
+        let rs = self.sign_digest(&self.algorithm().digest(&tbs));
+        let (r, s) = rs.split_at(rs.len() / 2);
+        let ecdsa_sig = seq(&[&tlv(0x02, &unsigned_big(r)), &tlv(0x02, &unsigned_big(s))]);
+        let mut bits = vec![0u8];
+        bits.extend_from_slice(&ecdsa_sig);
+        seq(&[&tbs, &algorithm, &tlv(0x03, &bits)])
     }
 }
 
@@ -191,6 +276,45 @@ mod tests {
 
             l.process_data = l.process_data.replace("11.90", "11.80");
             assert_eq!(verify(&l).verdict, Verdict::Invalid);
+        }
+    }
+
+    #[test]
+    fn certificates_carry_the_key_and_verify_under_it() {
+        use crate::regime::kassensichv::export::{ber, cert};
+        use crate::regime::kassensichv::verify::verify_signed_bytes;
+        for (curve, expect) in [
+            (TseCurve::P256, Curve::P256),
+            (TseCurve::BrainpoolP384r1, Curve::BrainpoolP384r1),
+        ] {
+            let tse = TseSigner::from_seed(curve, b"register 1");
+            let der = tse.certificate("fiskal simulated TSE", "260101000000Z", "351231235959Z");
+            assert_eq!(
+                der,
+                tse.certificate("fiskal simulated TSE", "260101000000Z", "351231235959Z")
+            );
+            let serial = crate::regime::kassensichv::logmsg::hex(tse.serial());
+            let c = cert::read("c.der", &format!("{serial}_X509.der"), &der);
+            assert!(c.problems.is_empty(), "{:?}", c.problems);
+            assert_eq!(c.key_hash.as_deref(), Some(serial.as_str()));
+            assert_eq!(c.curve, Some(expect));
+            // The outer SEQUENCE holds TBSCertificate, algorithm and signature; the signature
+            // verifies over the TBSCertificate's bytes with the certified key.
+            let outer = ber::read(&der, 0).unwrap();
+            assert_eq!(outer.raw.len(), der.len());
+            let parts = ber::children(&outer).unwrap();
+            assert_eq!(parts.len(), 3);
+            let (sig, _) = ber::octets(&parts[2]).unwrap();
+            // A BIT STRING with no unused bits holding the DER ECDSA-Sig-Value.
+            assert_eq!(sig[0], 0);
+            let rs = &sig[1..];
+            let v = verify_signed_bytes(parts[0].raw, tse.public_key(), tse.algorithm(), rs);
+            assert_eq!(v.verdict, Verdict::Valid, "{v:?}");
+            let mut tampered = parts[0].raw.to_vec();
+            let last = tampered.len() - 1;
+            tampered[last] ^= 1;
+            let v = verify_signed_bytes(&tampered, tse.public_key(), tse.algorithm(), rs);
+            assert_eq!(v.verdict, Verdict::Invalid);
         }
     }
 

@@ -185,9 +185,9 @@ pub static CHECKS: &[Check] = &[
         code: "DSF025",
         family: FIELDS,
         severity: Severity::Info,
-        title: "A Mussfeld that is only required when the data exists is empty",
-        rationale: "KUNDE_NAME, KUNDE_ID, KUNDE_TYP, TSE_ZERTIFIKAT_I/II, ZAHLWAEH_CODE, ART_NR, MENGE and STK_BR are dark in Anhang G v2.2 but later readings require them only when available (customer known, certificate read, article line). Whether the data existed cannot be seen in the export, so an empty one is reported for information only.",
-        source: "DSFinV-K spec §2.2 (mandatory-field nuances)",
+        title: "A Mussfeld required when the data exists is empty, and its row shows the data exists",
+        rationale: "KUNDE_NAME, KUNDE_ID, KUNDE_TYP, TSE_ZERTIFIKAT_I/II, ZAHLWAEH_CODE, ART_NR, MENGE and STK_BR are dark in Anhang G v2.2 but later readings require them only when available. An empty one is reported only where its own row shows the data exists: other customer fields filled or an AVSachbezug (KUNDE_*), an article line with GV_TYP Umsatz (ART_NR, MENGE, STK_BR), a foreign amount (ZAHLWAEH_CODE), any TSE (TSE_ZERTIFIKAT_I: every certified TSE has a certificate), a full first part (TSE_ZERTIFIKAT_II). Information only: the auditors' tools do not reject it.",
+        source: "DSFinV-K spec §2.2 (mandatory-field nuances), Anhang B (AVSachbezug)",
     },
     Check {
         code: "DSF026",
@@ -444,6 +444,14 @@ pub static CHECKS: &[Check] = &[
         title: "TSE_VORGANGSDATEN differs from the processData rebuilt from the Vorgang",
         rationale: "For Kassenbeleg-V1 the processData is rebuilt from BON_TYP, transactions_vat (gross per slot, truncated to 2 decimals) and datapayment (Bar/Unbar per currency, `Keine` left out) and compared by value. When TSE_VORGANGSDATEN is empty the rebuilt processData is what the signature is checked against.",
         source: "DSFinV-K spec §5.1",
+    },
+    Check {
+        code: "DSF304",
+        family: TSE,
+        severity: Severity::Error,
+        title: "The TSE certificate does not certify TSE_PUBLIC_KEY",
+        rationale: "TSE_ZERTIFIKAT_I, _II (and further parts) hold the Base64 X.509 certificate of the TSE whose key signs the Vorgänge. A certificate of another key, or one that cannot be read, leaves the signatures tied to no certified TSE. Only the key is compared; chains and validity are not checked.",
+        source: "DSFinV-K spec §2.2 (tse.csv), §5.2",
     },
 ];
 

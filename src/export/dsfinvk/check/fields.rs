@@ -3,14 +3,16 @@
 //! country and currency codes, flags).
 //!
 //! Which empty Mussfelder are errors comes from the declaration's [`Required`] class: `Always`
-//! is an error (DSF024), `IfAvailable` (required only when the recording system has the data)
-//! a warning (DSF025).
+//! is an error (DSF024); `IfAvailable` (required only when the recording system has the data)
+//! is reported (DSF025) only where the row itself shows that the data exists, see
+//! [`data_exists`].
 
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
 
+use super::Row;
 use crate::export::dsfinvk::csv::format_number;
 use crate::export::dsfinvk::index_xml::{ColumnSchema, DeclaredType};
 use crate::export::dsfinvk::tables::{self, Column, Required};
@@ -125,13 +127,61 @@ fn is_alpha3(s: &str) -> bool {
 /// One problem with a value: check code, expected, found.
 pub(crate) type Problem = (&'static str, String, String);
 
+/// Why an empty "if available" Mussfeld's data evidently exists, judged from its own row;
+/// `None` when nothing shows it does, which is not a
+/// finding: an anonymous sale has no customer, a discount line no article number.
+///
+/// - KUNDE_NAME, KUNDE_ID, KUNDE_TYP: another customer field of the row is filled, or the
+///   Vorgang is an `AVSachbezug`, which must name the employee (spec Anhang B).
+/// - ART_NR, MENGE, STK_BR: the line sells goods (`GV_TYP` `Umsatz`), "only if an article line"
+///   in the later reading of Anhang G.
+/// - ZAHLWAEH_CODE: ZAHLWAEH_BETRAG, the amount in that currency, is filled.
+/// - TSE_ZERTIFIKAT_I: always: every certified TSE has a certificate, and without it the
+///   public key in TSE_PUBLIC_KEY cannot be tied to one.
+/// - TSE_ZERTIFIKAT_II: TSE_ZERTIFIKAT_I is full (1000 characters), so the rest must follow.
+pub(crate) fn data_exists(file: &str, name: &str, row: &Row<'_>) -> Option<&'static str> {
+    let filled = |c: &str| !row.get(c).is_empty();
+    match (file, name) {
+        ("transactions.csv", "KUNDE_NAME" | "KUNDE_ID" | "KUNDE_TYP") => {
+            if row.get("BON_TYP") == "AVSachbezug" {
+                return Some("BON_TYP AVSachbezug names the employee");
+            }
+            const CUSTOMER: [&str; 8] = [
+                "KUNDE_NAME",
+                "KUNDE_ID",
+                "KUNDE_TYP",
+                "KUNDE_STRASSE",
+                "KUNDE_PLZ",
+                "KUNDE_ORT",
+                "KUNDE_LAND",
+                "KUNDE_USTID",
+            ];
+            CUSTOMER
+                .iter()
+                .any(|c| *c != name && filled(c))
+                .then_some("other customer fields are filled")
+        }
+        ("lines.csv", "ART_NR" | "MENGE" | "STK_BR") => {
+            (row.get("GV_TYP") == "Umsatz").then_some("an article line (GV_TYP Umsatz)")
+        }
+        ("datapayment.csv", "ZAHLWAEH_CODE") => {
+            filled("ZAHLWAEH_BETRAG").then_some("ZAHLWAEH_BETRAG is filled")
+        }
+        ("tse.csv", "TSE_ZERTIFIKAT_I") => Some("every certified TSE has a certificate"),
+        ("tse.csv", "TSE_ZERTIFIKAT_II") => (row.get("TSE_ZERTIFIKAT_I").chars().count() >= 1000)
+            .then_some("TSE_ZERTIFIKAT_I is full (1000 characters)"),
+        _ => Some("the recording system has the data"),
+    }
+}
+
 /// Checks `value` of column `col` (as index.xml declares it; `decl` is fiskal's declaration
-/// of the same column, when it is a DSFinV-K column) of `file`.
+/// of the same column, when it is a DSFinV-K column) of `file`, in `row`.
 pub(crate) fn check_value(
     file: &str,
     col: &ColumnSchema,
     decl: Option<&Column>,
     value: &str,
+    row: &Row<'_>,
     out: &mut Vec<Problem>,
 ) {
     let name = col.name.as_str();
@@ -140,11 +190,11 @@ pub(crate) fn check_value(
             Some(Required::Always) => {
                 out.push(("DSF024", "a value (Mussfeld)".into(), "empty".into()))
             }
-            Some(Required::IfAvailable) => out.push((
-                "DSF025",
-                "a value when the data exists".into(),
-                "empty".into(),
-            )),
+            Some(Required::IfAvailable) => {
+                if let Some(why) = data_exists(file, name, row) {
+                    out.push(("DSF025", format!("a value ({why})"), "empty".into()));
+                }
+            }
             _ => {}
         }
         return;

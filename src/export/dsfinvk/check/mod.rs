@@ -360,6 +360,17 @@ impl Row<'_> {
             .and_then(|i| self.values.get(i))
             .map_or("", String::as_str)
     }
+
+    /// The values of every column whose name starts with `prefix`, concatenated in column
+    /// order (the certificate parts TSE_ZERTIFIKAT_I, _II, _III…).
+    pub(crate) fn joined(&self, prefix: &str) -> String {
+        self.columns
+            .iter()
+            .zip(self.values)
+            .filter(|(c, _)| c.name.starts_with(prefix))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
 }
 
 fn read_table(src: &mut Source, t: &TableSchema, state: &mut rules::State, ctx: &mut Ctx<'_>) {
@@ -440,18 +451,18 @@ fn read_table(src: &mut Source, t: &TableSchema, state: &mut rules::State, ctx: 
                     continue;
                 }
             }
+            let row = Row {
+                columns: &t.columns,
+                values: &rec.values,
+            };
             for (col, value) in t.columns.iter().zip(&rec.values) {
                 let dcol = decl.and_then(|d| d.column(&col.name)).map(|(_, c)| c);
-                fields::check_value(file, col, dcol, value, &mut problems);
+                fields::check_value(file, col, dcol, value, &row, &mut problems);
                 for (code, expected, found) in problems.drain(..) {
                     ctx.report(code, file, Some(rec.line), Some(&col.name), expected, found);
                 }
             }
             if let Some(d) = decl {
-                let row = Row {
-                    columns: &t.columns,
-                    values: &rec.values,
-                };
                 state.row(d, rec.line, &row, ctx);
             }
         }

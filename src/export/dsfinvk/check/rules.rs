@@ -278,6 +278,16 @@ impl State {
                     tse_pd_encoding: row.get("TSE_PD_ENCODING").to_string(),
                     tse_public_key: row.get("TSE_PUBLIC_KEY").to_string(),
                 };
+                if let Some((expected, found)) = certificate_mismatch(row) {
+                    ctx.report(
+                        "DSF304",
+                        file,
+                        Some(line),
+                        Some("TSE_ZERTIFIKAT_I"),
+                        expected,
+                        found,
+                    );
+                }
                 c.tse.insert(tse.tse_id.clone(), tse);
             }
             "vat.csv" => {
@@ -1154,5 +1164,42 @@ fn replay(
             );
             false
         }
+    }
+}
+
+/// Whether the certificate in TSE_ZERTIFIKAT_I, _II (and any further parts) certifies the key
+/// in TSE_PUBLIC_KEY: `(expected, found)` when it cannot be read or holds another key, `None`
+/// when it matches or no certificate is given (DSF025 reports a missing one).
+fn certificate_mismatch(row: &Row<'_>) -> Option<(String, String)> {
+    use crate::regime::kassensichv::export::cert;
+    use crate::regime::kassensichv::qr::B64;
+    use crate::regime::kassensichv::verify::PublicKey;
+    use base64::Engine;
+    let text = row.joined("TSE_ZERTIFIKAT_");
+    if text.is_empty() {
+        return None;
+    }
+    let expected = "a Base64 X.509 certificate of the key in TSE_PUBLIC_KEY";
+    let der = match B64.decode(text.trim()) {
+        Ok(d) => d,
+        Err(e) => return Some((expected.into(), format!("not Base64: {e}"))),
+    };
+    let c = cert::read("TSE_ZERTIFIKAT", "", &der);
+    let Some(cert_key) = c.key_hash else {
+        return Some((expected.into(), c.problems.join("; ")));
+    };
+    let stated = B64
+        .decode(row.get("TSE_PUBLIC_KEY"))
+        .ok()
+        .and_then(|k| PublicKey::read(&k).ok())
+        .map(|k| crate::regime::kassensichv::logmsg::hex(&k.serial()));
+    match stated {
+        Some(k) if k == cert_key => None,
+        Some(k) => Some((
+            format!("the certificate's key (SHA-256 {k})"),
+            format!("a certificate of another key (SHA-256 {cert_key})"),
+        )),
+        // An unreadable TSE_PUBLIC_KEY is reported by the signature replay.
+        None => None,
     }
 }

@@ -77,6 +77,10 @@ fn tse_row(signer: &TseSigner, z_nr: u32) -> Tse {
     }
 }
 
+fn certificate(signer: &TseSigner) -> String {
+    B64.encode(signer.certificate("test TSE", "240101000000Z", "341231235959Z"))
+}
+
 const PD_CASH: &str = "Beleg^11.90_5.35_0.00_0.00_0.00^17.25:Bar";
 const PD_CARD: &str = "Beleg^23.80_0.00_0.00_0.00_0.00^23.80:Unbar";
 
@@ -85,6 +89,7 @@ fn export(z_nrs: &[u32]) -> Files {
     let signer = TseSigner::from_seed(TseCurve::P256, b"dsfinvk check test");
     let serial = hex(signer.serial());
     let key = B64.encode(signer.public_key());
+    let cert = certificate(&signer);
     let mut rows: BTreeMap<&str, Vec<Vec<Value<'static>>>> = BTreeMap::new();
     let mut sigs = Vec::new();
     for &z in z_nrs {
@@ -144,8 +149,7 @@ fn export(z_nrs: &[u32]) -> Files {
                 ("TSE_ZEITFORMAT", "unixTime".into()),
                 ("TSE_PD_ENCODING", "UTF-8".into()),
                 ("TSE_PUBLIC_KEY", Value::Text(leak(&key))),
-                ("TSE_ZERTIFIKAT_I", "MIIB".into()),
-                ("TSE_ZERTIFIKAT_II", "AAAA".into()),
+                ("TSE_ZERTIFIKAT_I", Value::Text(leak(&cert))),
             ],
         );
         add(
@@ -1047,4 +1051,51 @@ fn v7_v8_v9_v11_v13() {
         f.insert("transactions_tse.csv".into(), kept.into_bytes());
     });
     assert!(has(&p, "DSF113", "transactions.csv", 3), "{p:?}");
+}
+
+/// TSE_ZERTIFIKAT must certify TSE_PUBLIC_KEY: a certificate of another TSE's key, and one
+/// that is not a certificate, are DSF304 on the tse.csv row; an empty one is DSF025 (info).
+#[test]
+fn certificate_of_another_key_is_found() {
+    let base = export(&[1]);
+    let ours = certificate(&TseSigner::from_seed(TseCurve::P256, b"dsfinvk check test"));
+    let other = certificate(&TseSigner::from_seed(TseCurve::P256, b"another TSE"));
+    for (to, want) in [
+        (other.as_str(), "DSF304"),
+        ("QUJD", "DSF304"),
+        ("", "DSF025"),
+    ] {
+        let mut files = base.clone();
+        replace(&mut files, "tse.csv", &ours, to, 0);
+        let (f, _) = run_dir(&files);
+        assert_eq!(
+            places(&f),
+            [(want, "tse.csv", Some(2), Some("TSE_ZERTIFIKAT_I"))],
+            "{to:?}"
+        );
+    }
+}
+
+/// An empty "if available" Mussfeld is reported only where its row shows the data exists:
+/// KUNDE_TYP beside a filled KUNDE_NAME; all three KUNDE_* empty is an anonymous sale.
+#[test]
+fn if_available_fields_are_judged_by_their_row() {
+    let base = export(&[1]);
+    let mut files = base.clone();
+    replace(&mut files, "transactions.csv", ";Privat", ";", 0);
+    assert_eq!(
+        places(&run_dir(&files).0),
+        [("DSF025", "transactions.csv", Some(2), Some("KUNDE_TYP"))]
+    );
+    let mut files = base.clone();
+    for _ in 0..2 {
+        replace(
+            &mut files,
+            "transactions.csv",
+            ";Barverkauf;0;Privat",
+            ";;;",
+            0,
+        );
+    }
+    assert_eq!(places(&run_dir(&files).0), []);
 }
