@@ -489,7 +489,12 @@ fn goods(op: &Operation, ctx: &Context<'_>, negate: bool) -> Result<Vorgang, Err
             (LineKind::Item, OperationKind::Deposit) => "Anzahlungseinstellung",
             (LineKind::Item, _) => "Umsatz",
         };
-        let article = matches!(line.kind, LineKind::Item | LineKind::Deposit);
+        // A sold voucher is an article of the till with its own number (BSP 02: ART_NR
+        // 675549); a tip is not.
+        let article = matches!(
+            line.kind,
+            LineKind::Item | LineKind::Deposit | LineKind::GiftCard
+        );
         v.lines.push(VLine {
             text: line.description.clone(),
             gv_typ,
