@@ -14,11 +14,12 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::Outcome;
 use super::common::{self, InputArgs, ValidateArgs};
-use super::export::dsfinvk::{Archive, write_one};
+use super::export::dsfinvk::{Archive, build};
 use crate::export::dsfinvk::{Collector, Options};
 use crate::fsutil::AtomicFile;
 use crate::output::Output;
@@ -168,11 +169,18 @@ fn export_dsfinvk(
         return s;
     };
     let dir = out_dir.join("dsfinvk");
-    for (register, ops) in collector.finish() {
-        if md.register(&register).is_none() {
-            continue;
-        }
-        match write_one(&register, &ops, md, &Options::default(), &dir) {
+    // Built in parallel, written in register order.
+    let built: Vec<_> = collector
+        .finish()
+        .into_par_iter()
+        .filter(|(register, _)| md.register(register).is_some())
+        .map(|(register, ops)| {
+            let b = build(&register, &ops, md, &Options::default());
+            (register, b)
+        })
+        .collect();
+    for (register, b) in built {
+        match b.and_then(|b| b.map(|b| b.write(&dir)).transpose()) {
             Ok(Some(mut a)) => {
                 // Relative to the audit directory, so summary.json does not depend on where
                 // the audit was written.

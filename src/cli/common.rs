@@ -59,7 +59,7 @@ pub fn check_inputs(
     out: &mut Output,
     on_reject: &mut dyn FnMut(&Reject) -> anyhow::Result<()>,
     on_finding: &mut dyn FnMut(&Finding) -> anyhow::Result<()>,
-    on_op: &mut dyn FnMut(&Operation),
+    on_op: &mut dyn FnMut(Operation),
 ) -> anyhow::Result<(InputSummary, FindingSummary)> {
     let mut validator = Validator::with_master_data(config, md);
     let mut findings = FindingSummary::default();
@@ -76,11 +76,17 @@ pub fn check_inputs(
             }
         }
     };
-    let summary = ingest_inputs(input, out, on_reject, &mut |op, out| {
-        validator.push(&op, &mut |f| handle(f, out));
-        on_op(&op);
-        Ok(())
-    })?;
+    let summary = ingest_inputs(
+        input,
+        ingest::Mode::Streaming,
+        out,
+        on_reject,
+        &mut |op, out| {
+            validator.push(&op, &mut |f| handle(f, out));
+            on_op(op);
+            Ok(())
+        },
+    )?;
     validator.finish(&mut |f| handle(f, out));
     if let Some(e) = failure {
         return Err(e);
@@ -92,6 +98,7 @@ pub fn check_inputs(
 /// operation to `on_op`. Returns the summary.
 pub fn ingest_inputs(
     input: &InputArgs,
+    mode: ingest::Mode,
     out: &mut Output,
     on_reject: &mut dyn FnMut(&Reject) -> anyhow::Result<()>,
     on_op: &mut dyn FnMut(Operation, &mut Output) -> anyhow::Result<()>,
@@ -99,7 +106,7 @@ pub fn ingest_inputs(
     let mut summary = InputSummary::default();
     let bar = out.progress(None, "reading");
     let mut failure: Option<anyhow::Error> = None;
-    let files = ingest::read(&input.inputs, &mut |item| {
+    let files = ingest::read_with(&input.inputs, mode, &mut |item| {
         if failure.is_some() {
             return;
         }

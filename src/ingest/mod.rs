@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::PathBuf;
 
+use rayon::prelude::*;
 use serde_json::value::RawValue;
 
 pub use dump::InputFiles;
@@ -44,10 +45,30 @@ pub enum Error {
     NothingRead(Vec<String>),
 }
 
+/// How [`read_with`] goes through the files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// One record at a time: memory stays bounded whatever the input's size.
+    Streaming,
+    /// Every file parsed on its own thread first, then handed on file by file in input order:
+    /// the same items in the same order as [`Mode::Streaming`], but holding all operations in
+    /// memory at once. For callers that keep every operation anyway.
+    ParallelFiles,
+}
+
 /// Reads all inputs in order and hands every operation and rejection to `sink`.
 ///
 /// Returns which files were read; fails only when nothing at all could be read.
 pub fn read(inputs: &[PathBuf], sink: &mut dyn FnMut(Item)) -> Result<InputFiles, Error> {
+    read_with(inputs, Mode::Streaming, sink)
+}
+
+/// [`read`], going through the files as `mode` says.
+pub fn read_with(
+    inputs: &[PathBuf],
+    mode: Mode,
+    sink: &mut dyn FnMut(Item),
+) -> Result<InputFiles, Error> {
     if inputs.is_empty() {
         return Err(Error::NoInput);
     }
@@ -71,11 +92,40 @@ pub fn read(inputs: &[PathBuf], sink: &mut dyn FnMut(Item)) -> Result<InputFiles
     let existing: Vec<PathBuf> = inputs.iter().filter(|p| p.exists()).cloned().collect();
     let paths = dump::collect_files(&existing, &mut files);
     let mut records = Records::default();
-    for path in &paths {
-        dump::read_file(path, &mut files, &mut |unit| match unit {
-            dump::Unit::Record(loc, text) => records.record(loc, text, sink),
-            dump::Unit::Reject(r) => sink(Item::Reject(r)),
-        });
+    match mode {
+        Mode::Streaming => {
+            for path in &paths {
+                dump::read_file(path, &mut files, &mut |unit| match unit {
+                    dump::Unit::Record(loc, text) => records.record(loc, text, sink),
+                    dump::Unit::Reject(r) => sink(Item::Reject(r)),
+                });
+            }
+        }
+        Mode::ParallelFiles => {
+            // Parsing needs no state; only the duplicate check does, and it runs afterwards in
+            // input order, so that the first of two equal ids stays the one accepted.
+            let parsed: Vec<(InputFiles, Vec<Item>)> = paths
+                .par_iter()
+                .map(|path| {
+                    let mut touched = InputFiles::default();
+                    let mut items = Vec::new();
+                    dump::read_file(path, &mut touched, &mut |unit| match unit {
+                        dump::Unit::Record(loc, text) => parse(loc, text, &mut |i| items.push(i)),
+                        dump::Unit::Reject(r) => items.push(Item::Reject(r)),
+                    });
+                    (touched, items)
+                })
+                .collect();
+            for (touched, items) in parsed {
+                files.read.extend(touched.read);
+                files.skipped.extend(touched.skipped);
+                files.master_data.extend(touched.master_data);
+                files.unreadable.extend(touched.unreadable);
+                for item in items {
+                    records.pass(item, sink);
+                }
+            }
+        }
     }
     if files.read.is_empty() && files.master_data.is_empty() && !files.unreadable.is_empty() {
         return Err(Error::NothingRead(files.unreadable.clone()));
@@ -108,44 +158,58 @@ struct Records {
     sources: SourceTable,
 }
 
+/// One record as items before the duplicate check: operations (several for a list page) and
+/// rejections, in record order.
+fn parse(loc: SourceLoc, text: &str, out: &mut dyn FnMut(Item)) {
+    match wire::detect(text) {
+        Ok(Detected::ListPage) => list_page(loc, text, out),
+        Ok(Detected::Operation(shape, id)) => {
+            let result = match shape {
+                WireShape::Register => wire::registers::normalize(text, loc.clone()),
+                WireShape::Operations => wire::operations::normalize(text, loc.clone()),
+            };
+            match result {
+                Ok(op) => out(Item::Operation(Box::new(op))),
+                Err(e) => out(Item::Reject(e.at(loc, id))),
+            }
+        }
+        Err((e, id)) => out(Item::Reject(e.at(loc, id))),
+    }
+}
+
+fn list_page(loc: SourceLoc, text: &str, out: &mut dyn FnMut(Item)) {
+    #[derive(serde::Deserialize)]
+    struct Page {
+        data: Vec<Box<RawValue>>,
+    }
+    match wire::parse_record::<Page>(text) {
+        Ok(page) => {
+            for (i, raw) in page.data.into_iter().enumerate() {
+                let here = SourceLoc {
+                    pointer: format!("{}/data/{i}", loc.pointer),
+                    ..loc.clone()
+                };
+                parse(here, raw.get(), out);
+            }
+        }
+        Err(e) => out(Item::Reject(e.at(loc, None))),
+    }
+}
+
 impl Records {
     fn record(&mut self, loc: SourceLoc, text: &str, sink: &mut dyn FnMut(Item)) {
-        match wire::detect(text) {
-            Ok(Detected::ListPage) => self.list_page(loc, text, sink),
-            Ok(Detected::Operation(shape, id)) => {
-                let result = match shape {
-                    WireShape::Register => wire::registers::normalize(text, loc.clone()),
-                    WireShape::Operations => wire::operations::normalize(text, loc.clone()),
-                };
-                match result {
-                    Ok(op) => self.accept(op, sink),
-                    Err(e) => sink(Item::Reject(e.at(loc, id))),
-                }
-            }
-            Err((e, id)) => sink(Item::Reject(e.at(loc, id))),
+        parse(loc, text, &mut |item| self.pass(item, sink));
+    }
+
+    /// Hands a parsed item on, refusing an operation whose id was read before.
+    fn pass(&mut self, item: Item, sink: &mut dyn FnMut(Item)) {
+        match item {
+            Item::Operation(op) => self.accept(op, sink),
+            reject @ Item::Reject(_) => sink(reject),
         }
     }
 
-    fn list_page(&mut self, loc: SourceLoc, text: &str, sink: &mut dyn FnMut(Item)) {
-        #[derive(serde::Deserialize)]
-        struct Page {
-            data: Vec<Box<RawValue>>,
-        }
-        match wire::parse_record::<Page>(text) {
-            Ok(page) => {
-                for (i, raw) in page.data.into_iter().enumerate() {
-                    let here = SourceLoc {
-                        pointer: format!("{}/data/{i}", loc.pointer),
-                        ..loc.clone()
-                    };
-                    self.record(here, raw.get(), sink);
-                }
-            }
-            Err(e) => sink(Item::Reject(e.at(loc, None))),
-        }
-    }
-
-    fn accept(&mut self, op: Operation, sink: &mut dyn FnMut(Item)) {
+    fn accept(&mut self, op: Box<Operation>, sink: &mut dyn FnMut(Item)) {
         let key = id_key(&op.id);
         if let Some(first) = self.seen.get(&key) {
             let message = format!(
@@ -166,7 +230,7 @@ impl Records {
         }
         let seen = self.sources.compact(&op.source);
         self.seen.insert(key, seen);
-        sink(Item::Operation(Box::new(op)));
+        sink(Item::Operation(op));
     }
 }
 

@@ -20,7 +20,7 @@ fn demo_exports(options: &Options) -> BTreeMap<String, Export> {
     let r = read(&[&demo_dir()]);
     let md = MasterData::load(&demo_dir().join("masterdata.toml")).unwrap();
     let mut c = Collector::default();
-    for op in &r.ops {
+    for op in r.ops {
         c.push(op);
     }
     c.finish()

@@ -11,11 +11,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::super::Outcome;
 use super::super::common::{self, InputArgs};
 use crate::export::dsfinvk::{self, Collector, Options};
+use crate::ingest::Mode;
 use crate::model::Operation;
 use crate::model::masterdata::MasterData;
 use crate::output::Output;
@@ -58,52 +60,93 @@ pub struct Archive {
 
 /// Exports every register of `by_register` into `dir`; returns the archives written.
 /// Registers without a complete closing are skipped.
+///
+/// The archives are built in parallel, then written in register order up to the first
+/// failure, so that a failing register leaves the same files behind as a serial run would.
+/// Each register's operations are freed by the thread that exported them.
 pub fn write_all(
-    by_register: &BTreeMap<String, Vec<Operation>>,
+    by_register: BTreeMap<String, Vec<Operation>>,
     md: &MasterData,
     options: &Options,
     dir: &Path,
 ) -> Result<Vec<Archive>, dsfinvk::Error> {
+    let built: Vec<Result<Option<Built>, dsfinvk::Error>> = by_register
+        .into_par_iter()
+        .map(|(register, ops)| build(&register, &ops, md, options))
+        .collect();
     let mut archives = Vec::new();
-    for (register, ops) in by_register {
-        if let Some(a) = write_one(register, ops, md, options, dir)? {
-            archives.push(a);
+    for b in built {
+        if let Some(b) = b? {
+            archives.push(b.write(dir)?);
         }
     }
     Ok(archives)
 }
 
-/// Exports one register into `dir`, `None` when it has no complete closing.
-pub fn write_one(
+/// One register's archive, built in memory and not written yet.
+pub struct Built {
+    archive: Archive,
+    file_name: String,
+    bytes: Vec<u8>,
+}
+
+/// Builds the archive of one register, `None` when it has no complete closing.
+pub fn build(
     register: &str,
     ops: &[Operation],
     md: &MasterData,
     options: &Options,
-    dir: &Path,
-) -> Result<Option<Archive>, dsfinvk::Error> {
+) -> Result<Option<Built>, dsfinvk::Error> {
     let Some(e) = dsfinvk::export(register, ops, md, options)? else {
         return Ok(None);
     };
-    let path = e.write(dir)?;
-    Ok(Some(Archive {
-        register: register.to_string(),
-        path: path.display().to_string(),
-        first_day: e.first_day.to_string(),
-        last_day: e.last_day.to_string(),
-        closings: e.n_closings,
-        transactions: e.n_vorgaenge,
-        operations_not_closed: e.left_out,
+    let bytes = e.to_zip()?;
+    Ok(Some(Built {
+        archive: Archive {
+            register: register.to_string(),
+            path: String::new(),
+            first_day: e.first_day.to_string(),
+            last_day: e.last_day.to_string(),
+            closings: e.n_closings,
+            transactions: e.n_vorgaenge,
+            operations_not_closed: e.left_out,
+        },
+        file_name: e.file_name(),
+        bytes,
     }))
+}
+
+impl Built {
+    /// Writes the archive into `dir` (through a temporary file renamed when complete).
+    pub fn write(self, dir: &Path) -> Result<Archive, dsfinvk::Error> {
+        let path = dir.join(&self.file_name);
+        crate::fsutil::write_atomic(&path, &self.bytes).map_err(|source| dsfinvk::Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(Archive {
+            path: path.display().to_string(),
+            ..self.archive
+        })
+    }
 }
 
 /// Runs `fiskal export dsfinvk`.
 pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
     let md = common::load_master_data(&args.input)?;
     let mut collector = Collector::default();
-    let summary = common::ingest_inputs(&args.input, out, &mut |_| Ok(()), &mut |op, _| {
-        collector.push(&op);
-        Ok(())
-    })?;
+    // Every operation is kept for the export anyway, so the files may as well be parsed in
+    // parallel.
+    let summary = common::ingest_inputs(
+        &args.input,
+        Mode::ParallelFiles,
+        out,
+        &mut |_| Ok(()),
+        &mut |op, _| {
+            collector.push(op);
+            Ok(())
+        },
+    )?;
     let by_register = collector.finish();
     if let Some(missing) = by_register
         .keys()
@@ -121,7 +164,7 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         Some((_, m)) => {
             std::fs::create_dir_all(&args.out)
                 .with_context(|| format!("creating {}", args.out.display()))?;
-            write_all(&by_register, m, &options, &args.out)?
+            write_all(by_register, m, &options, &args.out)?
         }
         None => Vec::new(),
     };

@@ -317,9 +317,12 @@ fn push_field(buf: &mut String, column: &Column, value: &Value<'_>) -> Result<()
 }
 
 fn push_text(buf: &mut String, s: &str, max_len: u32) -> Result<(), Problem> {
-    let len = s.chars().count();
-    if len > max_len as usize {
-        return Err(Problem::TooLong { max_len, len });
+    // A text has at most as many characters as bytes: only one longer in bytes needs counting.
+    if s.len() > max_len as usize {
+        let len = s.chars().count();
+        if len > max_len as usize {
+            return Err(Problem::TooLong { max_len, len });
+        }
     }
     buf.push_str(&quote(s));
     Ok(())

@@ -41,9 +41,11 @@ mod export_tests;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
+use rayon::prelude::*;
 use rust_decimal::Decimal;
 
 use crate::model::masterdata::MasterData;
@@ -104,6 +106,10 @@ pub struct Options {
 pub enum Cell {
     /// Text.
     Text(String),
+    /// Text many rows repeat (the closing key, a Vorgang's BON_ID): shared, not copied per row.
+    Shared(Arc<str>),
+    /// Text fixed in the program (value-list entries, flags): no copy at all.
+    Fixed(&'static str),
     /// An integer.
     Int(i64),
     /// A decimal number.
@@ -116,6 +122,8 @@ impl Cell {
     fn value(&self) -> csv::Value<'_> {
         match self {
             Cell::Text(s) => csv::Value::Text(s),
+            Cell::Shared(s) => csv::Value::Text(s),
+            Cell::Fixed(s) => csv::Value::Text(s),
             Cell::Int(v) => csv::Value::Int(*v),
             Cell::Dec(v) => csv::Value::Dec(*v),
             Cell::Empty => csv::Value::Empty,
@@ -135,6 +143,8 @@ impl Cell {
     pub fn text(&self) -> String {
         match self {
             Cell::Text(s) => s.clone(),
+            Cell::Shared(s) => s.to_string(),
+            Cell::Fixed(s) => (*s).to_string(),
             Cell::Int(v) => v.to_string(),
             Cell::Dec(v) => v.to_string(),
             Cell::Empty => String::new(),
@@ -144,6 +154,14 @@ impl Cell {
 
 fn text(s: impl Into<String>) -> Cell {
     Cell::Text(s.into())
+}
+
+fn fixed(s: &'static str) -> Cell {
+    Cell::Fixed(s)
+}
+
+fn shared(s: &Arc<str>) -> Cell {
+    Cell::Shared(Arc::clone(s))
 }
 
 fn opt_text(s: Option<impl Into<String>>) -> Cell {
@@ -232,8 +250,11 @@ impl Export {
             zip.start_file(name, options).map_err(zerr)?;
             zip.write_all(bytes).map_err(|e| Error::Zip(e.to_string()))
         };
-        for table in TABLES {
-            put(table.file, &self.csv(table)?)?;
+        // The tables are independent: rendered in parallel, added in index.xml order (and the
+        // first failing table in that order reported, as a serial run would).
+        let csvs: Vec<Result<Vec<u8>, Error>> = TABLES.par_iter().map(|t| self.csv(t)).collect();
+        for (table, csv) in TABLES.iter().zip(csvs) {
+            put(table.file, &csv?)?;
         }
         put("index.xml", &self.index_xml()?)?;
         put(DTD_FILE_NAME, DTD)?;
@@ -267,7 +288,7 @@ pub struct Collector {
 
 impl Collector {
     /// Takes one operation.
-    pub fn push(&mut self, op: &Operation) {
+    pub fn push(&mut self, op: Operation) {
         let Some(register) = op.register_id.as_deref() else {
             return;
         };
@@ -275,20 +296,23 @@ impl Collector {
             return;
         }
         match op.regime() {
-            Some(Regime::KassenSichV) => {
+            Some(Regime::KassenSichV) if !self.kassensichv.contains(register) => {
                 self.kassensichv.insert(register.to_string());
             }
+            Some(Regime::KassenSichV) | None => {}
             Some(_) => {
                 self.other.insert(register.to_string());
                 self.by_register.remove(register);
                 return;
             }
-            None => {}
         }
-        self.by_register
-            .entry(register.to_string())
-            .or_default()
-            .push(op.clone());
+        match self.by_register.get_mut(register) {
+            Some(ops) => ops.push(op),
+            None => {
+                let register = register.to_string();
+                self.by_register.insert(register, vec![op]);
+            }
+        }
     }
 
     /// The operations of every register with at least one KassenSichV operation, by id.
@@ -424,6 +448,7 @@ pub fn export(
 
     let mut rows: Vec<Vec<Vec<Cell>>> = vec![Vec::new(); TABLES.len()];
     let mut n_vorgaenge = 0;
+    let kasse: Arc<str> = Arc::from(register_id);
     for c in &closings {
         let mut vorgaenge: Vec<Vorgang> = Vec::new();
         for op in &c.operations {
@@ -444,15 +469,15 @@ pub fn export(
         }
         n_vorgaenge += vorgaenge.len();
         let key = ClosingKey {
-            kasse: register_id.to_string(),
-            erstellung: csv::timestamp_local(c.created),
+            kasse: Arc::clone(&kasse),
+            erstellung: Arc::from(csv::timestamp_local(c.created)),
             z_nr: c.z_nr,
         };
         let mut b = Builder {
             key: &key,
             rows: &mut rows,
         };
-        build_einzel(&mut b, &vorgaenge, register_id)?;
+        build_einzel(&mut b, &vorgaenge)?;
         build_tse(&mut b, &vorgaenge, md, register_id)?;
         let (z_se, z_bar) = build_aggregates(&mut b, &vorgaenge, &register.base_currency)?;
         build_vat(&mut b, &vorgaenge);
@@ -460,9 +485,9 @@ pub fn export(
             .then(|| c.business_day.format("%Y-%m-%d").to_string());
         b.push(
             &tables::CASHPOINTCLOSING,
-            vec![
+            [
                 ("Z_BUCHUNGSTAG", opt_text(buchungstag)),
-                ("TAXONOMIE_VERSION", text(TAXONOMIE_VERSION)),
+                ("TAXONOMIE_VERSION", fixed(TAXONOMIE_VERSION)),
                 (
                     "Z_START_ID",
                     opt_text(vorgaenge.first().map(|v| v.bon_id.clone())),
@@ -475,7 +500,7 @@ pub fn export(
                 ("STRASSE", text(&merchant.street)),
                 ("PLZ", text(&merchant.postal_code)),
                 ("ORT", text(&merchant.city)),
-                ("LAND", text(merchant_land)),
+                ("LAND", fixed(merchant_land)),
                 ("STNR", text(&stnr)),
                 ("USTID", opt_text(merchant.vat_id.clone())),
                 ("Z_SE_ZAHLUNGEN", dec(z_se)),
@@ -484,18 +509,18 @@ pub fn export(
         );
         b.push(
             &tables::LOCATION,
-            vec![
+            [
                 ("LOC_NAME", text(&location.name)),
                 ("LOC_STRASSE", text(&location.street)),
                 ("LOC_PLZ", text(&location.postal_code)),
                 ("LOC_ORT", text(&location.city)),
-                ("LOC_LAND", text(location_land)),
+                ("LOC_LAND", fixed(location_land)),
                 ("LOC_USTID", opt_text(merchant.vat_id.clone())),
             ],
         );
         b.push(
             &tables::CASHREGISTER,
-            vec![
+            [
                 ("KASSE_BRAND", text(&register.brand)),
                 ("KASSE_MODELL", text(&register.model)),
                 ("KASSE_SERIENNR", text(&client_id)),
@@ -503,7 +528,7 @@ pub fn export(
                 ("KASSE_SW_VERSION", text(&register.software_version)),
                 ("KASSE_BASISWAEH_CODE", text(&register.base_currency)),
                 // Key 7 (UmsatzsteuerNichtErmittelbar) is never used.
-                ("KEINE_UST_ZUORDNUNG", text("0")),
+                ("KEINE_UST_ZUORDNUNG", fixed("0")),
             ],
         );
     }
@@ -536,8 +561,8 @@ pub fn export(
 }
 
 struct ClosingKey {
-    kasse: String,
-    erstellung: String,
+    kasse: Arc<str>,
+    erstellung: Arc<str>,
     z_nr: u64,
 }
 
@@ -548,10 +573,10 @@ struct Builder<'a> {
 
 impl Builder<'_> {
     /// Appends a row of `table`: the closing key, then the named cells, the rest empty.
-    fn push(&mut self, table: &'static Table, cells: Vec<(&'static str, Cell)>) {
+    fn push<const N: usize>(&mut self, table: &'static Table, cells: [(&'static str, Cell); N]) {
         let mut row = vec![Cell::Empty; table.columns.len()];
-        row[0] = text(&self.key.kasse);
-        row[1] = text(&self.key.erstellung);
+        row[0] = shared(&self.key.kasse);
+        row[1] = shared(&self.key.erstellung);
         row[2] = int(self.key.z_nr);
         for (name, cell) in cells {
             match table.column(name) {
@@ -565,18 +590,15 @@ impl Builder<'_> {
     }
 }
 
-fn build_einzel(
-    b: &mut Builder<'_>,
-    vorgaenge: &[Vorgang],
-    register_id: &str,
-) -> Result<(), Error> {
+fn build_einzel(b: &mut Builder<'_>, vorgaenge: &[Vorgang]) -> Result<(), Error> {
     for v in vorgaenge {
+        let bon_id: Arc<str> = Arc::from(v.bon_id.as_str());
         b.push(
             &tables::TRANSACTIONS,
-            vec![
-                ("BON_ID", text(&v.bon_id)),
+            [
+                ("BON_ID", shared(&bon_id)),
                 ("BON_NR", int(v.bon_nr.unwrap_or_default())),
-                ("BON_TYP", text(v.bon_typ)),
+                ("BON_TYP", fixed(v.bon_typ)),
                 ("BON_STORNO", csv_flag(v.storno)),
                 ("BON_START", text(csv::timestamp_local(v.start))),
                 ("BON_ENDE", text(csv::timestamp_local(v.end))),
@@ -592,9 +614,9 @@ fn build_einzel(
         for p in &v.payments {
             b.push(
                 &tables::DATAPAYMENT,
-                vec![
-                    ("BON_ID", text(&v.bon_id)),
-                    ("ZAHLART_TYP", text(p.typ)),
+                [
+                    ("BON_ID", shared(&bon_id)),
+                    ("ZAHLART_TYP", fixed(p.typ)),
                     ("ZAHLART_NAME", opt_text(p.name.clone())),
                     ("ZAHLWAEH_CODE", text(&p.currency)),
                     ("ZAHLWAEH_BETRAG", p.foreign_amount.map_or(Cell::Empty, dec)),
@@ -603,16 +625,16 @@ fn build_einzel(
             );
         }
         for (i, l) in v.lines.iter().enumerate() {
-            let pos = (i + 1).to_string();
+            let pos: Arc<str> = Arc::from((i + 1).to_string());
             b.push(
                 &tables::LINES,
-                vec![
-                    ("BON_ID", text(&v.bon_id)),
-                    ("POS_ZEILE", text(&pos)),
+                [
+                    ("BON_ID", shared(&bon_id)),
+                    ("POS_ZEILE", shared(&pos)),
                     ("GUTSCHEIN_NR", opt_text(l.gutschein_nr.clone())),
                     ("ARTIKELTEXT", text(&l.text)),
-                    ("GV_TYP", text(l.gv_typ)),
-                    ("P_STORNO", text("0")),
+                    ("GV_TYP", fixed(l.gv_typ)),
+                    ("P_STORNO", fixed("0")),
                     ("ART_NR", opt_text(l.art_nr.clone())),
                     ("MENGE", l.menge.map_or(Cell::Empty, dec)),
                     ("EINHEIT", opt_text(l.einheit.clone())),
@@ -621,9 +643,9 @@ fn build_einzel(
             );
             b.push(
                 &tables::LINES_VAT,
-                vec![
-                    ("BON_ID", text(&v.bon_id)),
-                    ("POS_ZEILE", text(&pos)),
+                [
+                    ("BON_ID", shared(&bon_id)),
+                    ("POS_ZEILE", shared(&pos)),
                     ("UST_SCHLUESSEL", int(u64::from(l.key))),
                     ("POS_BRUTTO", dec(l.brutto)),
                     ("POS_NETTO", dec(l.netto)),
@@ -634,10 +656,10 @@ fn build_einzel(
                 for (typ, amount) in [("base_amount", base), ("discount", discount)] {
                     b.push(
                         &tables::ITEMAMOUNTS,
-                        vec![
-                            ("BON_ID", text(&v.bon_id)),
-                            ("POS_ZEILE", text(&pos)),
-                            ("TYP", text(typ)),
+                        [
+                            ("BON_ID", shared(&bon_id)),
+                            ("POS_ZEILE", shared(&pos)),
+                            ("TYP", fixed(typ)),
                             ("UST_SCHLUESSEL", int(u64::from(l.key))),
                             ("PF_BRUTTO", dec(amount)),
                         ],
@@ -658,8 +680,8 @@ fn build_einzel(
         for (key, (brutto, netto, ust)) in per_key {
             b.push(
                 &tables::TRANSACTIONS_VAT,
-                vec![
-                    ("BON_ID", text(&v.bon_id)),
+                [
+                    ("BON_ID", shared(&bon_id)),
                     ("UST_SCHLUESSEL", int(u64::from(key))),
                     ("BON_BRUTTO", dec(brutto)),
                     ("BON_NETTO", dec(netto)),
@@ -671,21 +693,21 @@ fn build_einzel(
             let (datum, z_kasse, z_nr) = match r.target {
                 Some((datum, z_nr)) => (
                     text(csv::timestamp_local(datum)),
-                    text(register_id),
+                    shared(&b.key.kasse),
                     int(z_nr),
                 ),
                 None if r.typ == "Transaktion" => (
                     text(csv::timestamp_local(v.end)),
-                    text(register_id),
+                    shared(&b.key.kasse),
                     int(b.key.z_nr),
                 ),
                 None => (Cell::Empty, Cell::Empty, Cell::Empty),
             };
             b.push(
                 &tables::REFERENCES,
-                vec![
-                    ("BON_ID", text(&v.bon_id)),
-                    ("REF_TYP", text(r.typ)),
+                [
+                    ("BON_ID", shared(&bon_id)),
+                    ("REF_TYP", fixed(r.typ)),
                     ("REF_NAME", opt_text(r.name)),
                     ("REF_DATUM", datum),
                     ("REF_Z_KASSE_ID", z_kasse),
@@ -699,7 +721,7 @@ fn build_einzel(
 }
 
 fn csv_flag(on: bool) -> Cell {
-    text(if on { "1" } else { "0" })
+    fixed(if on { "1" } else { "0" })
 }
 
 fn checked(a: Decimal, b: Decimal, bon_id: &str) -> Result<Decimal, Error> {
@@ -720,6 +742,7 @@ fn build_tse(
     let mut serials: Vec<String> = Vec::new();
     for v in vorgaenge {
         let Some(t) = &v.tse else { continue };
+        let bon_id: Arc<str> = Arc::from(v.bon_id.as_str());
         let tse_id = match serials.iter().position(|s| *s == t.serial) {
             Some(i) => i + 1,
             None => {
@@ -767,12 +790,12 @@ fn build_tse(
                 let n = chars.len();
                 b.push(
                     &tables::TSE,
-                    vec![
+                    [
                         ("TSE_ID", int(serials.len() as u64)),
                         ("TSE_SERIAL", text(t.serial.to_ascii_lowercase())),
                         ("TSE_SIG_ALGO", text(algorithm)),
                         ("TSE_ZEITFORMAT", text(time_format)),
-                        ("TSE_PD_ENCODING", text("UTF-8")),
+                        ("TSE_PD_ENCODING", fixed("UTF-8")),
                         ("TSE_PUBLIC_KEY", text(public_key)),
                         ("TSE_ZERTIFIKAT_I", part(0..n.min(1000))),
                         ("TSE_ZERTIFIKAT_II", part(n.min(1000)..n)),
@@ -783,8 +806,8 @@ fn build_tse(
         };
         b.push(
             &tables::TRANSACTIONS_TSE,
-            vec![
-                ("BON_ID", text(&v.bon_id)),
+            [
+                ("BON_ID", shared(&bon_id)),
                 ("TSE_ID", int(tse_id as u64)),
                 ("TSE_TANR", int(t.tanr)),
                 ("TSE_TA_START", text(csv::tse_time(t.start))),
@@ -843,8 +866,8 @@ fn build_aggregates(
     for ((gv, key), (brutto, netto, ust)) in cases {
         b.push(
             &tables::BUSINESSCASES,
-            vec![
-                ("GV_TYP", text(gv)),
+            [
+                ("GV_TYP", fixed(gv)),
                 ("UST_SCHLUESSEL", int(u64::from(key))),
                 ("Z_UMS_BRUTTO", dec(brutto)),
                 ("Z_UMS_NETTO", dec(netto)),
@@ -855,8 +878,8 @@ fn build_aggregates(
     for ((typ, name), amount) in payments {
         b.push(
             &tables::PAYMENT,
-            vec![
-                ("ZAHLART_TYP", text(typ)),
+            [
+                ("ZAHLART_TYP", fixed(typ)),
                 ("ZAHLART_NAME", opt_text(name)),
                 ("Z_ZAHLART_BETRAG", dec(amount)),
             ],
@@ -865,7 +888,7 @@ fn build_aggregates(
     for (currency, amount) in cash {
         b.push(
             &tables::CASH_PER_CURRENCY,
-            vec![
+            [
                 ("ZAHLART_WAEH", text(currency)),
                 ("ZAHLART_BETRAG_WAEH", dec(amount)),
             ],
@@ -886,10 +909,10 @@ fn build_vat(b: &mut Builder<'_>, vorgaenge: &[Vorgang]) {
         };
         b.push(
             &tables::VAT,
-            vec![
+            [
                 ("UST_SCHLUESSEL", int(u64::from(key))),
                 ("UST_SATZ", dec(entry.rate_percent())),
-                ("UST_BESCHR", text(entry.description)),
+                ("UST_BESCHR", fixed(entry.description)),
             ],
         );
     }

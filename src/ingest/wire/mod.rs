@@ -266,7 +266,13 @@ pub fn detect(raw: &str) -> Result<Detected, (FieldError, Option<String>)> {
 }
 
 /// Deserialises a record into a wire struct, keeping the JSON path of any error.
+///
+/// Tracking the path costs about as much as the parse itself, so it is done only for a record
+/// that failed: the second pass fails at the same place and gives the same message.
 pub(crate) fn parse_record<T: for<'de> Deserialize<'de>>(raw: &str) -> Result<T, FieldError> {
+    if let Ok(value) = T::deserialize(&mut serde_json::Deserializer::from_str(raw)) {
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_str(raw);
     serde_path_to_error::deserialize(&mut de).map_err(FieldError::from_serde)
 }
