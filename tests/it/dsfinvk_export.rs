@@ -567,3 +567,83 @@ fn demo_export_passes_the_pypi_validator() {
         );
     }
 }
+
+/// A certificate longer than 2000 characters continues in TSE_ZERTIFIKAT_III, _IV …
+/// (1000 characters each, DSFinV-K 2.2 §3.2.7 and Anhang E 7): tse.csv gains the columns,
+/// index.xml declares them, the parts join to the certificate, and the export still passes
+/// every check, the certificate's key included.
+#[test]
+fn long_certificates_continue_in_further_columns() {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD as B64;
+    use fiskal::export::dsfinvk::check::check_zip_bytes;
+    use fiskal::export::dsfinvk::tables::TSE;
+    use fiskal::regime::kassensichv::sign::{TseCurve, TseSigner};
+
+    let mut md = MasterData::load(&demo_dir().join("masterdata.toml")).unwrap();
+    // A manufacturer CA issues each demo TSE a certificate with a long subject, as chains of
+    // organisation names and policies make real ones: over 2,000 Base64 characters.
+    let ca = TseSigner::from_seed(TseCurve::P256, b"test manufacturer CA");
+    let mut certs = Vec::new();
+    for tse in &mut md.tse {
+        let key = B64.decode(&tse.public_key).unwrap();
+        let curve = if key.len() == 65 {
+            TseCurve::P256
+        } else {
+            TseCurve::BrainpoolP384r1
+        };
+        let subject = format!("TSE {} {}", tse.serial, "Kassensicherungsverordnung ".repeat(50));
+        let der = ca.issue(
+            "Test TSE CA",
+            &subject,
+            (curve, &key),
+            ("250101000000Z", "341231235959Z"),
+        );
+        let cert = B64.encode(der);
+        assert!((2001..3000).contains(&cert.len()), "{}", cert.len());
+        tse.certificate = Some(cert.clone());
+        certs.push(cert);
+    }
+    let r = read(&[&demo_dir()]);
+    let mut c = Collector::default();
+    for op in r.ops {
+        c.push(op);
+    }
+    for (reg, ops) in c.finish() {
+        let e = export(&reg, &ops, &md, &Options::default()).unwrap().unwrap();
+        let tse = String::from_utf8(e.csv(&TSE).unwrap()).unwrap();
+        let mut lines = tse.split("\r\n");
+        let header: Vec<&str> = lines.next().unwrap().split(';').collect();
+        assert_eq!(header.len(), TSE.columns.len() + 1, "{reg}: {header:?}");
+        assert_eq!(header.last(), Some(&"TSE_ZERTIFIKAT_III"));
+        let rows: Vec<Vec<&str>> = lines
+            .filter(|l| !l.is_empty())
+            .map(|l| l.split(';').collect())
+            .collect();
+        assert!(!rows.is_empty());
+        for row in &rows {
+            let parts = &row[row.len() - 3..];
+            assert_eq!(parts[0].chars().count(), 1000);
+            assert_eq!(parts[1].chars().count(), 1000);
+            assert!(certs.contains(&parts.concat()), "{reg}: parts do not join to a certificate");
+        }
+        let xml = String::from_utf8(e.index_xml().unwrap()).unwrap();
+        let declared = xml
+            .split("<Name>TSE_ZERTIFIKAT_III</Name>")
+            .nth(1)
+            .and_then(|rest| rest.split("</VariableColumn>").next())
+            .unwrap_or_default();
+        assert!(
+            declared.contains("<AlphaNumeric />")
+                && declared.contains("<MaxLength>1000</MaxLength>"),
+            "{reg}: index.xml does not declare TSE_ZERTIFIKAT_III"
+        );
+        let mut found = Vec::new();
+        let summary = check_zip_bytes(e.to_zip().unwrap(), &mut |f| {
+            found.push((f.code, f.file, f.line, f.column, f.expected));
+        })
+        .unwrap();
+        assert_eq!(summary.tse_verified, e.n_vorgaenge, "{reg}");
+        assert!(found.is_empty(), "{reg}: {found:#?}");
+    }
+}

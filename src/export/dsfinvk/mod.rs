@@ -193,6 +193,9 @@ pub struct Export {
     pub left_out: usize,
     /// index.xml DataSupplier Name and Location.
     pub supplier: (String, String),
+    /// tse.csv as written: [`tables::TSE`], with TSE_ZERTIFIKAT_III… when a certificate
+    /// needs them.
+    tse_table: &'static Table,
     rows: Vec<Vec<Vec<Cell>>>,
 }
 
@@ -206,6 +209,15 @@ impl Export {
             .map_or(&[], Vec::as_slice)
     }
 
+    /// The 20 tables as written, in index.xml order: [`TABLES`], with tse.csv widened when
+    /// a certificate is longer than two columns hold.
+    pub fn tables(&self) -> Vec<&'static Table> {
+        TABLES
+            .iter()
+            .map(|t| if t.file == tables::TSE.file { self.tse_table } else { *t })
+            .collect()
+    }
+
     /// The archive's file name: `<register_id>_<first day>_<last day>.zip`.
     pub fn file_name(&self) -> String {
         format!(
@@ -214,8 +226,13 @@ impl Export {
         )
     }
 
-    /// One table as CSV bytes.
+    /// One table as CSV bytes (tse.csv with as many certificate columns as it needs).
     pub fn csv(&self, table: &'static Table) -> Result<Vec<u8>, Error> {
+        let table = if table.file == tables::TSE.file {
+            self.tse_table
+        } else {
+            table
+        };
         let mut w = csv::TableWriter::new(table, Vec::new())?;
         let mut values = Vec::with_capacity(table.columns.len());
         for row in self.rows(table) {
@@ -233,7 +250,7 @@ impl Export {
             location: &self.supplier.1,
             comment: index_xml::DataSupplier::OFFICIAL.comment,
         };
-        index_xml::render(&supplier, &TABLES).map_err(|e| Error::IndexXml(e.to_string()))
+        index_xml::render(&supplier, &self.tables()).map_err(|e| Error::IndexXml(e.to_string()))
     }
 
     /// The zip archive: the 20 CSVs in index.xml order, index.xml and the DTD, deflated,
@@ -252,8 +269,9 @@ impl Export {
         };
         // The tables are independent: rendered in parallel, added in index.xml order (and the
         // first failing table in that order reported, as a serial run would).
-        let csvs: Vec<Result<Vec<u8>, Error>> = TABLES.par_iter().map(|t| self.csv(t)).collect();
-        for (table, csv) in TABLES.iter().zip(csvs) {
+        let tables = self.tables();
+        let csvs: Vec<Result<Vec<u8>, Error>> = tables.par_iter().map(|t| self.csv(t)).collect();
+        for (table, csv) in tables.iter().zip(csvs) {
             put(table.file, &csv?)?;
         }
         put("index.xml", &self.index_xml()?)?;
@@ -532,6 +550,7 @@ pub fn export(
             ],
         );
     }
+    let tse_table = widen_certificate_columns(&mut rows);
     let first_day = closings
         .iter()
         .map(|c| c.business_day)
@@ -556,8 +575,31 @@ pub fn export(
                 merchant.street, merchant.postal_code, merchant.city
             ),
         ),
+        tse_table,
         rows,
     }))
+}
+
+/// Pads every tse.csv row to the widest one (a certificate of more than 2000 characters
+/// adds TSE_ZERTIFIKAT_III…) and returns the table declaration of that width.
+fn widen_certificate_columns(rows: &mut [Vec<Vec<Cell>>]) -> &'static Table {
+    let Some(tse_rows) = TABLES
+        .iter()
+        .position(|t| t.file == tables::TSE.file)
+        .and_then(|i| rows.get_mut(i))
+    else {
+        return &tables::TSE;
+    };
+    let width = tse_rows
+        .iter()
+        .map(Vec::len)
+        .max()
+        .unwrap_or(0)
+        .max(tables::TSE.columns.len());
+    for row in tse_rows.iter_mut() {
+        row.resize(width, Cell::Empty);
+    }
+    tables::tse_with_certificate_parts(width + 2 - tables::TSE.columns.len())
 }
 
 struct ClosingKey {
@@ -586,6 +628,18 @@ impl Builder<'_> {
         }
         if let Some(i) = TABLES.iter().position(|t| t.file == table.file) {
             self.rows[i].push(row);
+        }
+    }
+
+    /// Appends `cells` to the last row of `table`: columns beyond its declaration (the
+    /// certificate parts TSE_ZERTIFIKAT_III… of tse.csv).
+    fn extend_last(&mut self, table: &'static Table, cells: impl Iterator<Item = Cell>) {
+        if let Some(row) = TABLES
+            .iter()
+            .position(|t| t.file == table.file)
+            .and_then(|i| self.rows[i].last_mut())
+        {
+            row.extend(cells);
         }
     }
 }
@@ -773,21 +827,14 @@ fn build_tse(
                 let cert = known
                     .and_then(|k| k.certificate.clone())
                     .unwrap_or_default();
+                // 1000 characters per column; parts beyond the second go into
+                // TSE_ZERTIFIKAT_III… (DSFinV-K 2.2 §3.2.7, Anhang E 7).
                 let chars: Vec<char> = cert.chars().collect();
-                if chars.len() > 2000 {
-                    return Err(missing(
-                        "certificate longer than 2000 characters (TSE_ZERTIFIKAT_III is not written);",
-                    ));
-                }
-                let part = |r: std::ops::Range<usize>| -> Cell {
-                    let s: String = chars.get(r).unwrap_or_default().iter().collect();
-                    if s.is_empty() {
-                        Cell::Empty
-                    } else {
-                        Cell::Text(s)
-                    }
-                };
-                let n = chars.len();
+                let mut parts = chars
+                    .chunks(tables::CERTIFICATE_PART_LEN)
+                    .map(|c| Cell::Text(c.iter().collect()));
+                let first = parts.next().unwrap_or(Cell::Empty);
+                let second = parts.next().unwrap_or(Cell::Empty);
                 b.push(
                     &tables::TSE,
                     [
@@ -797,10 +844,11 @@ fn build_tse(
                         ("TSE_ZEITFORMAT", text(time_format)),
                         ("TSE_PD_ENCODING", fixed("UTF-8")),
                         ("TSE_PUBLIC_KEY", text(public_key)),
-                        ("TSE_ZERTIFIKAT_I", part(0..n.min(1000))),
-                        ("TSE_ZERTIFIKAT_II", part(n.min(1000)..n)),
+                        ("TSE_ZERTIFIKAT_I", first),
+                        ("TSE_ZERTIFIKAT_II", second),
                     ],
                 );
+                b.extend_last(&tables::TSE, parts);
                 serials.len()
             }
         };

@@ -628,6 +628,59 @@ pub static TABLES: [&Table; 20] = [
     &REFERENCES,
 ];
 
+/// Characters per certificate column (TSE_ZERTIFIKAT_I, _II, …: A1000 each).
+pub const CERTIFICATE_PART_LEN: usize = 1000;
+
+/// `tse.csv` with `parts` certificate columns: [`TSE`] itself for up to two, else [`TSE`]
+/// followed by TSE_ZERTIFIKAT_III, _IV, … (1000 characters each), as DSFinV-K 2.2 §3.2.7
+/// and Anhang E 7 prescribe for a Base64 certificate longer than 2000 characters; index.xml
+/// then declares those columns too. The columns are not in the official index.xml, so the
+/// table is built on first use and kept for the rest of the run (one per width, so a run
+/// builds at most a handful).
+pub fn tse_with_certificate_parts(parts: usize) -> &'static Table {
+    use std::sync::Mutex;
+    static WIDER: Mutex<Vec<&'static Table>> = Mutex::new(Vec::new());
+    if parts <= 2 {
+        return &TSE;
+    }
+    let mut wider = WIDER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(t) = wider.iter().find(|t| t.columns.len() == TSE.columns.len() + parts - 2) {
+        return t;
+    }
+    let rest = TSE.columns.iter().find(|c| c.name == "TSE_ZERTIFIKAT_II").copied();
+    let mut columns = TSE.columns.to_vec();
+    for i in 3..=parts {
+        let name: &'static str = Box::leak(format!("TSE_ZERTIFIKAT_{}", roman(i)).into_boxed_str());
+        columns.push(Column {
+            name,
+            required: Required::No,
+            ..rest.unwrap_or(col(name, "", a(1000), O))
+        });
+    }
+    let table: &'static Table = Box::leak(Box::new(Table {
+        columns: Box::leak(columns.into_boxed_slice()),
+        ..TSE
+    }));
+    wider.push(table);
+    table
+}
+
+/// `n` (≥ 1) in Roman numerals, as the certificate columns are numbered.
+pub fn roman(mut n: usize) -> String {
+    const DIGITS: [(usize, &str); 13] = [
+        (1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
+        (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"),
+    ];
+    let mut out = String::new();
+    for (value, digits) in DIGITS {
+        while n >= value {
+            out.push_str(digits);
+            n -= value;
+        }
+    }
+    out
+}
+
 /// A closed list of values a text column may hold. Values are case-sensitive, as spelled in
 /// the spec.
 #[derive(Debug, PartialEq, Eq)]
@@ -927,6 +980,36 @@ mod tests {
     use super::*;
     use std::collections::HashSet;
     use std::str::FromStr;
+
+    #[test]
+    fn certificate_columns_continue_in_roman_numerals() {
+        assert_eq!(
+            (1..=12).map(roman).collect::<Vec<_>>(),
+            ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII"]
+        );
+        assert!(std::ptr::eq(tse_with_certificate_parts(0), &TSE));
+        assert!(std::ptr::eq(tse_with_certificate_parts(2), &TSE));
+        let five = tse_with_certificate_parts(5);
+        let names: Vec<&str> = five.columns.iter().map(|c| c.name).collect();
+        assert_eq!(names.len(), TSE.columns.len() + 3);
+        assert_eq!(
+            names[TSE.columns.len() - 2..],
+            [
+                "TSE_ZERTIFIKAT_I",
+                "TSE_ZERTIFIKAT_II",
+                "TSE_ZERTIFIKAT_III",
+                "TSE_ZERTIFIKAT_IV",
+                "TSE_ZERTIFIKAT_V"
+            ]
+        );
+        assert!(five.columns[TSE.columns.len()..]
+            .iter()
+            .all(|c| c.ty == ColumnType::AlphaNumeric { max_len: 1000 }));
+        assert_eq!((five.file, five.name), (TSE.file, TSE.name));
+        // Built once per width.
+        assert!(std::ptr::eq(five, tse_with_certificate_parts(5)));
+        assert!(!std::ptr::eq(five, tse_with_certificate_parts(3)));
+    }
 
     /// The column list (from the official 2.3 index.xml and Anhang G v2.2) the declarations
     /// were derived from.

@@ -185,6 +185,14 @@ fn unsigned_big(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The curve's OID and the OID of ECDSA with the hash the curve is used with here.
+fn curve_oids(curve: TseCurve) -> (&'static [u8], &'static [u8]) {
+    match curve {
+        TseCurve::P256 => (OID_P256, OID_ECDSA_SHA256),
+        TseCurve::BrainpoolP384r1 => (OID_BP384, OID_ECDSA_SHA384),
+    }
+}
+
 impl TseSigner {
     /// A self-signed X.509 v3 certificate (DER) for this TSE's key, issued to and by
     /// `common_name` and valid from `not_before` to `not_after` (UTCTime `YYMMDDhhmmssZ`).
@@ -195,32 +203,54 @@ impl TseSigner {
     /// TSE_ZERTIFIKAT_I/II) — works the same. The serial number is taken from the key hash,
     /// so the same key always gives the same bytes.
     pub fn certificate(&self, common_name: &str, not_before: &str, not_after: &str) -> Vec<u8> {
-        let (curve_oid, sig_oid) = match self.curve {
-            TseCurve::P256 => (OID_P256, OID_ECDSA_SHA256),
-            TseCurve::BrainpoolP384r1 => (OID_BP384, OID_ECDSA_SHA384),
-        };
+        self.issue(
+            common_name,
+            common_name,
+            (self.curve, self.public_key()),
+            (not_before, not_after),
+        )
+    }
+
+    /// An X.509 v3 certificate (DER) for `subject_key` (curve and uncompressed point) issued
+    /// to `subject` by `issuer` and signed with this key: what a manufacturer CA issues to a
+    /// TSE. Validity as in [`certificate`](Self::certificate).
+    pub fn issue(
+        &self,
+        issuer: &str,
+        subject: &str,
+        subject_key: (TseCurve, &[u8]),
+        (not_before, not_after): (&str, &str),
+    ) -> Vec<u8> {
+        let (_, sig_oid) = curve_oids(self.curve);
+        let (curve_oid, _) = curve_oids(subject_key.0);
+        let key = subject_key.1;
         let version = tlv(0xA0, &tlv(0x02, &[2]));
         let serial = tlv(0x02, &unsigned_big(&self.serial[..16]));
         let algorithm = seq(&[&tlv(0x06, sig_oid)]);
-        let name = seq(&[&tlv(
-            0x31,
-            &seq(&[
-                &tlv(0x06, OID_COMMON_NAME),
-                &tlv(0x0C, common_name.as_bytes()),
-            ]),
-        )]);
+        let name = |cn: &str| {
+            seq(&[&tlv(
+                0x31,
+                &seq(&[&tlv(0x06, OID_COMMON_NAME), &tlv(0x0C, cn.as_bytes())]),
+            )])
+        };
         let validity = seq(&[
             &tlv(0x17, not_before.as_bytes()),
             &tlv(0x17, not_after.as_bytes()),
         ]);
         let mut point = vec![0u8];
-        point.extend_from_slice(&self.public_key);
+        point.extend_from_slice(key);
         let spki = seq(&[
             &seq(&[&tlv(0x06, OID_EC_PUBLIC_KEY), &tlv(0x06, curve_oid)]),
             &tlv(0x03, &point),
         ]);
         let tbs = seq(&[
-            &version, &serial, &algorithm, &name, &validity, &name, &spki,
+            &version,
+            &serial,
+            &algorithm,
+            &name(issuer),
+            &validity,
+            &name(subject),
+            &spki,
         ]);
         let rs = self.sign_digest(&self.algorithm().digest(&tbs));
         let (r, s) = rs.split_at(rs.len() / 2);
