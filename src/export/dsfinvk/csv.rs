@@ -304,13 +304,9 @@ fn push_field(buf: &mut String, column: &Column, value: &Value<'_>) -> Result<()
         }
         (ColumnType::AlphaNumeric { .. }, Value::Dec(_)) => Err(Problem::DecimalInText),
         (ColumnType::Numeric { accuracy }, Value::Int(v)) => {
-            buf.push_str(&format_number(Decimal::from(*v), accuracy)?);
-            Ok(())
+            push_number(buf, Decimal::from(*v), accuracy)
         }
-        (ColumnType::Numeric { accuracy }, Value::Dec(v)) => {
-            buf.push_str(&format_number(*v, accuracy)?);
-            Ok(())
-        }
+        (ColumnType::Numeric { accuracy }, Value::Dec(v)) => push_number(buf, *v, accuracy),
         (ColumnType::Numeric { .. }, Value::Text(_)) => Err(Problem::TextInNumeric),
         (_, Value::Empty) => Ok(()),
     }
@@ -364,38 +360,57 @@ pub fn quote(s: &str) -> Cow<'_, str> {
 /// ([`round_commercial`]); writing more than the accuracy would break the import (AmadeusVerify
 /// error 115, DSFinV-K spec §1.3). Decimal comma, `-` for negatives, never `-0`, no grouping.
 pub fn format_number(value: Decimal, accuracy: u32) -> Result<String, Problem> {
+    let mut out = String::new();
+    push_number(&mut out, value, accuracy)?;
+    Ok(out)
+}
+
+/// [`format_number`] appended to `buf` (every amount of an export goes through here, so it
+/// allocates nothing).
+fn push_number(buf: &mut String, value: Decimal, accuracy: u32) -> Result<(), Problem> {
     if accuracy == 0 {
         if !value.fract().is_zero() {
             return Err(Problem::NotAnInteger);
         }
-        return Ok(plain(value.trunc(), 0));
+        push_plain(buf, value.trunc(), 0);
+        return Ok(());
     }
     let rounded = round_commercial(value, accuracy);
     let min = if accuracy <= 3 { accuracy } else { 2 };
     let decimals = rounded.normalize().scale().clamp(min, accuracy);
-    Ok(plain(rounded, decimals))
+    push_plain(buf, rounded, decimals);
+    Ok(())
 }
 
 /// `value` (with at most `decimals` significant decimals) with exactly `decimals` decimals.
-fn plain(value: Decimal, decimals: u32) -> String {
-    // Decimal's Display never uses an exponent; the fraction is re-cut here rather than by
-    // rescaling, which could overflow the mantissa for values near the type's limit.
-    let text = value.abs().to_string();
-    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
-    let frac = frac.trim_end_matches('0');
-    let mut out = String::with_capacity(int.len() + decimals as usize + 2);
-    if value.is_sign_negative() && !value.is_zero() {
-        out.push('-');
+fn push_plain(buf: &mut String, value: Decimal, decimals: u32) {
+    // The digits come from the mantissa and scale rather than from rescaling, which could
+    // overflow the mantissa for values near the type's limit. A 96-bit mantissa has at most
+    // 29 digits and the scale at most 28, so 30 places hold every value with its leading 0.
+    let mut digits = [b'0'; 30];
+    let mut m = value.mantissa().unsigned_abs();
+    let mut n = 0;
+    while m > 0 && n < digits.len() {
+        digits[n] = b'0' + (m % 10) as u8;
+        m /= 10;
+        n += 1;
     }
-    out.push_str(int);
+    // digits[..n] is the mantissa least significant first; the last `scale` are the fraction.
+    let scale = (value.scale() as usize).min(digits.len() - 1);
+    let n = n.max(scale + 1);
+    if value.is_sign_negative() && !value.is_zero() {
+        buf.push('-');
+    }
+    buf.extend(digits[scale..n].iter().rev().map(|&d| char::from(d)));
     if decimals > 0 {
-        out.push(DECIMAL_SYMBOL);
-        out.push_str(frac);
+        buf.push(DECIMAL_SYMBOL);
+        let significant = digits[..scale].iter().take_while(|&&d| d == b'0').count();
+        let frac = &digits[significant..scale];
+        buf.extend(frac.iter().rev().map(|&d| char::from(d)));
         for _ in frac.len()..decimals as usize {
-            out.push('0');
+            buf.push('0');
         }
     }
-    out
 }
 
 /// A point in time for Z_ERSTELLUNG, BON_START, BON_ENDE and REF_DATUM: RFC 3339 local time
@@ -877,6 +892,36 @@ mod tests {
                 prop_assert!(!text.contains('.'), "{}", text);
                 prop_assert_eq!(read_back(&text), round_commercial(v, accuracy));
             }
+        }
+
+        /// Integer and N3 columns: exactly the digits Decimal's own Display gives for the
+        /// (rounded) value, with a comma, never `-0`, and only integers in N0.
+        #[test]
+        fn n0_and_n3_values_match_the_decimal_display(v in any_decimal()) {
+            match format_number(v, 0) {
+                Ok(text) => {
+                    prop_assert!(v.fract().is_zero());
+                    let want = v.trunc().normalize().to_string();
+                    prop_assert_eq!(text, if want == "-0" { "0".to_string() } else { want });
+                }
+                Err(e) => {
+                    prop_assert_eq!(e, Problem::NotAnInteger);
+                    prop_assert!(!v.fract().is_zero());
+                }
+            }
+            let rounded = round_commercial(v, 3);
+            let text = format_number(v, 3).unwrap();
+            let mut want = rounded.abs().to_string();
+            if !want.contains('.') {
+                want.push('.');
+            }
+            let (int, frac) = want.split_once('.').unwrap();
+            let want = format!(
+                "{}{int},{:0<3}",
+                if rounded.is_sign_negative() && !rounded.is_zero() { "-" } else { "" },
+                frac.trim_end_matches('0')
+            );
+            prop_assert_eq!(text, want);
         }
     }
 }

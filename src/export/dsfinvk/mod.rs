@@ -258,8 +258,12 @@ impl Export {
     pub fn to_zip(&self) -> Result<Vec<u8>, Error> {
         use zip::write::SimpleFileOptions;
         let zerr = |e: zip::result::ZipError| Error::Zip(e.to_string());
+        // Deflate level 1: about three times faster than the default 6 for archives about
+        // 40 % larger (7.2 MB → 10.3 MB for 40,000 operations, docs/performance.md); an
+        // export is written every night and read once.
         let options = SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated)
+            .compression_level(Some(1))
             .last_modified_time(zip::DateTime::default())
             .unix_permissions(0o644);
         let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
