@@ -7,6 +7,7 @@
 pub mod operations;
 pub mod registers;
 
+use std::borrow::Cow;
 use std::fmt;
 
 use rust_decimal::Decimal;
@@ -175,11 +176,14 @@ impl WireTseEvent {
 
 /// The few fields shape detection looks at.
 #[derive(Deserialize)]
-struct Probe {
-    object: Option<String>,
+struct Probe<'a> {
+    #[serde(borrow)]
+    object: Option<Cow<'a, str>>,
     state: Option<IgnoredAny>,
-    // Raw, so that detecting the shape never builds a value tree of the whole record.
-    data: Option<Box<serde_json::value::RawValue>>,
+    // Raw and borrowed, so that detecting the shape neither builds a value tree of the whole
+    // record nor copies its largest part.
+    #[serde(borrow)]
+    data: Option<&'a serde_json::value::RawValue>,
     status: Option<IgnoredAny>,
     source: Option<IgnoredAny>,
     resource_version: Option<IgnoredAny>,
