@@ -15,24 +15,20 @@ fn main() -> ExitCode {
     fiskal::cli::main()
 }
 
-/// Tells mimalloc not to hand freed memory back to the system while the run goes on, and not
-/// to ask for transparent huge pages for the memory it reserves from then on.
+/// Tells mimalloc not to hand freed memory back to the system while the run goes on.
 ///
 /// A run frees each register's operations and rows and then allocates as much again for the
-/// next; returning the pages in between made the kernel zero them again, and huge pages made
-/// a run's system time swing between 0.1 s and 1 s with the kernel's compaction
-/// (docs/performance.md). The memory goes back when the process ends; a run never holds more
-/// than its peak.
+/// next; returning the pages in between made the kernel zero them again (docs/performance.md).
+/// The memory goes back when the process ends; a run never holds more than its peak.
+/// Transparent huge pages are off from the start (libmimalloc-sys feature `no_thp`): with
+/// them, the kernel zeroed 2 MiB for each first touch and a run's system time swung between
+/// 0.1 s and 1 s.
 #[cfg(feature = "mimalloc")]
 fn keep_freed_memory() {
-    // The option ids of mimalloc 3's `mi_option_t` (include/mimalloc.h of the linked
-    // libmimalloc-sys); the crate does not export them as constants.
+    // The option id of mimalloc 3's `mi_option_t` (include/mimalloc.h of the linked
+    // libmimalloc-sys); the crate does not export it as a constant.
     const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-    const MI_OPTION_ALLOW_THP: libmimalloc_sys::mi_option_t = 43;
     // SAFETY: called first thing in `main`, before any thread exists, as mimalloc requires
-    // for option changes; both ids and values are valid for the linked mimalloc 3.
-    unsafe {
-        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1);
-        libmimalloc_sys::mi_option_set(MI_OPTION_ALLOW_THP, 0);
-    }
+    // for option changes; the id and value are valid for the linked mimalloc 3.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
 }

@@ -327,7 +327,13 @@ fn push_text(buf: &mut String, s: &str, max_len: u32) -> Result<(), Problem> {
 /// `s` as a CSV field: unchanged, or in `"` with inner `"` doubled when it contains `;`, `"`,
 /// CR or LF, or starts or ends with a blank (which a reader might trim otherwise).
 pub fn quote(s: &str) -> Cow<'_, str> {
-    let needs = s.contains([COLUMN_DELIMITER, TEXT_ENCAPSULATOR, '\r', '\n'])
+    // Bytes, not chars: the four specials are ASCII and never part of a multi-byte character,
+    // and every text of an export passes here.
+    const DELIMITER: u8 = COLUMN_DELIMITER as u8;
+    const ENCAPSULATOR: u8 = TEXT_ENCAPSULATOR as u8;
+    let needs = s
+        .bytes()
+        .any(|b| matches!(b, DELIMITER | ENCAPSULATOR | b'\r' | b'\n'))
         || s.starts_with(char::is_whitespace)
         || s.ends_with(char::is_whitespace);
     if !needs {
