@@ -592,7 +592,11 @@ fn long_certificates_continue_in_further_columns() {
         } else {
             TseCurve::BrainpoolP384r1
         };
-        let subject = format!("TSE {} {}", tse.serial, "Kassensicherungsverordnung ".repeat(50));
+        let subject = format!(
+            "TSE {} {}",
+            tse.serial,
+            "Kassensicherungsverordnung ".repeat(50)
+        );
         let der = ca.issue(
             "Test TSE CA",
             &subject,
@@ -610,7 +614,9 @@ fn long_certificates_continue_in_further_columns() {
         c.push(op);
     }
     for (reg, ops) in c.finish() {
-        let e = export(&reg, &ops, &md, &Options::default()).unwrap().unwrap();
+        let e = export(&reg, &ops, &md, &Options::default())
+            .unwrap()
+            .unwrap();
         let tse = String::from_utf8(e.csv(&TSE).unwrap()).unwrap();
         let mut lines = tse.split("\r\n");
         let header: Vec<&str> = lines.next().unwrap().split(';').collect();
@@ -625,7 +631,10 @@ fn long_certificates_continue_in_further_columns() {
             let parts = &row[row.len() - 3..];
             assert_eq!(parts[0].chars().count(), 1000);
             assert_eq!(parts[1].chars().count(), 1000);
-            assert!(certs.contains(&parts.concat()), "{reg}: parts do not join to a certificate");
+            assert!(
+                certs.contains(&parts.concat()),
+                "{reg}: parts do not join to a certificate"
+            );
         }
         let xml = String::from_utf8(e.index_xml().unwrap()).unwrap();
         let declared = xml

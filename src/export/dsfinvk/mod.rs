@@ -214,7 +214,13 @@ impl Export {
     pub fn tables(&self) -> Vec<&'static Table> {
         TABLES
             .iter()
-            .map(|t| if t.file == tables::TSE.file { self.tse_table } else { *t })
+            .map(|t| {
+                if t.file == tables::TSE.file {
+                    self.tse_table
+                } else {
+                    *t
+                }
+            })
             .collect()
     }
 

@@ -643,11 +643,20 @@ pub fn tse_with_certificate_parts(parts: usize) -> &'static Table {
     if parts <= 2 {
         return &TSE;
     }
-    let mut wider = WIDER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(t) = wider.iter().find(|t| t.columns.len() == TSE.columns.len() + parts - 2) {
+    let mut wider = WIDER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(t) = wider
+        .iter()
+        .find(|t| t.columns.len() == TSE.columns.len() + parts - 2)
+    {
         return t;
     }
-    let rest = TSE.columns.iter().find(|c| c.name == "TSE_ZERTIFIKAT_II").copied();
+    let rest = TSE
+        .columns
+        .iter()
+        .find(|c| c.name == "TSE_ZERTIFIKAT_II")
+        .copied();
     let mut columns = TSE.columns.to_vec();
     for i in 3..=parts {
         let name: &'static str = Box::leak(format!("TSE_ZERTIFIKAT_{}", roman(i)).into_boxed_str());
@@ -668,8 +677,19 @@ pub fn tse_with_certificate_parts(parts: usize) -> &'static Table {
 /// `n` (≥ 1) in Roman numerals, as the certificate columns are numbered.
 pub fn roman(mut n: usize) -> String {
     const DIGITS: [(usize, &str); 13] = [
-        (1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
-        (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"),
+        (1000, "M"),
+        (900, "CM"),
+        (500, "D"),
+        (400, "CD"),
+        (100, "C"),
+        (90, "XC"),
+        (50, "L"),
+        (40, "XL"),
+        (10, "X"),
+        (9, "IX"),
+        (5, "V"),
+        (4, "IV"),
+        (1, "I"),
     ];
     let mut out = String::new();
     for (value, digits) in DIGITS {
@@ -985,7 +1005,9 @@ mod tests {
     fn certificate_columns_continue_in_roman_numerals() {
         assert_eq!(
             (1..=12).map(roman).collect::<Vec<_>>(),
-            ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII"]
+            [
+                "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII"
+            ]
         );
         assert!(std::ptr::eq(tse_with_certificate_parts(0), &TSE));
         assert!(std::ptr::eq(tse_with_certificate_parts(2), &TSE));
@@ -1002,9 +1024,11 @@ mod tests {
                 "TSE_ZERTIFIKAT_V"
             ]
         );
-        assert!(five.columns[TSE.columns.len()..]
-            .iter()
-            .all(|c| c.ty == ColumnType::AlphaNumeric { max_len: 1000 }));
+        assert!(
+            five.columns[TSE.columns.len()..]
+                .iter()
+                .all(|c| c.ty == ColumnType::AlphaNumeric { max_len: 1000 })
+        );
         assert_eq!((five.file, five.name), (TSE.file, TSE.name));
         // Built once per width.
         assert!(std::ptr::eq(five, tse_with_certificate_parts(5)));
