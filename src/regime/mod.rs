@@ -6,3 +6,4 @@
 //! caller's decision.
 
 pub mod kassensichv;
+pub mod rksv;

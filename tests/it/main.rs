@@ -7,6 +7,7 @@ mod demo;
 mod dsfinvk_export;
 mod dsfinvk_verify;
 mod kassensichv;
+mod rksv_dep7;
 mod shapes;
 mod synth;
 mod tse_check;

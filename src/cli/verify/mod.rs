@@ -4,6 +4,7 @@
 //! Exit codes: 0 when everything verifies, 1 when anything is invalid or unparsable, 2 on
 //! usage errors or unreadable input.
 
+pub mod dep7;
 pub mod dsfinvk;
 pub mod tse_qr;
 pub mod tse_tar;
@@ -36,6 +37,9 @@ pub enum VerifyCommand {
     /// A DSFinV-K export (directory or zip): dialect, fields, keys, reconciliation and TSE
     /// signatures.
     Dsfinvk(dsfinvk::Args),
+    /// An Austrian DEP7 export: receipt formats, signatures, chain, turnover counter and
+    /// sequence.
+    Dep7(dep7::Args),
 }
 
 /// Runs `fiskal verify`.
@@ -44,6 +48,7 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         VerifyCommand::TseQr(a) => tse_qr::run(a, out),
         VerifyCommand::TseTar(a) => tse_tar::run(a, out),
         VerifyCommand::Dsfinvk(a) => dsfinvk::run(a, out),
+        VerifyCommand::Dep7(a) => dep7::run(a, out),
     }
 }
 

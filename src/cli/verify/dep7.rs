@@ -1,0 +1,133 @@
+//! `fiskal verify dep7 DEP.json… --crypto CONTAINER`: check an Austrian DEP7 export as the
+//! RKSV requires (docs/rksv.md): every receipt's format and signature, the Startbeleg, the
+//! chain, the turnover counter, receipt ids, dates and the failure/restore sequence.
+//!
+//! Several files are one register's DEP in order (split exports, nightly increments): the
+//! chain and the counter carry across them. Human output groups the findings by code with
+//! their count and the first examples; JSON gives one object per finding, then a summary.
+//! Exit 0 when no finding has error severity, 1 when one does, 2 when a file or the crypto
+//! container cannot be read.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use base64::Engine;
+
+use super::super::Outcome;
+use crate::output::{Format, Output};
+use crate::regime::rksv::dep::{self, Finding, KeyMaterial, Verifier};
+
+/// Arguments of `fiskal verify dep7`.
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  fiskal verify dep7 dep-export.json --crypto cryptographicMaterialContainer.json\n  fiskal verify dep7 q1.json q2.json --crypto container.json --format json"
+)]
+pub struct Args {
+    /// DEP7 export files of one register, in order.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// The BMF crypto container (cryptographicMaterialContainer.json): the AES key and the
+    /// certificates or public keys by serial. Without it only certificates in the DEP are
+    /// used and the turnover counter is not checked.
+    #[arg(long, value_name = "FILE")]
+    pub crypto: Option<PathBuf>,
+    /// The register's AES-256 key (standard Base64), instead of or over the container's.
+    #[arg(long, value_name = "BASE64")]
+    pub aes_key: Option<String>,
+    /// Examples shown per code in human output.
+    #[arg(long, default_value_t = 3)]
+    pub examples: usize,
+}
+
+fn human_line(f: &Finding) -> String {
+    let mut place = f.file.clone();
+    if let (Some(g), Some(p)) = (f.group, f.position) {
+        place += &format!(" group {g} receipt {p}");
+    }
+    if let Some(r) = &f.receipt {
+        place += &format!(" ({r})");
+    }
+    format!("    {place}: expected {}, found {}", f.expected, f.found)
+}
+
+/// Runs `fiskal verify dep7`.
+pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
+    let mut keys = match &args.crypto {
+        Some(path) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            KeyMaterial::from_container(&bytes)
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("{}", path.display()))?
+        }
+        None => KeyMaterial::default(),
+    };
+    if let Some(text) = &args.aes_key {
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .context("--aes-key: not Base64")?;
+        let key: [u8; 32] = raw
+            .try_into()
+            .map_err(|r: Vec<u8>| anyhow::anyhow!("--aes-key: {} bytes, expected 32", r.len()))?;
+        keys.aes_key = Some(key);
+    }
+    let files: Vec<(String, Vec<u8>)> = args
+        .inputs
+        .iter()
+        .map(|p| {
+            std::fs::read(p)
+                .map(|b| (p.display().to_string(), b))
+                .with_context(|| format!("cannot read {}", p.display()))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let json = out.format() == Format::Json;
+    let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut examples: BTreeMap<&'static str, Vec<Finding>> = BTreeMap::new();
+    let mut write_error = None;
+    let mut sink = |f: Finding| {
+        *counts.entry(f.code).or_default() += 1;
+        if json {
+            if let Err(e) = out.json("dep7_finding", &f) {
+                write_error.get_or_insert(e);
+            }
+        } else {
+            let list = examples.entry(f.code).or_default();
+            if list.len() < args.examples {
+                list.push(f);
+            }
+        }
+    };
+    let mut v = Verifier::new(&keys, &mut sink);
+    for (name, bytes) in &files {
+        v.file(name, bytes);
+    }
+    let summary = v.finish();
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    for (code, count) in &counts {
+        let Some(c) = dep::check(code) else { continue };
+        out.human(&format!("{code} {} ×{count}: {}", c.severity, c.title))?;
+        for f in examples.get(code).into_iter().flatten() {
+            out.human(&human_line(f))?;
+        }
+    }
+    out.human(&format!(
+        "\n{} files, {} receipts: {} signatures valid, {} with the device failed, {} counters checked (final {} cents): {} errors, {} warnings",
+        summary.files,
+        summary.receipts,
+        summary.signatures_valid,
+        summary.device_failed,
+        summary.counters_checked,
+        summary.final_counter,
+        summary.errors,
+        summary.warnings
+    ))?;
+    out.json("dep7_summary", &summary)?;
+    Ok(if summary.errors == 0 {
+        Outcome::Clean
+    } else {
+        Outcome::Findings
+    })
+}

@@ -1,0 +1,1093 @@
+//! A DEP7 export checked the way the Austrian rules require: every receipt on its own, then
+//! the sequence (shared spec `rksv.md` §5–§7).
+//!
+//! [`Verifier`] takes one or more DEP7 files of one register in order (split exports and
+//! nightly increments carry the chain, the turnover counter and the receipt ids across
+//! files) and reports every finding instead of stopping at the first. What it keeps between
+//! receipts is small and fixed: the previous receipt's JWS, the running counter, the last
+//! date, the failure state and a 64-bit hash per receipt id.
+//!
+//! Key material comes from a BMF crypto container (`cryptographicMaterialContainer.json`,
+//! spec §4.7) and from the DEP groups' certificates. Without the AES key the counter cannot be
+//! checked; without a key for a receipt's serial its signature cannot be, and that is
+//! reported as such, never as a wrong signature.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use chrono::NaiveDateTime;
+use serde::Deserialize;
+
+use super::crypto::{self, PublicKey};
+use super::receipt::{self, Counter, FormatClass, Receipt};
+use crate::model::Severity;
+use crate::validate::catalog::Rule as Check;
+
+const RECEIPT: &str = "One receipt";
+const START: &str = "Startbeleg";
+const SEQUENCE: &str = "Sequence";
+const GROUPS: &str = "DEP file and groups";
+
+/// Every DEP7 check, in documentation order. `ztp` in [`ZTP_CLASSES`] maps each to the
+/// exception class of the ztp reference verifier (spec §7, §10).
+pub static CHECKS: &[Check] = &[
+    Check {
+        code: "RKS001",
+        family: RECEIPT,
+        severity: Severity::Error,
+        title: "A receipt is not well formed",
+        rationale: "Every receipt has 13 fields in fixed formats: Base64URL without padding in the JWS, amounts -?d+,dd, date YYYY-MM-DDThh:mm:ss, counter and chaining value Base64 of the right length. Anything else cannot be read as the law defines it.",
+        source: "RKSV Anlage Z 3, Z 12; spec rksv.md §2.1, §7 R1–R9",
+    },
+    Check {
+        code: "RKS002",
+        family: RECEIPT,
+        severity: Severity::Error,
+        title: "The JWS header is not {\"alg\":\"ES256\"}",
+        rationale: "Suite R1 signs with ES256 only; another header means the stored JWS is not what the suite prescribes.",
+        source: "RKSV Anlage Z 2; spec rksv.md §4.1",
+    },
+    Check {
+        code: "RKS003",
+        family: RECEIPT,
+        severity: Severity::Error,
+        title: "The algorithm suite is unknown",
+        rationale: "R1 is the only suite defined; a receipt of another suite cannot be verified.",
+        source: "RKSV Anlage Z 2; spec rksv.md §2.2",
+    },
+    Check {
+        code: "RKS004",
+        family: RECEIPT,
+        severity: Severity::Error,
+        title: "The certificate serial or key id is not valid",
+        rationale: "An open system names its certificate by its serial in hex without leading zeros; a closed system by U:, S: or G: and its key id. FinanzOnline and the Belegcheck app cannot find the device otherwise.",
+        source: "spec rksv.md §2.1 field 11; BMF answer #557",
+    },
+    Check {
+        code: "RKS005",
+        family: RECEIPT,
+        severity: Severity::Error,
+        title: "The ZDA does not fit the serial (AT0 with a certificate serial, or a VDA with a closed-system key id)",
+        rationale: "AT0 marks a closed system, which signs with registered keys; any other ZDA signs with a certificate of that trust service.",
+        source: "spec rksv.md §2.2",
+    },
+    Check {
+        code: "RKS006",
+        family: RECEIPT,
+        severity: Severity::Warning,
+        title: "The certificate serial is written in decimal",
+        rationale: "Field 11 names an open system's certificate by its serial in hex; the serial here is found only when read as a decimal number. The BMF's checker and the Belegcheck app do not find the device then; the signature is still checked with the certificate so found.",
+        source: "spec rksv.md §2.1 field 11, §10.2; BMF answer #557",
+    },
+    Check {
+        code: "RKS010",
+        family: RECEIPT,
+        severity: Severity::Error,
+        title: "No key for the receipt's serial: its signature cannot be verified",
+        rationale: "Neither the crypto container nor a certificate of the DEP holds a key for field 11. The receipt is not shown to be wrong, but it is not shown to be signed either.",
+        source: "spec rksv.md §4.1, §7 R10",
+    },
+    Check {
+        code: "RKS011",
+        family: RECEIPT,
+        severity: Severity::Error,
+        title: "The signature does not verify",
+        rationale: "ES256 over header.payload with the key of field 11 fails: the receipt was changed after signing or signed with another key.",
+        source: "RKSV Anlage Z 2; spec rksv.md §4.1, §7 R11",
+    },
+    Check {
+        code: "RKS012",
+        family: RECEIPT,
+        severity: Severity::Warning,
+        title: "A null receipt was not signed (device failed)",
+        rationale: "Monthly, closing and control null receipts should be signed; the BMF's checker marks an unsigned one as a hint only. (Start and collective receipts are checked by RKS022 and RKS044.)",
+        source: "spec rksv.md §5 (MC-README 2016-11-18)",
+    },
+    Check {
+        code: "RKS020",
+        family: START,
+        severity: Severity::Error,
+        title: "The first receipt does not chain to the register id",
+        rationale: "The Startbeleg's chaining value is the first 8 bytes of SHA-256 of the Kassen-ID; a first receipt that chains to something else means the DEP does not start at the register's beginning.",
+        source: "RKSV Anlage Z 4; spec rksv.md §4.2, §7 D2",
+    },
+    Check {
+        code: "RKS021",
+        family: START,
+        severity: Severity::Error,
+        title: "The Startbeleg is a training or storno receipt",
+        rationale: "The Startbeleg carries the encrypted counter 0; TRA or STO in its place leaves the counter's start unproven.",
+        source: "spec rksv.md §5 (Startbeleg)",
+    },
+    Check {
+        code: "RKS022",
+        family: START,
+        severity: Severity::Error,
+        title: "The Startbeleg was not signed (device failed)",
+        rationale: "The Startbeleg is verified with the Belegcheck app after registration; it must be validly signed.",
+        source: "spec rksv.md §5 (Startbeleg); PT START_RECEIPT_NOT_SIGNED",
+    },
+    Check {
+        code: "RKS023",
+        family: START,
+        severity: Severity::Error,
+        title: "The Startbeleg has amounts or a counter other than 0",
+        rationale: "All five amounts of the Startbeleg are 0 and its counter decrypts to 0.",
+        source: "RKSV § 8; spec rksv.md §5",
+    },
+    Check {
+        code: "RKS030",
+        family: SEQUENCE,
+        severity: Severity::Error,
+        title: "The chaining value is not the hash of the previous receipt",
+        rationale: "Field 12 of every receipt after the first is the first 8 bytes of SHA-256 of the previous receipt's JWS as stored. A mismatch means a receipt is missing, reordered, inserted or changed.",
+        source: "RKSV Anlage Z 4; spec rksv.md §4.2, §7 D3",
+    },
+    Check {
+        code: "RKS031",
+        family: SEQUENCE,
+        severity: Severity::Error,
+        title: "The turnover counter is not the running sum of the receipts",
+        rationale: "Decrypted, the counter of every receipt equals the previous counter plus the receipt's five amounts in cents (training receipts add nothing; storno receipts add but show STO).",
+        source: "RKSV § 8 Abs 1, Anlage Z 8/9; spec rksv.md §4.3, §7 D4",
+    },
+    Check {
+        code: "RKS032",
+        family: SEQUENCE,
+        severity: Severity::Warning,
+        title: "The turnover counter's length changes",
+        rationale: "A register encrypts its counter in a fixed number of bytes; a change points to receipts of another register or a reset.",
+        source: "spec rksv.md §4.3, §7 D11",
+    },
+    Check {
+        code: "RKS040",
+        family: SEQUENCE,
+        severity: Severity::Error,
+        title: "A receipt id occurs twice",
+        rationale: "The Belegnummer identifies a receipt of the register; the counter's IV is derived from it, so a repeated one repeats the keystream.",
+        source: "spec rksv.md §1, §7 D5",
+    },
+    Check {
+        code: "RKS041",
+        family: SEQUENCE,
+        severity: Severity::Error,
+        title: "The register id changes",
+        rationale: "A DEP7 export holds the receipts of one register.",
+        source: "RKSV § 7 Abs 5; spec rksv.md §6, §7 D6",
+    },
+    Check {
+        code: "RKS042",
+        family: SEQUENCE,
+        severity: Severity::Error,
+        title: "Open and closed system receipts are mixed",
+        rationale: "A register signs either with certificates (open) or with registered keys (closed, AT0), not both.",
+        source: "spec rksv.md §7 D7",
+    },
+    Check {
+        code: "RKS043",
+        family: SEQUENCE,
+        severity: Severity::Error,
+        title: "A receipt is dated before the previous one",
+        rationale: "Receipts are stored in the order they were signed; a date going backwards means a wrong clock or a reordered DEP. The BMF's checker enforces it from version 1.1.",
+        source: "spec rksv.md §7 D8",
+    },
+    Check {
+        code: "RKS044",
+        family: SEQUENCE,
+        severity: Severity::Error,
+        title: "No signed null receipt after a device failure",
+        rationale: "After receipts marked 'Sicherheitseinrichtung ausgefallen', a signed null receipt (Sammelbeleg) must come before the next signed receipt with amounts.",
+        source: "spec rksv.md §5 (failure sequence), §7 D9",
+    },
+    Check {
+        code: "RKS050",
+        family: GROUPS,
+        severity: Severity::Error,
+        title: "The DEP file is not a DEP7 export",
+        rationale: "A DEP7 export is a JSON object with a Belege-Gruppe list; each group has Belege-kompakt (a list of JWS strings) and optionally Signaturzertifikat and Zertifizierungsstellen.",
+        source: "RKSV Anlage Z 3; spec rksv.md §6",
+    },
+    Check {
+        code: "RKS051",
+        family: GROUPS,
+        severity: Severity::Error,
+        title: "A group has no certificate although the DEP has several groups",
+        rationale: "Groups exist to carry the certificate of each signing device; a group without one leaves its receipts unattributed.",
+        source: "spec rksv.md §6, §7 D10",
+    },
+    Check {
+        code: "RKS052",
+        family: GROUPS,
+        severity: Severity::Error,
+        title: "A group's certificate is not the one its receipts name",
+        rationale: "The certificate of a group signs its receipts; a receipt naming another serial belongs to another group.",
+        source: "spec rksv.md §4.5, §7 D10",
+    },
+];
+
+/// The ztp reference verifier's exception for each check (spec §7), for the conformance
+/// mapping in docs.
+pub static ZTP_CLASSES: &[(&str, &str)] = &[
+    ("RKS001", "MalformedReceiptException"),
+    ("RKS002", "AlgorithmMismatchException"),
+    ("RKS003", "UnknownAlgorithmException"),
+    ("RKS004", "CertSerialInvalidException"),
+    ("RKS005", "InvalidCertificateProviderException"),
+    ("RKS006", "(accepted: decimal serials are looked up)"),
+    ("RKS010", "NoPublicKeyException"),
+    ("RKS011", "InvalidSignatureException"),
+    ("RKS012", "UnsignedNullReceiptException"),
+    ("RKS020", "InvalidChainingOnInitialReceiptException"),
+    ("RKS021", "NonstandardTypeOnInitialReceiptException"),
+    ("RKS022", "SignatureSystemFailedOnInitialReceiptException"),
+    ("RKS023", "NonzeroTurnoverOnInitialReceiptException"),
+    ("RKS030", "ChainingException"),
+    ("RKS031", "InvalidTurnoverCounterException"),
+    ("RKS032", "ChangingTurnoverCounterSizeException"),
+    ("RKS040", "DuplicateReceiptIdException"),
+    ("RKS041", "ChangingRegisterIdException"),
+    ("RKS042", "ChangingSystemTypeException"),
+    ("RKS043", "DecreasingDateException"),
+    (
+        "RKS044",
+        "NoRestoreReceiptAfterSignatureSystemFailureException",
+    ),
+    ("RKS050", "MalformedDEPException"),
+    ("RKS051", "NoCertificateGivenException"),
+    ("RKS052", "CertSerialMismatchException"),
+];
+
+/// The check with `code`.
+pub fn check(code: &str) -> Option<&'static Check> {
+    CHECKS.iter().find(|c| c.code == code)
+}
+
+/// One finding: the check, where (file, group, position, receipt id), expected and found.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Finding {
+    /// Check code (`RKS030`).
+    pub code: &'static str,
+    /// The check's severity.
+    pub severity: Severity,
+    /// The DEP file.
+    pub file: String,
+    /// 0-based group in the file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<usize>,
+    /// 0-based position of the receipt in its group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<usize>,
+    /// The receipt id (Belegnummer), when the receipt could be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<String>,
+    /// What was expected.
+    pub expected: String,
+    /// What was found.
+    pub found: String,
+}
+
+/// Key material: the AES key of the register and public keys by serial or key id.
+#[derive(Debug, Clone, Default)]
+pub struct KeyMaterial {
+    /// The register's AES-256 key (the counter cannot be checked without it).
+    pub aes_key: Option<[u8; 32]>,
+    keys: HashMap<String, PublicKey>,
+}
+
+#[derive(Deserialize)]
+struct ContainerWire {
+    #[serde(rename = "base64AESKey")]
+    aes_key: Option<String>,
+    #[serde(rename = "certificateOrPublicKeyMap", default)]
+    keys: HashMap<String, ContainerEntry>,
+}
+
+#[derive(Deserialize)]
+struct ContainerEntry {
+    #[serde(rename = "signatureDeviceType")]
+    kind: String,
+    #[serde(rename = "signatureCertificateOrPublicKey")]
+    value: String,
+}
+
+impl KeyMaterial {
+    /// Reads a `cryptographicMaterialContainer.json` (spec §4.7). An entry that cannot be read
+    /// is an error naming it: a container is written by hand or by a tool, and a silently
+    /// skipped key would turn every receipt it signed into "no key".
+    pub fn from_container(bytes: &[u8]) -> Result<KeyMaterial, String> {
+        let wire: ContainerWire =
+            serde_json::from_slice(bytes).map_err(|e| format!("not a crypto container: {e}"))?;
+        let mut out = KeyMaterial::default();
+        if let Some(text) = wire.aes_key {
+            let raw = B64
+                .decode(text.trim())
+                .map_err(|e| format!("base64AESKey: not Base64: {e}"))?;
+            let key: [u8; 32] = raw
+                .try_into()
+                .map_err(|r: Vec<u8>| format!("base64AESKey: {} bytes, expected 32", r.len()))?;
+            out.aes_key = Some(key);
+        }
+        for (id, entry) in wire.keys {
+            let der = B64
+                .decode(entry.value.trim())
+                .map_err(|e| format!("key {id}: not Base64: {e}"))?;
+            let key = match entry.kind.as_str() {
+                "CERTIFICATE" => crypto::read_certificate(&der)
+                    .map_err(|e| format!("key {id}: {e}"))?
+                    .key
+                    .ok_or_else(|| format!("key {id}: the certificate's key is not P-256"))?,
+                "PUBLIC_KEY" => {
+                    PublicKey::from_spki_der(&der).map_err(|e| format!("key {id}: {e}"))?
+                }
+                other => {
+                    return Err(format!(
+                        "key {id}: signatureDeviceType {other:?}, expected CERTIFICATE or PUBLIC_KEY"
+                    ));
+                }
+            };
+            out.keys.insert(key_id(&id), key);
+        }
+        Ok(out)
+    }
+
+    /// Adds a key under a serial or key id.
+    pub fn insert(&mut self, id: &str, key: PublicKey) {
+        self.keys.insert(key_id(id), key);
+    }
+
+    fn get(&self, id: &str) -> Option<&PublicKey> {
+        self.keys.get(&key_id(id))
+    }
+}
+
+/// Serials are hex and compared without regard to case (spec §10.2: uppercase is valid);
+/// closed-system key ids are kept as written.
+fn key_id(id: &str) -> String {
+    if id.contains(':') {
+        id.to_string()
+    } else {
+        id.to_ascii_lowercase()
+    }
+}
+
+#[derive(Deserialize)]
+struct DepWire {
+    #[serde(rename = "Belege-Gruppe")]
+    groups: Vec<GroupWire>,
+}
+
+#[derive(Deserialize)]
+struct GroupWire {
+    // The post-2016 wording is accepted too, as the reference code reads both (spec §6).
+    #[serde(
+        rename = "Signaturzertifikat",
+        alias = "Signatur- bzw. Siegelzertifikat"
+    )]
+    certificate: Option<String>,
+    #[serde(rename = "Belege-kompakt")]
+    receipts: Vec<String>,
+}
+
+/// Signed receipts that may come between a device failure and the Sammelbeleg: the BMF's
+/// checker and ztp accept the Sammelbeleg as the first or the second receipt after the failure
+/// (spec rksv.md §5, §7 D9).
+const RESTORE_GRACE: u8 = 1;
+
+/// What the verifier carries from one receipt to the next, across files.
+#[derive(Debug, Default)]
+struct State {
+    receipts: u64,
+    previous_jws: Option<String>,
+    cashbox_id: Option<String>,
+    closed: Option<bool>,
+    counter: i128,
+    counter_len: Option<usize>,
+    last_date: Option<NaiveDateTime>,
+    /// Signed receipts with amounts still allowed before the Sammelbeleg, while a device
+    /// failure is not yet closed by one: `None` when there is no open failure.
+    restore_grace: Option<u8>,
+    ids: HashSet<u64>,
+}
+
+/// Counts of a verification.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    /// DEP files read.
+    pub files: usize,
+    /// Receipts read.
+    pub receipts: u64,
+    /// Signatures that verified.
+    pub signatures_valid: u64,
+    /// Receipts with the failed-device marker instead of a signature.
+    pub device_failed: u64,
+    /// Receipts whose counter was decrypted and compared.
+    pub counters_checked: u64,
+    /// The running turnover counter after the last receipt, in cents.
+    pub final_counter: i128,
+    /// Findings of error severity.
+    pub errors: u64,
+    /// Findings of warning severity.
+    pub warnings: u64,
+}
+
+/// Checks DEP7 files of one register in order.
+pub struct Verifier<'a> {
+    keys: &'a KeyMaterial,
+    /// Keys of the certificates the DEP's groups carried so far, by serial: a receipt that
+    /// names a certificate of another group is still verified with it.
+    dep_keys: HashMap<String, PublicKey>,
+    state: State,
+    summary: Summary,
+    sink: &'a mut dyn FnMut(Finding),
+}
+
+/// Where a receipt stands.
+struct At<'f> {
+    file: &'f str,
+    group: usize,
+    position: usize,
+}
+
+impl<'a> Verifier<'a> {
+    /// A verifier with `keys`, handing every finding to `sink`.
+    pub fn new(keys: &'a KeyMaterial, sink: &'a mut dyn FnMut(Finding)) -> Verifier<'a> {
+        Verifier {
+            keys,
+            dep_keys: HashMap::new(),
+            state: State::default(),
+            summary: Summary::default(),
+            sink,
+        }
+    }
+
+    /// Checks the next DEP file, named `file` in findings.
+    pub fn file(&mut self, file: &str, bytes: &[u8]) {
+        self.summary.files += 1;
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let dep: DepWire = match serde_json::from_slice(bytes) {
+            Ok(d) => d,
+            Err(e) => {
+                self.report(
+                    "RKS050",
+                    file,
+                    None,
+                    None,
+                    "a JSON object with a Belege-Gruppe list of groups with Belege-kompakt",
+                    e.to_string(),
+                );
+                return;
+            }
+        };
+        if dep.groups.len() > 1 {
+            for (g, group) in dep.groups.iter().enumerate() {
+                if group.certificate.as_deref().is_none_or(str::is_empty) {
+                    self.report(
+                        "RKS051",
+                        file,
+                        Some((g, None)),
+                        None,
+                        "a Signaturzertifikat in each of several groups",
+                        format!("group {g} of {} without one", dep.groups.len()),
+                    );
+                }
+            }
+        }
+        for (g, group) in dep.groups.iter().enumerate() {
+            let certificate = self.group_certificate(file, g, group);
+            for (i, jws) in group.receipts.iter().enumerate() {
+                let at = At {
+                    file,
+                    group: g,
+                    position: i,
+                };
+                self.receipt(&at, jws, certificate.as_ref());
+            }
+        }
+    }
+
+    /// The group's certificate with its serial, when it has one that can be read.
+    fn group_certificate(
+        &mut self,
+        file: &str,
+        g: usize,
+        group: &GroupWire,
+    ) -> Option<crypto::CertificateKey> {
+        let text = group.certificate.as_deref().filter(|c| !c.is_empty())?;
+        let read = B64
+            .decode(text.trim())
+            .map_err(|e| e.to_string())
+            .and_then(|der| crypto::read_certificate(&der));
+        match read {
+            Ok(c) => {
+                if let Some(k) = &c.key {
+                    self.dep_keys.insert(key_id(&c.serial_hex), k.clone());
+                }
+                Some(c)
+            }
+            Err(e) => {
+                self.report(
+                    "RKS050",
+                    file,
+                    Some((g, None)),
+                    None,
+                    "Signaturzertifikat: Base64 of a DER X.509 certificate",
+                    e,
+                );
+                None
+            }
+        }
+    }
+
+    fn receipt(&mut self, at: &At<'_>, jws: &str, certificate: Option<&crypto::CertificateKey>) {
+        self.summary.receipts += 1;
+        let first = self.state.receipts == 0;
+        self.state.receipts += 1;
+        let parsed = receipt::parse_jws(jws);
+        let previous = self.state.previous_jws.replace(jws.to_string());
+        let r = match parsed {
+            Ok(r) => r,
+            Err(e) => {
+                let code = match e.class {
+                    FormatClass::Malformed => "RKS001",
+                    FormatClass::AlgorithmMismatch => "RKS002",
+                    FormatClass::UnknownAlgorithm => "RKS003",
+                    FormatClass::CertSerialInvalid => "RKS004",
+                    FormatClass::InvalidCertificateProvider => "RKS005",
+                };
+                let id = receipt_id_of(jws);
+                self.report(
+                    code,
+                    at.file,
+                    Some((at.group, Some(at.position))),
+                    id.as_deref(),
+                    format!("{}: {}", e.field, e.expected),
+                    e.found,
+                );
+                return;
+            }
+        };
+        let id = Some(r.receipt_id.as_str());
+        let here = Some((at.group, Some(at.position)));
+        let mut find = |v: &mut Self, code: &'static str, expected: String, found: String| {
+            v.report(code, at.file, here, id, expected, found);
+        };
+
+        // Register and system type stay the same for the whole DEP.
+        match &self.state.cashbox_id {
+            Some(c) if *c != r.cashbox_id => {
+                let c = c.clone();
+                find(
+                    self,
+                    "RKS041",
+                    format!("register {c}"),
+                    r.cashbox_id.clone(),
+                );
+            }
+            Some(_) => {}
+            None => self.state.cashbox_id = Some(r.cashbox_id.clone()),
+        }
+        match self.state.closed {
+            Some(closed) if closed != r.is_closed_system() => {
+                let system = |c: bool| if c { "closed (AT0)" } else { "open" };
+                find(
+                    self,
+                    "RKS042",
+                    format!("{} system, as the receipts before", system(closed)),
+                    format!("{} system ({}-{})", system(!closed), r.suite, r.zda),
+                );
+            }
+            Some(_) => {}
+            None => self.state.closed = Some(r.is_closed_system()),
+        }
+        if !self.state.ids.insert(id_hash(&r.receipt_id)) {
+            find(
+                self,
+                "RKS040",
+                "a receipt id not used before".into(),
+                r.receipt_id.clone(),
+            );
+        }
+        if let Some(last) = self.state.last_date
+            && r.date < last
+        {
+            find(
+                self,
+                "RKS043",
+                format!("a date not before {last}"),
+                r.date.to_string(),
+            );
+        }
+        self.state.last_date = Some(self.state.last_date.map_or(r.date, |d| d.max(r.date)));
+
+        // Chaining: the first receipt to the register id, every other to its predecessor.
+        let start_chain = crypto::chain_value(r.cashbox_id.as_bytes());
+        if first {
+            if r.chain != start_chain {
+                find(
+                    self,
+                    "RKS020",
+                    format!(
+                        "{} (SHA-256 of the register id {:?})",
+                        B64.encode(start_chain),
+                        r.cashbox_id
+                    ),
+                    B64.encode(r.chain),
+                );
+            }
+            if matches!(r.counter, Counter::Training | Counter::Storno) {
+                find(
+                    self,
+                    "RKS021",
+                    "an encrypted counter of 0".into(),
+                    counter_text(&r.counter),
+                );
+            }
+            if r.device_failed() {
+                find(
+                    self,
+                    "RKS022",
+                    "a valid signature".into(),
+                    "Sicherheitseinrichtung ausgefallen".into(),
+                );
+            }
+            if !r.is_null() {
+                find(
+                    self,
+                    "RKS023",
+                    "all five amounts 0,00".into(),
+                    amounts_text(&r.amounts),
+                );
+            }
+        } else if let Some(previous) = &previous {
+            let want = crypto::chain_value(previous.as_bytes());
+            if r.chain != want {
+                let found = if r.chain == start_chain {
+                    format!(
+                        "{} (the register id's: a second Startbeleg)",
+                        B64.encode(r.chain)
+                    )
+                } else {
+                    B64.encode(r.chain)
+                };
+                find(
+                    self,
+                    "RKS030",
+                    format!(
+                        "{} (SHA-256 of the previous receipt's JWS)",
+                        B64.encode(want)
+                    ),
+                    found,
+                );
+            }
+        }
+
+        // Signature, and the failure/restore sequence.
+        if r.device_failed() {
+            self.summary.device_failed += 1;
+            // Once a signed receipt has used the grace, only the Sammelbeleg may follow: a
+            // further failed receipt does not open a new grace.
+            if self.state.restore_grace == Some(0) {
+                find(
+                    self,
+                    "RKS044",
+                    "a signed null receipt (Sammelbeleg) as the first or second receipt after the device failure".into(),
+                    format!(
+                        "another receipt with the device failed: {} with amounts {}",
+                        kind(&r),
+                        amounts_text(&r.amounts)
+                    ),
+                );
+            }
+            self.state.restore_grace = Some(RESTORE_GRACE);
+            if r.is_null() && !first && !matches!(r.counter, Counter::Training | Counter::Storno) {
+                find(
+                    self,
+                    "RKS012",
+                    "a signed null receipt".into(),
+                    "Sicherheitseinrichtung ausgefallen".into(),
+                );
+            }
+        } else {
+            self.signature(&r, certificate, &mut find);
+            match self.state.restore_grace {
+                None => {}
+                Some(_) if r.is_null() && matches!(r.counter, Counter::Encrypted(_)) => {
+                    self.state.restore_grace = None;
+                }
+                Some(0) => {
+                    find(
+                        self,
+                        "RKS044",
+                        "a signed null receipt (Sammelbeleg) as the first or second receipt after the device failure".into(),
+                        format!(
+                            "a second signed receipt without it: {} with amounts {}",
+                            kind(&r),
+                            amounts_text(&r.amounts)
+                        ),
+                    );
+                    self.state.restore_grace = None;
+                }
+                Some(n) => self.state.restore_grace = Some(n - 1),
+            }
+        }
+
+        // Turnover counter: training adds nothing; everything else adds its amounts.
+        let sum = r.amount_sum().map(i128::from);
+        let expected = match (&r.counter, sum) {
+            (Counter::Training, _) => Some(self.state.counter),
+            (_, Some(s)) if !first => self.state.counter.checked_add(s),
+            (_, Some(_)) => Some(0),
+            (_, None) => None,
+        };
+        if let Counter::Encrypted(ct) = &r.counter {
+            if let Some(len) = self.state.counter_len
+                && len != ct.len()
+            {
+                find(
+                    self,
+                    "RKS032",
+                    format!("{len} bytes, as before"),
+                    format!("{} bytes", ct.len()),
+                );
+            }
+            self.state.counter_len = Some(ct.len());
+            if let Some(key) = &self.keys.aes_key {
+                let iv = crypto::counter_iv(&r.cashbox_id, &r.receipt_id);
+                let found = crypto::decrypt_counter(key, &iv, ct);
+                self.summary.counters_checked += 1;
+                let want = if first { Some(0) } else { expected };
+                // A Startbeleg with amounts is already RKS023; its counter says nothing new.
+                if found != want && (!first || r.is_null()) {
+                    find(
+                        self,
+                        "RKS031",
+                        want.map_or("a counter within range".into(), |w| {
+                            format!("{w} cents (previous {} + amounts)", self.state.counter)
+                        }),
+                        found.map_or("undecryptable".into(), |f| format!("{f} cents")),
+                    );
+                }
+                // The sum goes on from what the receipt states, so one wrong receipt is one
+                // finding, not one for every receipt after it.
+                if let Some(f) = found {
+                    self.state.counter = f;
+                    return;
+                }
+            }
+        }
+        if let Some(e) = expected {
+            self.state.counter = e;
+        }
+    }
+
+    fn signature(
+        &mut self,
+        r: &Receipt,
+        certificate: Option<&crypto::CertificateKey>,
+        find: &mut dyn FnMut(&mut Self, &'static str, String, String),
+    ) {
+        // A serial of decimal digits only is first taken as the hex it must be, then, failing
+        // that, as the decimal number some early registers wrote (spec rksv.md §10.2).
+        let as_decimal = (!r.is_closed_system() && r.serial.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| r.serial.parse::<u128>().ok())
+            .flatten()
+            .map(|n| format!("{n:x}"));
+        let names = |serial: &str| {
+            serial.eq_ignore_ascii_case(&r.serial) || as_decimal.as_deref() == Some(serial)
+        };
+        let from_group = certificate.filter(|c| names(&c.serial_hex));
+        if let Some(c) = certificate
+            && from_group.is_none()
+            && !r.is_closed_system()
+        {
+            find(
+                self,
+                "RKS052",
+                format!("serial {} of the group's certificate", c.serial_hex),
+                r.serial.clone(),
+            );
+        }
+        let keys = self.keys;
+        let dep_keys = std::mem::take(&mut self.dep_keys);
+        let lookup = |id: &str| keys.get(id).or_else(|| dep_keys.get(&key_id(id)));
+        let mut decimal = from_group.is_some_and(|c| !c.serial_hex.eq_ignore_ascii_case(&r.serial));
+        let key = from_group
+            .and_then(|c| c.key.as_ref())
+            .or_else(|| lookup(&r.serial))
+            .or_else(|| {
+                let key = lookup(as_decimal.as_deref()?);
+                decimal |= key.is_some();
+                key
+            })
+            .cloned();
+        self.dep_keys = dep_keys;
+        if decimal {
+            find(
+                self,
+                "RKS006",
+                format!(
+                    "the serial in hex: {}",
+                    as_decimal.as_deref().unwrap_or_default()
+                ),
+                format!("{} (decimal)", r.serial),
+            );
+        }
+        let Some(key) = key else {
+            find(
+                self,
+                "RKS010",
+                format!("a key or certificate for {}", r.serial),
+                "none in the crypto container or the DEP's groups".into(),
+            );
+            return;
+        };
+        if key.verify_es256(r.signing_input().as_bytes(), &r.signature) {
+            self.summary.signatures_valid += 1;
+        } else {
+            find(
+                self,
+                "RKS011",
+                format!("an ES256 signature by {}", r.serial),
+                "a signature that does not verify".into(),
+            );
+        }
+    }
+
+    fn report(
+        &mut self,
+        code: &'static str,
+        file: &str,
+        at: Option<(usize, Option<usize>)>,
+        receipt: Option<&str>,
+        expected: impl Into<String>,
+        found: impl Into<String>,
+    ) {
+        let severity = check(code).map_or(Severity::Error, |c| c.severity);
+        match severity {
+            Severity::Error => self.summary.errors += 1,
+            Severity::Warning => self.summary.warnings += 1,
+            Severity::Info => {}
+        }
+        (self.sink)(Finding {
+            code,
+            severity,
+            file: file.to_string(),
+            group: at.map(|a| a.0),
+            position: at.and_then(|a| a.1),
+            receipt: receipt.map(str::to_string),
+            expected: expected.into(),
+            found: found.into(),
+        });
+    }
+
+    /// The counts so far.
+    pub fn finish(mut self) -> Summary {
+        self.summary.final_counter = self.state.counter;
+        self.summary
+    }
+}
+
+/// The receipt id of a receipt that could not be parsed, when its payload still shows one,
+/// so that the finding names the receipt as an auditor would look it up.
+fn receipt_id_of(jws: &str) -> Option<String> {
+    let payload = jws.split('.').nth(1)?;
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    let text = engine.decode(payload).ok()?;
+    let text = String::from_utf8_lossy(&text);
+    let id = text.split('_').nth(3)?;
+    (!id.is_empty()).then(|| id.to_string())
+}
+
+fn id_hash(id: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
+}
+
+fn kind(r: &Receipt) -> &'static str {
+    match r.counter {
+        Counter::Training => "training",
+        Counter::Storno => "storno",
+        Counter::Encrypted(_) if r.is_null() => "null",
+        Counter::Encrypted(_) => "standard",
+    }
+}
+
+fn counter_text(c: &Counter) -> String {
+    match c {
+        Counter::Training => "TRA".into(),
+        Counter::Storno => "STO".into(),
+        Counter::Encrypted(b) => B64.encode(b),
+    }
+}
+
+fn amounts_text(a: &[i64; 5]) -> String {
+    a.iter()
+        .map(|c| {
+            let sign = if *c < 0 { "-" } else { "" };
+            let c = c.unsigned_abs();
+            format!("{sign}{},{:02}", c / 100, c % 100)
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// docs/rksv-verify.md, generated from [`CHECKS`] and [`ZTP_CLASSES`].
+pub fn markdown() -> String {
+    let mut s = crate::validate::catalog::render_markdown(
+        "# RKSV DEP7 checks\n\n<!-- Generated from src/regime/rksv/dep.rs by `cargo test` (regime::rksv::dep::tests::docs_rksv_verify_md_is_current); do not edit. -->\n\nEvery check `fiskal verify dep7` runs on a DEP7 export, with its code, severity, what it checks, why, and its source. docs/rksv.md describes the command.\n",
+        CHECKS,
+        "check",
+    );
+    s.push_str(
+        "\n## Reference verifier classes\n\nThe conformance cases (fixtures/conformance/rksv/cases.json) name the exception the ztp verifier raises; this is the check fiskal reports for each.\n\n| code | ztp exception |\n|---|---|\n",
+    );
+    for (code, class) in ZTP_CLASSES {
+        s.push_str(&format!("| {code} | `{class}` |\n"));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_ordered_and_mapped() {
+        for w in CHECKS.windows(2) {
+            assert!(w[0].code < w[1].code, "{} before {}", w[0].code, w[1].code);
+        }
+        for c in CHECKS {
+            assert!(
+                ZTP_CLASSES.iter().any(|(code, _)| *code == c.code),
+                "{} has no ztp class",
+                c.code
+            );
+        }
+        assert_eq!(ZTP_CLASSES.len(), CHECKS.len());
+    }
+
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/conformance/rksv/");
+
+    fn read(path: &str) -> Vec<u8> {
+        std::fs::read(format!("{FIXTURES}{path}")).unwrap()
+    }
+
+    fn run(keys: &KeyMaterial, files: &[(&str, &[u8])]) -> (Vec<Finding>, Summary) {
+        let mut found = Vec::new();
+        let mut sink = |f: Finding| found.push(f);
+        let mut v = Verifier::new(keys, &mut sink);
+        for (name, bytes) in files {
+            v.file(name, bytes);
+        }
+        let s = v.finish();
+        (found, s)
+    }
+
+    fn codes(found: &[Finding]) -> Vec<&'static str> {
+        let mut c: Vec<_> = found.iter().map(|f| f.code).collect();
+        c.dedup();
+        c
+    }
+
+    #[test]
+    fn a_file_that_is_no_dep7_export_is_one_finding_and_reading_goes_on() {
+        let keys = KeyMaterial::default();
+        let closed = read("asit-example-0.7.1/closed-S1/dep-export.json");
+        let (found, s) = run(
+            &keys,
+            &[("a.json", b"{\"Belege\": []}"), ("b.json", &closed)],
+        );
+        assert_eq!(found[0].code, "RKS050");
+        assert_eq!(found[0].file, "a.json");
+        assert!(found[0].found.contains("Belege-Gruppe"), "{:?}", found[0]);
+        // The second file is still read: 81 receipts, none of them verifiable without keys.
+        assert_eq!(s.receipts, 81);
+        assert!(found[1..].iter().all(|f| f.code == "RKS010"), "{found:#?}");
+
+        let broken =
+            br#"{"Belege-Gruppe": [{"Signaturzertifikat": "not base64!", "Belege-kompakt": []}]}"#;
+        let (found, _) = run(&keys, &[("c.json", broken)]);
+        assert_eq!(codes(&found), ["RKS050"]);
+        assert_eq!(found[0].group, Some(0));
+    }
+
+    #[test]
+    fn a_change_of_counter_length_is_reported() {
+        // Scenario 1 with 5-byte counters, then the same scenario with 8-byte ones.
+        let dir = "generated/bmf/TESTSUITE_TEST_SZENARIO_1/";
+        let keys = KeyMaterial::from_container(&read(&format!(
+            "{dir}closed-tc5/cryptographicMaterialContainer.json"
+        )))
+        .unwrap();
+        let five = read(&format!("{dir}closed-tc5/dep-export.json"));
+        let eight = read(&format!("{dir}closed-tc8/dep-export.json"));
+        let (found, _) = run(&keys, &[("five.json", &five)]);
+        assert!(found.is_empty(), "{found:#?}");
+        let (found, _) = run(&keys, &[("five.json", &five), ("eight.json", &eight)]);
+        let change: Vec<&Finding> = found.iter().filter(|f| f.code == "RKS032").collect();
+        assert_eq!(change.len(), 1, "{found:#?}");
+        assert_eq!(
+            (change[0].file.as_str(), change[0].position),
+            ("eight.json", Some(0))
+        );
+        assert_eq!(change[0].expected, "5 bytes, as before");
+        // The second file restarts the register: its Startbeleg breaks the chain and repeats
+        // every receipt id.
+        assert!(
+            found
+                .iter()
+                .any(|f| f.code == "RKS030" && f.found.contains("second Startbeleg"))
+        );
+        assert!(found.iter().any(|f| f.code == "RKS040"));
+    }
+
+    #[test]
+    fn a_group_certificate_of_another_serial_is_reported() {
+        let dir = "generated/ztp/regkassen-test-cases-0.7.1-groups-splits/TESTSUITE_TEST_SZENARIO_2/open/";
+        let keys = KeyMaterial::from_container(&read(&format!(
+            "{dir}cryptographicMaterialContainer.json"
+        )))
+        .unwrap();
+        let bytes = read(&format!("{dir}dep-export0.json"));
+        let (found, s) = run(&keys, &[("dep.json", &bytes)]);
+        assert!(found.is_empty(), "{found:#?}");
+        assert!(s.signatures_valid > 0);
+        // Groups 0 and 1 swap certificates: their receipts name the other serial.
+        let mut dep: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let groups = dep["Belege-Gruppe"].as_array_mut().unwrap();
+        let c0 = groups[0]["Signaturzertifikat"].clone();
+        groups[0]["Signaturzertifikat"] = groups[1]["Signaturzertifikat"].clone();
+        groups[1]["Signaturzertifikat"] = c0;
+        let swapped = serde_json::to_vec(&dep).unwrap();
+        let (found, s2) = run(&keys, &[("dep.json", &swapped)]);
+        let groups: Vec<Option<usize>> = found.iter().map(|f| f.group).collect();
+        assert_eq!(codes(&found), ["RKS052"], "{found:#?}");
+        assert_eq!(groups, [Some(0), Some(1)]);
+        // Both certificates are still in the DEP: the signatures verify all the same.
+        assert_eq!(s2.signatures_valid, s.signatures_valid);
+    }
+
+    #[test]
+    fn docs_rksv_verify_md_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/rksv-verify.md");
+        let want = markdown();
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        if have != want {
+            if std::env::var_os("FISKAL_UPDATE_DOCS").is_some() {
+                std::fs::write(&path, &want).unwrap();
+            } else {
+                panic!(
+                    "docs/rksv-verify.md is out of date: run `FISKAL_UPDATE_DOCS=1 cargo test docs_rksv_verify_md_is_current`"
+                );
+            }
+        }
+    }
+}
