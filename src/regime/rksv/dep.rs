@@ -1077,17 +1077,10 @@ mod tests {
 
     #[test]
     fn docs_rksv_verify_md_is_current() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/rksv-verify.md");
-        let want = markdown();
-        let have = std::fs::read_to_string(&path).unwrap_or_default();
-        if have != want {
-            if std::env::var_os("FISKAL_UPDATE_DOCS").is_some() {
-                std::fs::write(&path, &want).unwrap();
-            } else {
-                panic!(
-                    "docs/rksv-verify.md is out of date: run `FISKAL_UPDATE_DOCS=1 cargo test docs_rksv_verify_md_is_current`"
-                );
-            }
-        }
+        crate::validate::catalog::assert_generated_doc(
+            "docs/rksv-verify.md",
+            &markdown(),
+            "docs_rksv_verify_md_is_current",
+        );
     }
 }

@@ -482,17 +482,10 @@ mod tests {
 
     #[test]
     fn docs_dsfinvk_verify_md_is_current() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/dsfinvk-verify.md");
-        let want = markdown();
-        let have = std::fs::read_to_string(&path).unwrap_or_default();
-        if have != want {
-            if std::env::var_os("FISKAL_UPDATE_DOCS").is_some() {
-                std::fs::write(&path, &want).unwrap();
-            } else {
-                panic!(
-                    "docs/dsfinvk-verify.md is out of date: run `FISKAL_UPDATE_DOCS=1 cargo test docs_dsfinvk_verify_md_is_current`"
-                );
-            }
-        }
+        crate::validate::catalog::assert_generated_doc(
+            "docs/dsfinvk-verify.md",
+            &markdown(),
+            "docs_dsfinvk_verify_md_is_current",
+        );
     }
 }
