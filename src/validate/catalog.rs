@@ -429,6 +429,22 @@ pub fn render_markdown(header: &str, entries: &[Rule], noun: &str) -> String {
     s
 }
 
+/// Fails when the generated document `path` (relative to the crate) differs from `want`;
+/// with `FISKAL_UPDATE_DOCS` set it writes `want` instead. `test` names the calling test for
+/// the message. Every catalog's "docs are current" test goes through here.
+#[cfg(test)]
+pub(crate) fn assert_generated_doc(path: &str, want: &str, test: &str) {
+    let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    let have = std::fs::read_to_string(&full).unwrap_or_default();
+    if have != want {
+        if std::env::var_os("FISKAL_UPDATE_DOCS").is_some() {
+            std::fs::write(&full, want).unwrap();
+        } else {
+            panic!("{path} is out of date: run `FISKAL_UPDATE_DOCS=1 cargo test {test}`");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -456,21 +472,5 @@ mod tests {
     #[test]
     fn docs_rules_md_is_current() {
         assert_generated_doc("docs/rules.md", &markdown(), "docs_rules_md_is_current");
-    }
-}
-
-/// Fails when the generated document `path` (relative to the crate) differs from `want`;
-/// with `FISKAL_UPDATE_DOCS` set it writes `want` instead. `test` names the calling test for
-/// the message. Every catalog's "docs are current" test goes through here.
-#[cfg(test)]
-pub(crate) fn assert_generated_doc(path: &str, want: &str, test: &str) {
-    let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
-    let have = std::fs::read_to_string(&full).unwrap_or_default();
-    if have != want {
-        if std::env::var_os("FISKAL_UPDATE_DOCS").is_some() {
-            std::fs::write(&full, want).unwrap();
-        } else {
-            panic!("{path} is out of date: run `FISKAL_UPDATE_DOCS=1 cargo test {test}`");
-        }
     }
 }
