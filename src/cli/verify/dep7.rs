@@ -72,12 +72,14 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
             .map_err(|r: Vec<u8>| anyhow::anyhow!("--aes-key: {} bytes, expected 32", r.len()))?;
         keys.aes_key = Some(key);
     }
-    let files: Vec<(String, Vec<u8>)> = args
+    // Every file is opened before the first is read, so that a missing one is exit 2 before
+    // any finding; each is then streamed.
+    let files: Vec<(String, std::fs::File)> = args
         .inputs
         .iter()
         .map(|p| {
-            std::fs::read(p)
-                .map(|b| (p.display().to_string(), b))
+            std::fs::File::open(p)
+                .map(|f| (p.display().to_string(), f))
                 .with_context(|| format!("cannot read {}", p.display()))
         })
         .collect::<anyhow::Result<_>>()?;
@@ -99,8 +101,8 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         }
     };
     let mut v = Verifier::new(&keys, &mut sink);
-    for (name, bytes) in &files {
-        v.file(name, bytes);
+    for (name, file) in files {
+        v.file_reader(&name, file);
     }
     let summary = v.finish();
     if let Some(e) = write_error {

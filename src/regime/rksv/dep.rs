@@ -372,24 +372,6 @@ fn key_id(id: &str) -> String {
     }
 }
 
-#[derive(Deserialize)]
-struct DepWire {
-    #[serde(rename = "Belege-Gruppe")]
-    groups: Vec<GroupWire>,
-}
-
-#[derive(Deserialize)]
-struct GroupWire {
-    // The post-2016 wording is accepted too, as the reference code reads both (spec §6).
-    #[serde(
-        rename = "Signaturzertifikat",
-        alias = "Signatur- bzw. Siegelzertifikat"
-    )]
-    certificate: Option<String>,
-    #[serde(rename = "Belege-kompakt")]
-    receipts: Vec<String>,
-}
-
 /// Signed receipts that may come between a device failure and the Sammelbeleg: the BMF's
 /// checker and ztp accept the Sammelbeleg as the first or the second receipt after the failure
 /// (spec rksv.md §5, §7 D9).
@@ -464,47 +446,48 @@ impl<'a> Verifier<'a> {
 
     /// Checks the next DEP file, named `file` in findings.
     pub fn file(&mut self, file: &str, bytes: &[u8]) {
+        self.file_reader(file, bytes);
+    }
+
+    /// Checks the next DEP file read from `reader`, streaming: one receipt at a time is held,
+    /// so a DEP of millions of receipts needs no more memory than one of ten. A file that
+    /// breaks off or stops being JSON is one RKS050 finding after the receipts before the
+    /// break were checked.
+    pub fn file_reader(&mut self, file: &str, reader: impl std::io::Read) {
         self.summary.files += 1;
-        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        let dep: DepWire = match serde_json::from_slice(bytes) {
-            Ok(d) => d,
-            Err(e) => {
-                self.report(
-                    "RKS050",
-                    file,
-                    None,
-                    None,
-                    "a JSON object with a Belege-Gruppe list of groups with Belege-kompakt",
-                    e.to_string(),
-                );
-                return;
-            }
-        };
-        if dep.groups.len() > 1 {
-            for (g, group) in dep.groups.iter().enumerate() {
-                if group.certificate.as_deref().is_none_or(str::is_empty) {
-                    self.report(
-                        "RKS051",
-                        file,
-                        Some((g, None)),
-                        None,
-                        "a Signaturzertifikat in each of several groups",
-                        format!("group {g} of {} without one", dep.groups.len()),
-                    );
-                }
-            }
+        let mut reader = std::io::BufReader::with_capacity(1 << 16, reader);
+        // A byte order mark is tolerated, as the reference tools do (spec §6).
+        if let Ok(head) = std::io::BufRead::fill_buf(&mut reader)
+            && head.starts_with(b"\xEF\xBB\xBF")
+        {
+            std::io::BufRead::consume(&mut reader, 3);
         }
-        for (g, group) in dep.groups.iter().enumerate() {
-            let certificate = self.group_certificate(file, g, group);
-            for (i, jws) in group.receipts.iter().enumerate() {
-                let at = At {
-                    file,
-                    group: g,
-                    position: i,
-                };
-                self.receipt(&at, jws, certificate.as_ref());
-            }
+        let mut de = serde_json::Deserializer::from_reader(reader);
+        let result =
+            serde::de::DeserializeSeed::deserialize(stream::DepSeed { v: self, file }, &mut de)
+                .and_then(|()| de.end());
+        if let Err(e) = result {
+            self.report(
+                "RKS050",
+                file,
+                None,
+                None,
+                "a JSON object with a Belege-Gruppe list of groups with Belege-kompakt",
+                e.to_string(),
+            );
         }
+    }
+
+    /// RKS051 for group `g` of a file with several groups.
+    fn no_certificate(&mut self, file: &str, g: usize) {
+        self.report(
+            "RKS051",
+            file,
+            Some((g, None)),
+            None,
+            "a Signaturzertifikat in each of several groups",
+            format!("group {g} without one"),
+        );
     }
 
     /// The group's certificate with its serial, when it has one that can be read.
@@ -512,9 +495,9 @@ impl<'a> Verifier<'a> {
         &mut self,
         file: &str,
         g: usize,
-        group: &GroupWire,
+        text: Option<&str>,
     ) -> Option<crypto::CertificateKey> {
-        let text = group.certificate.as_deref().filter(|c| !c.is_empty())?;
+        let text = text.filter(|c| !c.is_empty())?;
         let read = B64
             .decode(text.trim())
             .map_err(|e| e.to_string())
@@ -889,6 +872,198 @@ impl<'a> Verifier<'a> {
     }
 }
 
+/// The DEP7 JSON read as a stream: receipts are handed to the verifier as the parser reaches
+/// them instead of being collected first.
+mod stream {
+    use std::borrow::Cow;
+    use std::fmt;
+
+    use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+    use super::{At, Verifier, crypto};
+
+    /// The root object: only `Belege-Gruppe` is read (ztp's multi-file keys and anything
+    /// else are skipped).
+    pub(super) struct DepSeed<'v, 'a> {
+        pub(super) v: &'v mut Verifier<'a>,
+        pub(super) file: &'v str,
+    }
+
+    impl<'de> DeserializeSeed<'de> for DepSeed<'_, '_> {
+        type Value = ();
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for DepSeed<'_, '_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a DEP7 object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let mut seen = false;
+            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                if key == "Belege-Gruppe" {
+                    map.next_value_seed(Groups {
+                        v: &mut *self.v,
+                        file: self.file,
+                    })?;
+                    seen = true;
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            if seen {
+                Ok(())
+            } else {
+                Err(de::Error::missing_field("Belege-Gruppe"))
+            }
+        }
+    }
+
+    struct Groups<'v, 'a> {
+        v: &'v mut Verifier<'a>,
+        file: &'v str,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Groups<'_, '_> {
+        type Value = ();
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Groups<'_, '_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of receipt groups")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            let mut g = 0;
+            // Whether group 0 lacked a certificate: only a second group makes that a finding.
+            let mut first_uncertified = false;
+            while let Some(certified) = seq.next_element_seed(Group {
+                v: &mut *self.v,
+                file: self.file,
+                g,
+            })? {
+                if g == 0 {
+                    first_uncertified = !certified;
+                } else {
+                    if g == 1 && first_uncertified {
+                        self.v.no_certificate(self.file, 0);
+                    }
+                    if !certified {
+                        self.v.no_certificate(self.file, g);
+                    }
+                }
+                g += 1;
+            }
+            Ok(())
+        }
+    }
+
+    /// One group; its value says whether it carried a certificate.
+    struct Group<'v, 'a> {
+        v: &'v mut Verifier<'a>,
+        file: &'v str,
+        g: usize,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Group<'_, '_> {
+        type Value = bool;
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Group<'_, '_> {
+        type Value = bool;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a receipt group (Belege-kompakt, Signaturzertifikat)")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+            // `None` until the certificate key was read; the receipts are streamed when it
+            // comes first, as every writer orders it, and held only when it comes after them.
+            let mut certificate: Option<Option<crypto::CertificateKey>> = None;
+            let mut certified = false;
+            let mut held: Option<Vec<String>> = None;
+            let mut receipts = false;
+            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                match key.as_ref() {
+                    "Signaturzertifikat" | "Signatur- bzw. Siegelzertifikat" => {
+                        let text: Option<String> = map.next_value()?;
+                        certified = text.as_deref().is_some_and(|t| !t.is_empty());
+                        let c = self.v.group_certificate(self.file, self.g, text.as_deref());
+                        certificate = Some(c);
+                    }
+                    "Belege-kompakt" => {
+                        receipts = true;
+                        match &certificate {
+                            Some(c) => map.next_value_seed(Receipts {
+                                v: &mut *self.v,
+                                at: (self.file, self.g),
+                                certificate: c.as_ref(),
+                            })?,
+                            None => held = Some(map.next_value()?),
+                        }
+                    }
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            if !receipts {
+                return Err(de::Error::missing_field("Belege-kompakt"));
+            }
+            let c = certificate.flatten();
+            for (i, jws) in held.into_iter().flatten().enumerate() {
+                let at = At {
+                    file: self.file,
+                    group: self.g,
+                    position: i,
+                };
+                self.v.receipt(&at, &jws, c.as_ref());
+            }
+            Ok(certified)
+        }
+    }
+
+    struct Receipts<'v, 'a> {
+        v: &'v mut Verifier<'a>,
+        at: (&'v str, usize),
+        certificate: Option<&'v crypto::CertificateKey>,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Receipts<'_, '_> {
+        type Value = ();
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Receipts<'_, '_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of JWS receipts")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            let mut position = 0;
+            while let Some(jws) = seq.next_element::<Cow<'de, str>>()? {
+                let at = At {
+                    file: self.at.0,
+                    group: self.at.1,
+                    position,
+                };
+                self.v.receipt(&at, &jws, self.certificate);
+                position += 1;
+            }
+            Ok(())
+        }
+    }
+}
+
 /// The receipt id of a receipt that could not be parsed, when its payload still shows one,
 /// so that the finding names the receipt as an auditor would look it up.
 fn receipt_id_of(jws: &str) -> Option<String> {
@@ -1060,7 +1235,9 @@ mod tests {
         let (found, s) = run(&keys, &[("dep.json", &bytes)]);
         assert!(found.is_empty(), "{found:#?}");
         assert!(s.signatures_valid > 0);
-        // Groups 0 and 1 swap certificates: their receipts name the other serial.
+        // Groups 0 and 1 swap certificates: their receipts name the other serial. (Written
+        // back through serde_json's sorted maps, every group now stores its receipts before
+        // its certificate, so the held path is taken too.)
         let mut dep: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         let groups = dep["Belege-Gruppe"].as_array_mut().unwrap();
         let c0 = groups[0]["Signaturzertifikat"].clone();
@@ -1073,6 +1250,29 @@ mod tests {
         assert_eq!(groups, [Some(0), Some(1)]);
         // Both certificates are still in the DEP: the signatures verify all the same.
         assert_eq!(s2.signatures_valid, s.signatures_valid);
+    }
+
+    /// A DEP that breaks off is checked up to the break, then one RKS050 says where; a byte
+    /// order mark is tolerated; a certificate stored after its receipts still serves them.
+    #[test]
+    fn a_broken_off_file_is_checked_up_to_the_break() {
+        let keys = KeyMaterial::from_container(&read(
+            "asit-example-0.7.1/closed-S1/cryptographicMaterialContainer.json",
+        ))
+        .unwrap();
+        let whole = read("asit-example-0.7.1/closed-S1/dep-export.json");
+        let cut = &whole[..whole.len() / 2];
+        let (found, s) = run(&keys, &[("cut.json", cut)]);
+        assert_eq!(codes(&found), ["RKS050"], "{found:#?}");
+        assert!(found[0].found.contains("EOF"), "{:?}", found[0]);
+        assert!(s.receipts > 30 && s.receipts < 50, "{s:?}");
+        assert_eq!(s.signatures_valid + s.device_failed, s.receipts);
+
+        let mut bom = b"\xEF\xBB\xBF".to_vec();
+        bom.extend_from_slice(&whole);
+        let (found, s) = run(&keys, &[("bom.json", &bom)]);
+        assert!(found.is_empty(), "{found:#?}");
+        assert_eq!(s.receipts, 81);
     }
 
     #[test]
