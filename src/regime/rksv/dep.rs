@@ -523,13 +523,36 @@ impl<'a> Verifier<'a> {
         }
     }
 
-    fn receipt(&mut self, at: &At<'_>, jws: &str, certificate: Option<&crypto::CertificateKey>) {
+    /// Checks receipts of one group in order: parsing and signatures, which need no state, in
+    /// parallel, then everything that depends on the receipts before, one after the other.
+    fn receipts(
+        &mut self,
+        at: (&str, usize, usize),
+        batch: &[String],
+        certificate: Option<&crypto::CertificateKey>,
+    ) {
+        use rayon::prelude::*;
+        let (keys, dep_keys) = (self.keys, &self.dep_keys);
+        let prepared: Vec<Prepared> = batch
+            .par_iter()
+            .map(|jws| prepare(keys, dep_keys, jws, certificate))
+            .collect();
+        for (i, (jws, p)) in batch.iter().zip(prepared).enumerate() {
+            let here = At {
+                file: at.0,
+                group: at.1,
+                position: at.2 + i,
+            };
+            self.apply(&here, jws, p);
+        }
+    }
+
+    fn apply(&mut self, at: &At<'_>, jws: &str, prepared: Prepared) {
         self.summary.receipts += 1;
         let first = self.state.receipts == 0;
         self.state.receipts += 1;
-        let parsed = receipt::parse_jws(jws);
         let previous = self.state.previous_jws.replace(jws.to_string());
-        let r = match parsed {
+        let r = match prepared.parsed {
             Ok(r) => r,
             Err(e) => {
                 let code = match e.class {
@@ -693,7 +716,9 @@ impl<'a> Verifier<'a> {
                 );
             }
         } else {
-            self.signature(&r, certificate, &mut find);
+            if let Some(sig) = &prepared.signature {
+                self.signature_findings(&r, sig, &mut find);
+            }
             match self.state.restore_grace {
                 None => {}
                 Some(_) if r.is_null() && matches!(r.counter, Counter::Encrypted(_)) => {
@@ -765,76 +790,42 @@ impl<'a> Verifier<'a> {
         }
     }
 
-    fn signature(
+    fn signature_findings(
         &mut self,
         r: &Receipt,
-        certificate: Option<&crypto::CertificateKey>,
+        sig: &Signature,
         find: &mut dyn FnMut(&mut Self, &'static str, String, String),
     ) {
-        // A serial of decimal digits only is first taken as the hex it must be, then, failing
-        // that, as the decimal number some early registers wrote (spec rksv.md §10.2).
-        let as_decimal = (!r.is_closed_system() && r.serial.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| r.serial.parse::<u128>().ok())
-            .flatten()
-            .map(|n| format!("{n:x}"));
-        let names = |serial: &str| {
-            serial.eq_ignore_ascii_case(&r.serial) || as_decimal.as_deref() == Some(serial)
-        };
-        let from_group = certificate.filter(|c| names(&c.serial_hex));
-        if let Some(c) = certificate
-            && from_group.is_none()
-            && !r.is_closed_system()
-        {
+        if let Some(serial) = &sig.group_serial {
             find(
                 self,
                 "RKS052",
-                format!("serial {} of the group's certificate", c.serial_hex),
+                format!("serial {serial} of the group's certificate"),
                 r.serial.clone(),
             );
         }
-        let keys = self.keys;
-        let dep_keys = std::mem::take(&mut self.dep_keys);
-        let lookup = |id: &str| keys.get(id).or_else(|| dep_keys.get(&key_id(id)));
-        let mut decimal = from_group.is_some_and(|c| !c.serial_hex.eq_ignore_ascii_case(&r.serial));
-        let key = from_group
-            .and_then(|c| c.key.as_ref())
-            .or_else(|| lookup(&r.serial))
-            .or_else(|| {
-                let key = lookup(as_decimal.as_deref()?);
-                decimal |= key.is_some();
-                key
-            })
-            .cloned();
-        self.dep_keys = dep_keys;
-        if decimal {
+        if let Some(hex) = &sig.decimal {
             find(
                 self,
                 "RKS006",
-                format!(
-                    "the serial in hex: {}",
-                    as_decimal.as_deref().unwrap_or_default()
-                ),
+                format!("the serial in hex: {hex}"),
                 format!("{} (decimal)", r.serial),
             );
         }
-        let Some(key) = key else {
-            find(
+        match sig.valid {
+            None => find(
                 self,
                 "RKS010",
                 format!("a key or certificate for {}", r.serial),
                 "none in the crypto container or the DEP's groups".into(),
-            );
-            return;
-        };
-        if key.verify_es256(r.signing_input().as_bytes(), &r.signature) {
-            self.summary.signatures_valid += 1;
-        } else {
-            find(
+            ),
+            Some(true) => self.summary.signatures_valid += 1,
+            Some(false) => find(
                 self,
                 "RKS011",
                 format!("an ES256 signature by {}", r.serial),
                 "a signature that does not verify".into(),
-            );
+            ),
         }
     }
 
@@ -872,6 +863,75 @@ impl<'a> Verifier<'a> {
     }
 }
 
+/// What a receipt gives without looking at the receipts before it.
+struct Prepared {
+    parsed: Result<Receipt, receipt::FormatError>,
+    /// `None` for a receipt that could not be parsed or carries the failed-device marker.
+    signature: Option<Signature>,
+}
+
+/// The signature check of one receipt, reported in order later.
+struct Signature {
+    /// The serial of the group's certificate when the receipt names another one.
+    group_serial: Option<String>,
+    /// The hex a decimal serial was found under.
+    decimal: Option<String>,
+    /// `None` when no key was found.
+    valid: Option<bool>,
+}
+
+/// Parses `jws` and verifies its signature with the key its field 11 names: the group's
+/// certificate, then the crypto container, then certificates of the DEP's other groups.
+fn prepare(
+    keys: &KeyMaterial,
+    dep_keys: &HashMap<String, PublicKey>,
+    jws: &str,
+    certificate: Option<&crypto::CertificateKey>,
+) -> Prepared {
+    let parsed = receipt::parse_jws(jws);
+    let signature = parsed
+        .as_ref()
+        .ok()
+        .filter(|r| !r.device_failed())
+        .map(|r| {
+            // A serial of decimal digits only is first taken as the hex it must be, then, failing
+            // that, as the decimal number some early registers wrote (spec rksv.md §10.2).
+            let as_decimal = (!r.is_closed_system()
+                && r.serial.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| r.serial.parse::<u128>().ok())
+            .flatten()
+            .map(|n| format!("{n:x}"));
+            let names = |serial: &str| {
+                serial.eq_ignore_ascii_case(&r.serial) || as_decimal.as_deref() == Some(serial)
+            };
+            let from_group = certificate.filter(|c| names(&c.serial_hex));
+            let group_serial = certificate
+                .filter(|_| from_group.is_none() && !r.is_closed_system())
+                .map(|c| c.serial_hex.clone());
+            let lookup = |id: &str| keys.get(id).or_else(|| dep_keys.get(&key_id(id)));
+            let mut decimal =
+                from_group.is_some_and(|c| !c.serial_hex.eq_ignore_ascii_case(&r.serial));
+            let key = from_group
+                .and_then(|c| c.key.as_ref())
+                .or_else(|| lookup(&r.serial))
+                .or_else(|| {
+                    let key = lookup(as_decimal.as_deref()?);
+                    decimal |= key.is_some();
+                    key
+                });
+            Signature {
+                group_serial,
+                decimal: as_decimal.filter(|_| decimal),
+                valid: key.map(|k| k.verify_es256(r.signing_input().as_bytes(), &r.signature)),
+            }
+        });
+    Prepared { parsed, signature }
+}
+
+/// Receipts parsed and verified in parallel at a time: enough to keep both cores busy, few
+/// enough that a DEP of any size is held a batch at a time.
+const BATCH: usize = 512;
+
 /// The DEP7 JSON read as a stream: receipts are handed to the verifier as the parser reaches
 /// them instead of being collected first.
 mod stream {
@@ -880,7 +940,7 @@ mod stream {
 
     use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-    use super::{At, Verifier, crypto};
+    use super::{BATCH, Verifier, crypto};
 
     /// The root object: only `Belege-Gruppe` is read (ztp's multi-file keys and anything
     /// else are skipped).
@@ -1018,13 +1078,10 @@ mod stream {
                 return Err(de::Error::missing_field("Belege-kompakt"));
             }
             let c = certificate.flatten();
-            for (i, jws) in held.into_iter().flatten().enumerate() {
-                let at = At {
-                    file: self.file,
-                    group: self.g,
-                    position: i,
-                };
-                self.v.receipt(&at, &jws, c.as_ref());
+            let held = held.unwrap_or_default();
+            for (i, chunk) in held.chunks(BATCH).enumerate() {
+                self.v
+                    .receipts((self.file, self.g, i * BATCH), chunk, c.as_ref());
             }
             Ok(certified)
         }
@@ -1050,16 +1107,34 @@ mod stream {
         }
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
             let mut position = 0;
-            while let Some(jws) = seq.next_element::<Cow<'de, str>>()? {
-                let at = At {
-                    file: self.at.0,
-                    group: self.at.1,
-                    position,
-                };
-                self.v.receipt(&at, &jws, self.certificate);
-                position += 1;
+            let mut batch = Vec::with_capacity(BATCH);
+            // A break in the JSON ends the loop with an error; the receipts read before it are
+            // checked first, so that the report says how far the file was good.
+            let mut result = Ok(());
+            loop {
+                match seq.next_element::<String>() {
+                    Ok(Some(jws)) => {
+                        batch.push(jws);
+                        if batch.len() == BATCH {
+                            self.v.receipts(
+                                (self.at.0, self.at.1, position),
+                                &batch,
+                                self.certificate,
+                            );
+                            position += batch.len();
+                            batch.clear();
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                }
             }
-            Ok(())
+            self.v
+                .receipts((self.at.0, self.at.1, position), &batch, self.certificate);
+            result
         }
     }
 }
