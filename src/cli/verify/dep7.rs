@@ -15,7 +15,8 @@ use anyhow::Context;
 use base64::Engine;
 
 use super::super::Outcome;
-use crate::output::{Format, Output};
+use super::Grouped;
+use crate::output::Output;
 use crate::regime::rksv::dep::{self, Finding, KeyMaterial, Verifier};
 
 /// Arguments of `fiskal verify dep7`.
@@ -83,38 +84,18 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
                 .with_context(|| format!("cannot read {}", p.display()))
         })
         .collect::<anyhow::Result<_>>()?;
-    let json = out.format() == Format::Json;
     let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
-    let mut examples: BTreeMap<&'static str, Vec<Finding>> = BTreeMap::new();
-    let mut write_error = None;
+    let mut grouped = Grouped::new(out, "dep7_finding", args.examples);
     let mut sink = |f: Finding| {
         *counts.entry(f.code).or_default() += 1;
-        if json {
-            if let Err(e) = out.json("dep7_finding", &f) {
-                write_error.get_or_insert(e);
-            }
-        } else {
-            let list = examples.entry(f.code).or_default();
-            if list.len() < args.examples {
-                list.push(f);
-            }
-        }
+        grouped.take(out, f.code, f);
     };
     let mut v = Verifier::new(&keys, &mut sink);
     for (name, file) in files {
         v.file_reader(&name, file);
     }
     let summary = v.finish();
-    if let Some(e) = write_error {
-        return Err(e.into());
-    }
-    for (code, count) in &counts {
-        let Some(c) = dep::check(code) else { continue };
-        out.human(&format!("{code} {} ×{count}: {}", c.severity, c.title))?;
-        for f in examples.get(code).into_iter().flatten() {
-            out.human(&human_line(f))?;
-        }
-    }
+    grouped.print(out, &counts, dep::check, human_line)?;
     out.human(&format!(
         "\n{} files, {} receipts: {} signatures valid, {} with the device failed, {} counters checked (final {} cents): {} errors, {} warnings",
         summary.files,

@@ -6,14 +6,14 @@
 //! when one does, 2 when the input is not an export (not a directory or zip, no index.xml, an
 //! unreadable index.xml).
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::Context;
 
 use super::super::Outcome;
+use super::Grouped;
 use crate::export::dsfinvk::check::{self, Finding, catalog};
-use crate::output::{Format, Output};
+use crate::output::Output;
 
 /// Arguments of `fiskal verify dsfinvk`.
 #[derive(clap::Args, Debug)]
@@ -42,34 +42,10 @@ fn human_line(f: &Finding) -> String {
 
 /// Runs `fiskal verify dsfinvk`.
 pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
-    let json = out.format() == Format::Json;
-    let mut examples: BTreeMap<&'static str, Vec<Finding>> = BTreeMap::new();
-    let mut write_error = None;
-    let summary = check::check_path(&args.input, &mut |f| {
-        if json {
-            if let Err(e) = out.json("dsfinvk_finding", &f) {
-                write_error.get_or_insert(e);
-            }
-        } else {
-            let list = examples.entry(f.code).or_default();
-            if list.len() < args.examples {
-                list.push(f);
-            }
-        }
-    })
-    .with_context(|| format!("cannot check {}", args.input.display()))?;
-    if let Some(e) = write_error {
-        return Err(e.into());
-    }
-    for (code, count) in &summary.findings {
-        let Some(c) = catalog::check(code) else {
-            continue;
-        };
-        out.human(&format!("{code} {} ×{count}: {}", c.severity, c.title))?;
-        for f in examples.get(code).into_iter().flatten() {
-            out.human(&human_line(f))?;
-        }
-    }
+    let mut grouped = Grouped::new(out, "dsfinvk_finding", args.examples);
+    let summary = check::check_path(&args.input, &mut |f| grouped.take(out, f.code, f))
+        .with_context(|| format!("cannot check {}", args.input.display()))?;
+    grouped.print(out, &summary.findings, catalog::check, human_line)?;
     let rows: u64 = summary.rows.values().sum();
     out.human(&format!(
         "\n{} tables, {rows} rows, {} closings, {} TSE signatures verified: {} errors, {} warnings",

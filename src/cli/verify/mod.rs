@@ -9,6 +9,7 @@ pub mod dsfinvk;
 pub mod tse_qr;
 pub mod tse_tar;
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 
@@ -16,8 +17,9 @@ use anyhow::Context;
 use clap::Subcommand;
 
 use super::Outcome;
-use crate::output::Output;
+use crate::output::{Format, Output};
 use crate::regime::kassensichv::{Verdict, Verification};
+use crate::validate::catalog::Rule;
 
 /// Arguments of `fiskal verify`.
 #[derive(clap::Args, Debug)]
@@ -105,4 +107,64 @@ fn diagnostics(v: &Verification, tbs_label: &str) -> String {
         );
     }
     s
+}
+
+/// The findings of an export verifier as they arrive: with `--format json` each is printed at
+/// once as a `kind` object; for people the first `limit` of each code are kept and printed
+/// grouped by code after the run. Shared by `verify dsfinvk` and `verify dep7`.
+pub(super) struct Grouped<F> {
+    kind: &'static str,
+    json: bool,
+    limit: usize,
+    examples: BTreeMap<&'static str, Vec<F>>,
+    write_error: Option<std::io::Error>,
+}
+
+impl<F: serde::Serialize> Grouped<F> {
+    pub(super) fn new(out: &Output, kind: &'static str, limit: usize) -> Grouped<F> {
+        Grouped {
+            kind,
+            json: out.format() == Format::Json,
+            limit,
+            examples: BTreeMap::new(),
+            write_error: None,
+        }
+    }
+
+    /// Takes one finding of check `code`.
+    pub(super) fn take(&mut self, out: &mut Output, code: &'static str, finding: F) {
+        if self.json {
+            if let Err(e) = out.json(self.kind, &finding) {
+                self.write_error.get_or_insert(e);
+            }
+        } else {
+            let list = self.examples.entry(code).or_default();
+            if list.len() < self.limit {
+                list.push(finding);
+            }
+        }
+    }
+
+    /// Per code in `counts` (checks `check` does not know are skipped): the severity, count
+    /// and title, then the kept examples as `line` renders them. Fails with the first error
+    /// printing a JSON finding met.
+    pub(super) fn print(
+        self,
+        out: &mut Output,
+        counts: &BTreeMap<&'static str, u64>,
+        check: fn(&str) -> Option<&'static Rule>,
+        line: fn(&F) -> String,
+    ) -> anyhow::Result<()> {
+        if let Some(e) = self.write_error {
+            return Err(e.into());
+        }
+        for (code, count) in counts {
+            let Some(c) = check(code) else { continue };
+            out.human(&format!("{code} {} ×{count}: {}", c.severity, c.title))?;
+            for f in self.examples.get(code).into_iter().flatten() {
+                out.human(&line(f))?;
+            }
+        }
+        Ok(())
+    }
 }
