@@ -4,7 +4,7 @@
 //! [`Verifier`] takes one or more DEP7 files of one register in order (split exports and
 //! nightly increments carry the chain, the turnover counter and the receipt ids across
 //! files) and reports every finding instead of stopping at the first. What it keeps between
-//! receipts is small and fixed: the previous receipt's JWS, the running counter, the last
+//! receipts is small and fixed: the previous receipt's hash, the running counter, the last
 //! date, the failure state and a 64-bit hash per receipt id.
 //!
 //! Key material comes from a BMF crypto container (`cryptographicMaterialContainer.json`,
@@ -380,8 +380,8 @@ const RESTORE_GRACE: u8 = 1;
 /// What the verifier carries from one receipt to the next, across files.
 #[derive(Debug, Default)]
 struct State {
-    receipts: u64,
-    previous_jws: Option<String>,
+    /// The chaining value the next receipt must carry: SHA-256 of this receipt's JWS.
+    next_chain: Option<[u8; 8]>,
     cashbox_id: Option<String>,
     closed: Option<bool>,
     counter: i128,
@@ -548,10 +548,9 @@ impl<'a> Verifier<'a> {
     }
 
     fn apply(&mut self, at: &At<'_>, jws: &str, prepared: Prepared) {
+        let first = self.summary.receipts == 0;
         self.summary.receipts += 1;
-        let first = self.state.receipts == 0;
-        self.state.receipts += 1;
-        let previous = self.state.previous_jws.replace(jws.to_string());
+        let want_chain = self.state.next_chain.replace(prepared.chain);
         let r = match prepared.parsed {
             Ok(r) => r,
             Err(e) => {
@@ -628,8 +627,9 @@ impl<'a> Verifier<'a> {
         self.state.last_date = Some(self.state.last_date.map_or(r.date, |d| d.max(r.date)));
 
         // Chaining: the first receipt to the register id, every other to its predecessor.
-        let start_chain = crypto::chain_value(r.cashbox_id.as_bytes());
+        let start_chain = || crypto::chain_value(r.cashbox_id.as_bytes());
         if first {
+            let start_chain = start_chain();
             if r.chain != start_chain {
                 find(
                     self,
@@ -666,27 +666,26 @@ impl<'a> Verifier<'a> {
                     amounts_text(&r.amounts),
                 );
             }
-        } else if let Some(previous) = &previous {
-            let want = crypto::chain_value(previous.as_bytes());
-            if r.chain != want {
-                let found = if r.chain == start_chain {
-                    format!(
-                        "{} (the register id's: a second Startbeleg)",
-                        B64.encode(r.chain)
-                    )
-                } else {
+        } else if let Some(want) = want_chain
+            && r.chain != want
+        {
+            let found = if r.chain == start_chain() {
+                format!(
+                    "{} (the register id's: a second Startbeleg)",
                     B64.encode(r.chain)
-                };
-                find(
-                    self,
-                    "RKS030",
-                    format!(
-                        "{} (SHA-256 of the previous receipt's JWS)",
-                        B64.encode(want)
-                    ),
-                    found,
-                );
-            }
+                )
+            } else {
+                B64.encode(r.chain)
+            };
+            find(
+                self,
+                "RKS030",
+                format!(
+                    "{} (SHA-256 of the previous receipt's JWS)",
+                    B64.encode(want)
+                ),
+                found,
+            );
         }
 
         // Signature, and the failure/restore sequence.
@@ -866,6 +865,8 @@ impl<'a> Verifier<'a> {
 /// What a receipt gives without looking at the receipts before it.
 struct Prepared {
     parsed: Result<Receipt, receipt::FormatError>,
+    /// SHA-256 of the JWS as stored, the chaining value of the receipt after it.
+    chain: [u8; 8],
     /// `None` for a receipt that could not be parsed or carries the failed-device marker.
     signature: Option<Signature>,
 }
@@ -880,8 +881,9 @@ struct Signature {
     valid: Option<bool>,
 }
 
-/// Parses `jws` and verifies its signature with the key its field 11 names: the group's
-/// certificate, then the crypto container, then certificates of the DEP's other groups.
+/// Parses `jws`, hashes it for the next receipt's chaining value and verifies its signature
+/// with the key its field 11 names: the group's certificate, then the crypto container, then
+/// certificates of the DEP's other groups.
 fn prepare(
     keys: &KeyMaterial,
     dep_keys: &HashMap<String, PublicKey>,
@@ -925,7 +927,11 @@ fn prepare(
                 valid: key.map(|k| k.verify_es256(r.signing_input().as_bytes(), &r.signature)),
             }
         });
-    Prepared { parsed, signature }
+    Prepared {
+        parsed,
+        chain: crypto::chain_value(jws.as_bytes()),
+        signature,
+    }
 }
 
 /// Receipts parsed and verified in parallel at a time: enough to keep both cores busy, few
