@@ -202,9 +202,7 @@ pub struct Export {
 impl Export {
     /// The rows of `table`.
     pub fn rows(&self, table: &Table) -> &[Vec<Cell>] {
-        TABLES
-            .iter()
-            .position(|t| t.file == table.file)
+        table_index(table)
             .and_then(|i| self.rows.get(i))
             .map_or(&[], Vec::as_slice)
     }
@@ -212,16 +210,17 @@ impl Export {
     /// The 20 tables as written, in index.xml order: [`TABLES`], with tse.csv widened when
     /// a certificate is longer than two columns hold.
     pub fn tables(&self) -> Vec<&'static Table> {
-        TABLES
-            .iter()
-            .map(|t| {
-                if t.file == tables::TSE.file {
-                    self.tse_table
-                } else {
-                    *t
-                }
-            })
-            .collect()
+        TABLES.iter().map(|t| self.as_written(t)).collect()
+    }
+
+    /// `table` as this export writes it: tse.csv with its certificate columns, any other
+    /// table as declared.
+    fn as_written(&self, table: &'static Table) -> &'static Table {
+        if table.file == tables::TSE.file {
+            self.tse_table
+        } else {
+            table
+        }
     }
 
     /// The archive's file name: `<register_id>_<first day>_<last day>.zip`.
@@ -234,11 +233,7 @@ impl Export {
 
     /// One table as CSV bytes (tse.csv with as many certificate columns as it needs).
     pub fn csv(&self, table: &'static Table) -> Result<Vec<u8>, Error> {
-        let table = if table.file == tables::TSE.file {
-            self.tse_table
-        } else {
-            table
-        };
+        let table = self.as_written(table);
         let mut w = csv::TableWriter::new(table, Vec::new())?;
         let mut values = Vec::with_capacity(table.columns.len());
         for row in self.rows(table) {
@@ -593,11 +588,7 @@ pub fn export(
 /// Pads every tse.csv row to the widest one (a certificate of more than 2000 characters
 /// adds TSE_ZERTIFIKAT_III…) and returns the table declaration of that width.
 fn widen_certificate_columns(rows: &mut [Vec<Vec<Cell>>]) -> &'static Table {
-    let Some(tse_rows) = TABLES
-        .iter()
-        .position(|t| t.file == tables::TSE.file)
-        .and_then(|i| rows.get_mut(i))
-    else {
+    let Some(tse_rows) = table_index(&tables::TSE).and_then(|i| rows.get_mut(i)) else {
         return &tables::TSE;
     };
     let width = tse_rows
@@ -610,6 +601,11 @@ fn widen_certificate_columns(rows: &mut [Vec<Vec<Cell>>]) -> &'static Table {
         row.resize(width, Cell::Empty);
     }
     tables::tse_with_certificate_parts(width + 2 - tables::TSE.columns.len())
+}
+
+/// The position of `table` in [`TABLES`], which is also its slot in an export's rows.
+fn table_index(table: &Table) -> Option<usize> {
+    TABLES.iter().position(|t| t.file == table.file)
 }
 
 struct ClosingKey {
@@ -636,7 +632,7 @@ impl Builder<'_> {
                 None => debug_assert!(false, "{} has no column {name}", table.file),
             }
         }
-        if let Some(i) = TABLES.iter().position(|t| t.file == table.file) {
+        if let Some(i) = table_index(table) {
             self.rows[i].push(row);
         }
     }
@@ -644,11 +640,7 @@ impl Builder<'_> {
     /// Appends `cells` to the last row of `table`: columns beyond its declaration (the
     /// certificate parts TSE_ZERTIFIKAT_III… of tse.csv).
     fn extend_last(&mut self, table: &'static Table, cells: impl Iterator<Item = Cell>) {
-        if let Some(row) = TABLES
-            .iter()
-            .position(|t| t.file == table.file)
-            .and_then(|i| self.rows[i].last_mut())
-        {
+        if let Some(row) = table_index(table).and_then(|i| self.rows[i].last_mut()) {
             row.extend(cells);
         }
     }
