@@ -17,8 +17,13 @@ fn demo_dir() -> PathBuf {
 
 /// The exports of the demo's KassenSichV registers, by register.
 fn demo_exports(options: &Options) -> BTreeMap<String, Export> {
-    let r = read(&[&demo_dir()]);
     let md = MasterData::load(&demo_dir().join("masterdata.toml")).unwrap();
+    demo_exports_with(&md, options)
+}
+
+/// The exports of the demo's KassenSichV registers with master data `md`.
+fn demo_exports_with(md: &MasterData, options: &Options) -> BTreeMap<String, Export> {
+    let r = read(&[&demo_dir()]);
     let mut c = Collector::default();
     for op in r.ops {
         c.push(op);
@@ -26,7 +31,7 @@ fn demo_exports(options: &Options) -> BTreeMap<String, Export> {
     c.finish()
         .into_iter()
         .map(|(reg, ops)| {
-            let e = export(&reg, &ops, &md, options).unwrap().unwrap();
+            let e = export(&reg, &ops, md, options).unwrap().unwrap();
             (reg, e)
         })
         .collect()
@@ -614,15 +619,7 @@ fn long_certificates_continue_in_further_columns() {
         tse.certificate = Some(cert.clone());
         certs.push(cert);
     }
-    let r = read(&[&demo_dir()]);
-    let mut c = Collector::default();
-    for op in r.ops {
-        c.push(op);
-    }
-    for (reg, ops) in c.finish() {
-        let e = export(&reg, &ops, &md, &Options::default())
-            .unwrap()
-            .unwrap();
+    for (reg, e) in demo_exports_with(&md, &Options::default()) {
         let tse = String::from_utf8(e.csv(&TSE).unwrap()).unwrap();
         let mut lines = tse.split("\r\n");
         let header: Vec<&str> = lines.next().unwrap().split(';').collect();
