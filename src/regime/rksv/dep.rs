@@ -377,20 +377,34 @@ fn key_id(id: &str) -> String {
 /// (spec rksv.md §5, §7 D9).
 const RESTORE_GRACE: u8 = 1;
 
-/// What the verifier carries from one receipt to the next, across files.
-#[derive(Debug, Default)]
-struct State {
-    /// The chaining value the next receipt must carry: SHA-256 of this receipt's JWS.
-    next_chain: Option<[u8; 8]>,
-    cashbox_id: Option<String>,
-    closed: Option<bool>,
-    counter: i128,
-    counter_len: Option<usize>,
-    last_date: Option<NaiveDateTime>,
+/// What the verifier carries from one receipt to the next, across files and across runs:
+/// [`Verifier::resume`] starts from it and [`Verifier::into_parts`] hands it back, so a
+/// nightly increment or an operation history fed in batches continues the chain where the
+/// last part stopped.
+#[derive(Debug, Default, Clone)]
+pub struct Carry {
+    /// The chaining value the next receipt must carry: SHA-256 of this receipt's JWS. `None`
+    /// before the first receipt, which must then be the Startbeleg.
+    pub(crate) next_chain: Option<[u8; 8]>,
+    pub(crate) cashbox_id: Option<String>,
+    pub(crate) closed: Option<bool>,
+    pub(crate) counter: i128,
+    pub(crate) counter_len: Option<usize>,
+    pub(crate) last_date: Option<NaiveDateTime>,
     /// Signed receipts with amounts still allowed before the Sammelbeleg, while a device
     /// failure is not yet closed by one: `None` when there is no open failure.
-    restore_grace: Option<u8>,
-    ids: HashSet<u64>,
+    pub(crate) restore_grace: Option<u8>,
+    pub(crate) ids: HashSet<u64>,
+    /// Keys of the certificates the DEP's groups carried so far, by serial: a receipt that
+    /// names a certificate of another group is still verified with it.
+    pub(crate) dep_keys: HashMap<String, PublicKey>,
+}
+
+impl Carry {
+    /// The running turnover counter after the last receipt, in cents.
+    pub fn counter(&self) -> i128 {
+        self.counter
+    }
 }
 
 /// Counts of a verification.
@@ -417,10 +431,7 @@ pub struct Summary {
 /// Checks DEP7 files of one register in order.
 pub struct Verifier<'a> {
     keys: &'a KeyMaterial,
-    /// Keys of the certificates the DEP's groups carried so far, by serial: a receipt that
-    /// names a certificate of another group is still verified with it.
-    dep_keys: HashMap<String, PublicKey>,
-    state: State,
+    state: Carry,
     summary: Summary,
     sink: &'a mut dyn FnMut(Finding),
 }
@@ -435,13 +446,29 @@ struct At<'f> {
 impl<'a> Verifier<'a> {
     /// A verifier with `keys`, handing every finding to `sink`.
     pub fn new(keys: &'a KeyMaterial, sink: &'a mut dyn FnMut(Finding)) -> Verifier<'a> {
+        Verifier::resume(keys, Carry::default(), sink)
+    }
+
+    /// A verifier that continues after the receipts `carry` was taken from: the next receipt
+    /// must chain to the last one and its counter go on from there.
+    pub fn resume(
+        keys: &'a KeyMaterial,
+        carry: Carry,
+        sink: &'a mut dyn FnMut(Finding),
+    ) -> Verifier<'a> {
         Verifier {
             keys,
-            dep_keys: HashMap::new(),
-            state: State::default(),
+            state: carry,
             summary: Summary::default(),
             sink,
         }
+    }
+
+    /// Checks receipts given as JWS strings, in chain order, outside any DEP file: `label`
+    /// stands for the file in findings and `position` is the first receipt's position (group
+    /// 0). This is how receipts rebuilt from an operation history are checked.
+    pub fn receipts_at(&mut self, label: &str, position: usize, batch: &[String]) {
+        self.receipts((label, 0, position), batch, None);
     }
 
     /// Checks the next DEP file, named `file` in findings.
@@ -505,7 +532,7 @@ impl<'a> Verifier<'a> {
         match read {
             Ok(c) => {
                 if let Some(k) = &c.key {
-                    self.dep_keys.insert(key_id(&c.serial_hex), k.clone());
+                    self.state.dep_keys.insert(key_id(&c.serial_hex), k.clone());
                 }
                 Some(c)
             }
@@ -532,7 +559,7 @@ impl<'a> Verifier<'a> {
         certificate: Option<&crypto::CertificateKey>,
     ) {
         use rayon::prelude::*;
-        let (keys, dep_keys) = (self.keys, &self.dep_keys);
+        let (keys, dep_keys) = (self.keys, &self.state.dep_keys);
         let prepared: Vec<Prepared> = batch
             .par_iter()
             .map(|jws| prepare(keys, dep_keys, jws, certificate))
@@ -548,7 +575,7 @@ impl<'a> Verifier<'a> {
     }
 
     fn apply(&mut self, at: &At<'_>, jws: &str, prepared: Prepared) {
-        let first = self.summary.receipts == 0;
+        let first = self.state.next_chain.is_none();
         self.summary.receipts += 1;
         let want_chain = self.state.next_chain.replace(prepared.chain);
         let r = match prepared.parsed {
@@ -856,9 +883,14 @@ impl<'a> Verifier<'a> {
     }
 
     /// The counts so far.
-    pub fn finish(mut self) -> Summary {
+    pub fn finish(self) -> Summary {
+        self.into_parts().1
+    }
+
+    /// What to resume from, and the counts so far.
+    pub fn into_parts(mut self) -> (Carry, Summary) {
         self.summary.final_counter = self.state.counter;
-        self.summary
+        (self.state, self.summary)
     }
 }
 
