@@ -19,6 +19,12 @@ pub struct AtomicFile {
 impl AtomicFile {
     /// Starts writing `target`; its parent directory is created if missing.
     pub fn create(target: &Path) -> io::Result<AtomicFile> {
+        AtomicFile::with_buffer(target, 256 * 1024)
+    }
+
+    /// [`create`](Self::create) with a write buffer of `capacity` bytes: exports that keep
+    /// one file per device open at once use a small one.
+    pub fn with_buffer(target: &Path, capacity: usize) -> io::Result<AtomicFile> {
         let parent = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -36,7 +42,7 @@ impl AtomicFile {
         Ok(AtomicFile {
             target: target.to_path_buf(),
             tmp,
-            writer: Some(BufWriter::with_capacity(256 * 1024, file)),
+            writer: Some(BufWriter::with_capacity(capacity, file)),
         })
     }
 

@@ -5,8 +5,10 @@
 //! findings per rule with the first examples, the DSFinV-K archives written),
 //! `rejects.jsonl` (every rejected record with file, line, field and reason),
 //! `findings.jsonl` (every finding) and `dsfinvk/<register>_<first day>_<last day>.zip` for
-//! every KassenSichV register the master data describes (`fiskal export dsfinvk`). A register
-//! whose export fails is listed with the error in summary.json and makes the run exit 1.
+//! every KassenSichV register the master data describes (`fiskal export dsfinvk`), and
+//! `dep7/dep7-<Kassen-ID>.json` for every RKSV cash box, verified after writing (`fiskal
+//! export dep7`). A register whose export fails is listed with the error in summary.json and
+//! makes the run exit 1.
 //! Each file is written to a temporary name and renamed when complete, so an interrupted run
 //! never leaves a file that looks finished. Exit codes as for `check`.
 
@@ -19,7 +21,9 @@ use serde::Serialize;
 
 use super::Outcome;
 use super::common::{self, InputArgs, ValidateArgs};
+use super::export::dep7::{Verified, verify_all};
 use super::export::dsfinvk::{Archive, build};
+use crate::export::dep7;
 use crate::export::dsfinvk::{Collector, Options};
 use crate::fsutil::AtomicFile;
 use crate::output::Output;
@@ -47,6 +51,7 @@ struct AuditSummary<'a> {
     master_data: MasterDataCoverage,
     findings: &'a FindingSummary,
     dsfinvk: DsfinvkSummary,
+    dep7: Vec<Verified>,
 }
 
 #[derive(Serialize, Default)]
@@ -82,6 +87,7 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
     };
     let (mut rejects, mut findings_file) = (create(&rejects_path)?, create(&findings_path)?);
     let mut collector = Collector::default();
+    let mut dep7 = dep7::Writer::new(&args.out.join("dep7"), md.as_ref().map(|(_, m)| m));
     let (summary, findings) = common::check_inputs(
         &args.input,
         config,
@@ -89,10 +95,22 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         out,
         &mut |r| json_line(&mut rejects, r),
         &mut |f| json_line(&mut findings_file, f),
-        &mut |op| collector.push(op),
+        &mut |op| {
+            dep7.push(&op);
+            collector.push(op)
+        },
     )?;
     let missing = common::registers_without_master_data(&summary, md.as_ref().map(|(_, m)| m));
     let dsfinvk = export_dsfinvk(collector, md.as_ref().map(|(_, m)| m), &args.out);
+    let mut dep7 = verify_all(dep7.finish()?, md.as_ref().map(|(_, m)| m))?;
+    for v in &mut dep7 {
+        // Relative to the audit directory, as the DSFinV-K archives.
+        let name = std::path::Path::new(&v.file.path)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        v.file.path = format!("dep7/{name}");
+    }
     rejects
         .commit()
         .with_context(|| format!("writing {}", rejects_path.display()))?;
@@ -108,6 +126,7 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         },
         findings: &findings,
         dsfinvk,
+        dep7,
     };
     let summary_path = args.out.join("summary.json");
     let mut bytes = serde_json::to_vec_pretty(&audit)?;
@@ -142,8 +161,18 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
             f.register, f.error
         ))?;
     }
+    for v in &audit.dep7 {
+        let line = super::export::dep7::human_line(v);
+        let line = line.replacen(
+            &v.file.path,
+            &args.out.join(&v.file.path).display().to_string(),
+            1,
+        );
+        out.human(&line)?;
+    }
     out.json("summary", &audit)?;
-    let failed = !audit.dsfinvk.errors.is_empty();
+    let failed =
+        !audit.dsfinvk.errors.is_empty() || audit.dep7.iter().any(|v| v.verification.errors > 0);
     Ok(if summary.rejected > 0 || findings.has_errors() || failed {
         Outcome::Findings
     } else {

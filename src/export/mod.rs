@@ -4,6 +4,8 @@
 //! never wire types; ingest is the only code that knows those. The same input gives the same
 //! bytes: no clock, no unordered iteration in what is written.
 //!
-//! - [`dsfinvk`]: the German DSFinV-K export (20 CSV tables, index.xml and the GDPdU DTD).
+//! - [`dsfinvk`]: the German DSFinV-K export (20 CSV tables, index.xml and the GDPdU DTD);
+//! - [`dep7`]: the Austrian RKSV DEP7 export (one JSON file of signed receipts per cash box).
 
+pub mod dep7;
 pub mod dsfinvk;

@@ -141,6 +141,10 @@ pub struct RksvCashbox {
     pub certificate: Option<String>,
     /// Certificate serial number (or `U:ATU…-K1` key id for closed systems), as in the code.
     pub certificate_serial: String,
+    /// CA certificates above the signing certificate (standard Base64 of DER each), written
+    /// to the DEP7 export's `Zertifizierungsstellen`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ca_certificates: Vec<String>,
     /// Public key for closed systems without certificate, standard Base64.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_key: Option<String>,

@@ -3,10 +3,11 @@
 //! Counters, document numbers, DSFinV-K processData, the "V0" QR string and the RKSV
 //! machine-readable code are built exactly as the specs in /work/shared/spec describe. German
 //! TSE transactions are signed for real by a software TSE per register
-//! ([`TseSigner`]: start and finish log messages, RFC 6979 so output stays deterministic), so
-//! the KassenSichV verifier checks them end to end. The Austrian and Italian cryptographic
-//! outputs (RKSV signatures, encrypted turnover counter and chain value, RT seals) still come
-//! from [`unsigned_signature_bytes`] and are random.
+//! ([`TseSigner`]: start and finish log messages, RFC 6979 so output stays deterministic), and
+//! Austrian receipts by a simulated cash box per register ([`Cashbox`]: ES256 signature,
+//! chaining value, AES-encrypted turnover counter), so the KassenSichV and RKSV verifiers
+//! check them end to end. Italian RT seals still come from [`unsigned_signature_bytes`] and
+//! are random.
 
 use chrono::DateTime;
 
@@ -15,12 +16,12 @@ use super::rng::Rng;
 use super::text::{B64, Sid, TsStyle, base64, civil_from_days, push_amount, timestamp};
 use crate::regime::kassensichv::sign::TseSigner;
 use crate::regime::kassensichv::{SignedLog, TimeFormat};
+use crate::regime::rksv::sign::{self as at_sign, Cashbox};
 
 /// Placeholder bytes for the cryptographic outputs that have no simulator yet.
 ///
-/// RKSV signatures, RKSV encrypted turnover counters and chain values, and RT seals are drawn
-/// here. **The bytes are random: they are not valid signatures, MACs or ciphertexts**, and a
-/// verifier must report them as invalid until the RKSV and RT signing simulators replace this
+/// RT seals are drawn here. **The bytes are random: they are not valid signatures**, and a
+/// verifier must report them as invalid until the RT signing simulator replaces this
 /// function. They come from the register's separate crypto stream, so replacing them changes
 /// no business data.
 pub(crate) fn unsigned_signature_bytes(crypto: &mut Rng, out: &mut [u8]) {
@@ -47,6 +48,8 @@ pub(crate) struct Identity {
     pub cashbox_id: String,
     /// Certificate serial, hex (AT).
     pub cert_serial: String,
+    /// The register's simulated cash box (AT).
+    pub cashbox: Option<Cashbox>,
     /// RT matricola (IT).
     pub matricola: String,
     /// RT firmware (IT).
@@ -69,6 +72,10 @@ pub(crate) enum Signed {
 /// RKSV receipt kind (rksv.md §5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum AtKind {
+    /// The register's first receipt, on its first operation: amounts and counter zero.
+    Start,
+    /// A month's first null receipt (Monatsbeleg; the December one is the Jahresbeleg).
+    Null,
     /// Ordinary receipt; the turnover counter moves by the amounts.
     Standard,
     /// Reversal: counter field `STO`, counter still moves.
@@ -86,8 +93,8 @@ pub(crate) struct FiscalState {
     pub sig_counter: u64,
     /// RKSV receipt number of the last receipt.
     pub receipt_no: u64,
-    /// RKSV turnover counter, cents.
-    pub turnover: i64,
+    /// RKSV chaining value and turnover counter.
+    pub at_chain: at_sign::Chain,
     /// RT daily closing number (Z) of the current day.
     pub z: u32,
     /// RT progressive number of the last document of the day.
@@ -381,12 +388,10 @@ impl FiscalState {
 
     /// Signs an RKSV receipt at `at` (epoch seconds; `offset` is the local UTC offset) with the
     /// five gross amounts Normal, Ermaessigt-1, Ermaessigt-2, Null, Besonders.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn sign_at(
         &mut self,
         id: &Identity,
         out: &mut FiscalOut,
-        crypto: &mut Rng,
         kind: AtKind,
         amounts: &[i64; 5],
         at: i64,
@@ -403,45 +408,42 @@ impl FiscalState {
         out.doc_number = Sid::new();
         out.doc_number.push_num(self.receipt_no, 1);
         out.doc_type = match kind {
+            AtKind::Start => "Startbeleg",
+            AtKind::Null => "Nullbeleg",
             AtKind::Standard => "Standardbeleg",
             AtKind::Storno => "Stornobeleg",
             AtKind::Training => "Trainingsbeleg",
         };
-        // rksv.md §4.3: training leaves the counter alone, storno moves it.
-        if kind != AtKind::Training {
-            self.turnover += amounts.iter().sum::<i64>();
-        }
-        out.turnover = self.turnover;
         out.start_secs = at;
         out.end_secs = at;
         out.finished = true;
-        out.end_sig = placeholder_b64::<64>(crypto);
-        let counter_field = match kind {
-            AtKind::Standard => placeholder_b64::<8>(crypto),
-            AtKind::Storno => B64::from_str("U1RP"),
-            AtKind::Training => B64::from_str("VFJB"),
-        };
-        let chain = placeholder_b64::<8>(crypto);
-        // rksv.md §2.1: _R1-AT1_<Kassen-ID>_<Belegnummer>_<local time>_<5 amounts>_<counter>_
-        // <certificate serial>_<chain>_<signature>
-        let q = &mut out.qr;
-        q.clear();
-        q.push_str("_R1-AT1_");
-        q.push_str(&id.cashbox_id);
-        q.push('_');
-        q.push_str(out.doc_number.as_str());
-        q.push('_');
-        q.push_str(timestamp(at, offset, TsStyle::LocalNaive).as_str());
-        q.push('_');
-        push_buckets(q, amounts, ',');
-        q.push('_');
-        q.push_str(counter_field.as_str());
-        q.push('_');
-        q.push_str(&id.cert_serial);
-        q.push('_');
-        q.push_str(chain.as_str());
-        q.push('_');
-        q.push_str(out.end_sig.as_str());
+        let cashbox = id
+            .cashbox
+            .as_ref()
+            .expect("Austrian registers have a cash box");
+        let date = DateTime::from_timestamp(at + i64::from(offset), 0)
+            .expect("simulated times are in range")
+            .naive_utc();
+        let signed = cashbox.sign(
+            &mut self.at_chain,
+            &at_sign::Input {
+                kind: match kind {
+                    AtKind::Start => at_sign::Kind::Start,
+                    AtKind::Null => at_sign::Kind::Null,
+                    AtKind::Standard => at_sign::Kind::Standard,
+                    AtKind::Storno => at_sign::Kind::Storno,
+                    AtKind::Training => at_sign::Kind::Training,
+                },
+                receipt_id: out.doc_number.as_str(),
+                date,
+                amounts: *amounts,
+                device_failed: false,
+            },
+        );
+        out.turnover = i64::try_from(signed.counter).expect("simulated turnover fits in i64");
+        out.end_sig = B64::from_str(signed.qr.rsplit('_').next().unwrap_or_default());
+        out.qr.clear();
+        out.qr.push_str(&signed.qr);
         out.process_data.clear();
     }
 
@@ -620,32 +622,41 @@ mod tests {
     }
 
     #[test]
-    fn rksv_code_has_thirteen_fields_with_comma_amounts() {
+    fn rksv_receipts_are_signed_chained_and_counted() {
+        let cashbox = Cashbox::from_seed("AT-KASSE-01", b"seed", [3; 32]);
         let id = Identity {
             cashbox_id: "AT-KASSE-01".into(),
-            cert_serial: "59204d7f788286c5".into(),
+            cert_serial: cashbox.serial().into(),
+            cashbox: Some(cashbox.clone()),
             ..Default::default()
         };
         let mut st = FiscalState::default();
         let mut out = FiscalOut::default();
-        let mut crypto = Rng::stream(1, 0, Stream::Crypto);
-        st.sign_at(
-            &id,
-            &mut out,
-            &mut crypto,
-            AtKind::Standard,
-            &[1200, 0, 5, 0, 0],
-            1_772_439_307,
-            3600,
+        let mut codes = Vec::new();
+        let mut sign = |kind, amounts: &[i64; 5], at| {
+            st.sign_at(&id, &mut out, kind, amounts, at, 3600);
+            codes.push(out.qr.clone());
+            out.turnover
+        };
+        assert_eq!(sign(AtKind::Start, &[0; 5], 1_772_439_000), 0);
+        assert_eq!(
+            sign(AtKind::Standard, &[1200, 0, 5, 0, 0], 1_772_439_307),
+            1205
         );
-        let f: Vec<&str> = out.qr[1..].split('_').collect();
+        assert_eq!(
+            sign(AtKind::Training, &[999, 0, 0, 0, 0], 1_772_439_400),
+            1205
+        );
+        assert_eq!(sign(AtKind::Storno, &[-1200, 0, 0, 0, 0], 1_772_439_500), 5);
+        assert_eq!(sign(AtKind::Null, &[0; 5], 1_772_439_600), 5);
+        let f: Vec<&str> = codes[1][1..].split('_').collect();
         assert_eq!(f.len(), 13);
         assert_eq!(
             &f[..9],
             &[
-                "R1-AT1",
+                "R1-AT100",
                 "AT-KASSE-01",
-                "1",
+                "2",
                 "2026-03-02T09:15:07",
                 "12,00",
                 "0,00",
@@ -654,29 +665,29 @@ mod tests {
                 "0,00"
             ]
         );
-        assert_eq!(out.turnover, 1205);
-        st.sign_at(
-            &id,
-            &mut out,
-            &mut crypto,
-            AtKind::Training,
-            &[999, 0, 0, 0, 0],
-            1_772_439_400,
-            3600,
+        assert!(codes[2].contains("_VFJB_") && codes[3].contains("_U1RP_"));
+        // The receipts pass the DEP7 verifier: signatures, chain, counter.
+        let mut keys = crate::regime::rksv::dep::KeyMaterial::default();
+        keys.aes_key = Some([3; 32]);
+        keys.insert(
+            cashbox.serial(),
+            crate::regime::rksv::crypto::PublicKey::from_sec1(cashbox.public_key()).unwrap(),
         );
-        assert_eq!(out.turnover, 1205);
-        assert!(out.qr.contains("_VFJB_"));
-        st.sign_at(
-            &id,
-            &mut out,
-            &mut crypto,
-            AtKind::Storno,
-            &[-1200, 0, 0, 0, 0],
-            1_772_439_500,
-            3600,
-        );
-        assert_eq!(out.turnover, 5);
-        assert!(out.qr.contains("_U1RP_"));
+        let jws: Vec<String> = codes
+            .iter()
+            .map(|q| {
+                crate::regime::rksv::receipt::to_jws(
+                    &crate::regime::rksv::receipt::parse_qr(q).unwrap(),
+                )
+            })
+            .collect();
+        let mut findings = Vec::new();
+        let mut sink = |f| findings.push(f);
+        let mut v = crate::regime::rksv::dep::Verifier::new(&keys, &mut sink);
+        v.receipts_at("t", 0, &jws);
+        let summary = v.finish();
+        assert_eq!((summary.signatures_valid, summary.final_counter), (5, 5));
+        assert_eq!(findings, []);
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::model::masterdata::{
     Location, MasterData, Merchant, Register, RksvCashbox, RtDevice, Tse,
 };
 use crate::regime::kassensichv::sign::{TseCurve, TseSigner};
+use crate::regime::rksv::sign::Cashbox;
 
 /// Which wire shape a register's file uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -304,20 +305,25 @@ pub(crate) fn build(opts: &SynthOptions) -> (MasterData, Vec<RegisterSpec>) {
             Country::At => {
                 let mut key = [0u8; 32];
                 rng.fill(&mut key);
-                let mut serial = [0u8; 8];
-                rng.fill(&mut serial);
-                // rksv.md §2.1: hex without leading zeros.
-                serial[0] |= 0x10;
+                // The drawn bytes seed the cash box's signing key.
+                let mut seed = [0u8; 8];
+                rng.fill(&mut seed);
                 identity.cashbox_id = format!("AT-KASSE-{n:02}");
-                identity.cert_serial = hex(&serial);
+                let cashbox = Cashbox::from_seed(&identity.cashbox_id, &seed, key);
+                identity.cert_serial = cashbox.serial().to_string();
                 md.rksv.push(RksvCashbox {
                     cashbox_id: identity.cashbox_id.clone(),
                     register_id: register_id.clone(),
                     aes_key: Some(base64(&key).as_str().to_string()),
-                    certificate: None,
+                    certificate: Some(base64::Engine::encode(
+                        &crate::regime::kassensichv::qr::B64,
+                        cashbox.certificate(),
+                    )),
                     certificate_serial: identity.cert_serial.clone(),
                     public_key: None,
+                    ca_certificates: Vec::new(),
                 });
+                identity.cashbox = Some(cashbox);
             }
             Country::It => {
                 let maker = rng.pick(&["72", "80", "99"]);

@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use std::io::Write;
 use std::path::Path;
 
-use chrono::{NaiveDate, Offset, TimeZone};
+use chrono::{Datelike, NaiveDate, Offset, TimeZone};
 
 use super::cart::{
     CartDiscount, Line, LineDiscount, LineKind, Method, Pay, PaySummary, VatCache,
@@ -83,6 +83,8 @@ struct Sim<'a> {
     op_num: u64,
     seq: u64,
     session_num: u64,
+    /// AT: the month (`year * 12 + month`) of the last Start- or Monatsbeleg.
+    null_receipt_month: Option<i32>,
     session: Sid,
     gift_num: u64,
     last_id: Sid,
@@ -146,6 +148,7 @@ pub(crate) fn run(
         op_num: 0,
         seq: 0,
         session_num: 0,
+        null_receipt_month: None,
         session: Sid::new(),
         gift_num: 0,
         last_id: Sid::new(),
@@ -231,7 +234,12 @@ impl Sim<'_> {
         }
         let t_open = open_ms + self.rng.range(0, 300_000);
         match self.spec.shape {
-            Shape::Register => self.float(t_open)?,
+            Shape::Register => {
+                if let Some(kind) = self.null_receipt_due() {
+                    self.null_receipt(kind, t_open - 60_000)?;
+                }
+                self.float(t_open)?
+            }
             Shape::Operations => self.session_open(t_open)?,
         }
         let ws = open_ms + 10 * 60_000;
@@ -737,7 +745,6 @@ impl Sim<'_> {
                 self.st.sign_at(
                     &self.spec.identity,
                     &mut self.fout,
-                    &mut self.crypto,
                     AtKind::Standard,
                     &b,
                     d.completed,
@@ -775,7 +782,6 @@ impl Sim<'_> {
             Country::At => self.st.sign_at(
                 &self.spec.identity,
                 &mut self.fout,
-                &mut self.crypto,
                 AtKind::Standard,
                 &[0, 0, 0, amount, 0],
                 d.completed,
@@ -1033,7 +1039,6 @@ impl Sim<'_> {
             Country::At => self.st.sign_at(
                 &self.spec.identity,
                 &mut self.fout,
-                &mut self.crypto,
                 AtKind::Storno,
                 &neg,
                 d.completed,
@@ -1077,7 +1082,6 @@ impl Sim<'_> {
                 self.st.sign_at(
                     &self.spec.identity,
                     &mut self.fout,
-                    &mut self.crypto,
                     AtKind::Training,
                     &b,
                     d.completed,
@@ -1218,6 +1222,45 @@ impl Sim<'_> {
         self.emit()
     }
 
+    /// The null receipt an Austrian register owes before the day's first receipt: the
+    /// Startbeleg on its first day, then a Monatsbeleg on the first day of every later month
+    /// (RKSV § 8 Abs 2; rksv.md §5). Elsewhere, none.
+    fn null_receipt_due(&mut self) -> Option<AtKind> {
+        if self.spec.country != Country::At {
+            return None;
+        }
+        let month = self.date.year() * 12 + self.date.month() as i32;
+        let kind = match self.null_receipt_month {
+            None => AtKind::Start,
+            Some(m) if m != month => AtKind::Null,
+            Some(_) => return None,
+        };
+        self.null_receipt_month = Some(month);
+        Some(kind)
+    }
+
+    /// Register shape: a null receipt is a cash movement of zero, since the shape has no
+    /// session records to carry it.
+    fn null_receipt(&mut self, kind: AtKind, local_ms: i64) -> Result<(), Error> {
+        let t = self.at(local_ms);
+        self.begin(Kind::CashMovement, t, t);
+        self.draft.cash_amount = 0;
+        self.draft.cash_reason = "null_receipt";
+        self.draft.note = Some(match kind {
+            AtKind::Start => "Startbeleg",
+            _ => "Monatsbeleg",
+        });
+        self.st.sign_at(
+            &self.spec.identity,
+            &mut self.fout,
+            kind,
+            &[0; 5],
+            t,
+            self.offset,
+        );
+        self.emit()
+    }
+
     fn float(&mut self, local_ms: i64) -> Result<(), Error> {
         let amount = self.rng.one(&[10_000, 15_000, 20_000]);
         self.drawer = 0;
@@ -1294,6 +1337,17 @@ impl Sim<'_> {
         self.draft.opening = self.drawer;
         self.draft.note = Some(self.cd.words.opening_note);
         self.session_open_id = self.draft.id;
+        if let Some(kind) = self.null_receipt_due() {
+            // v1.1: the session record that opens the month carries its null receipt.
+            self.st.sign_at(
+                &self.spec.identity,
+                &mut self.fout,
+                kind,
+                &[0; 5],
+                t,
+                self.offset,
+            );
+        }
         // The opening float is a Vorgang (Anfangsbestand) even when the drawer is empty.
         if self.spec.country == Country::De {
             self.sign_cash(self.drawer);

@@ -185,6 +185,8 @@ struct Ctx {
     de_sig: Option<i64>,
     at_receipt: Option<i64>,
     at_turnover: Decimal,
+    /// The JWS of the register's last RKSV receipt, which the next one chains to.
+    at_prev_jws: Option<String>,
     it_z: Option<i64>,
     it_p: i64,
     // register-shape cash
@@ -1017,7 +1019,10 @@ fn check_at(
         .iter()
         .find(|c| c.register_id == cx.register)
         .unwrap();
-    assert_eq!((q[0], q[1], q[2]), ("R1-AT1", cb.cashbox_id.as_str(), doc));
+    assert_eq!(
+        (q[0], q[1], q[2]),
+        ("R1-AT100", cb.cashbox_id.as_str(), doc)
+    );
     // Local time without zone, equal to the signing time in the location's zone.
     let local = chrono::DateTime::parse_from_rfc3339(signed_at)
         .unwrap()
@@ -1051,8 +1056,81 @@ fn check_at(
         );
     }
     assert_eq!(q[10], cb.certificate_serial);
-    assert_eq!(b64_decode(q[11]).len(), 8);
-    assert_eq!(b64_decode(q[12]).len(), 64);
+    at_crypto(cx, cb, id, kind, qr, &q, buckets);
+}
+
+/// The RKSV cryptography of one receipt, recomputed from rksv.md §4: the chaining value over
+/// the previous receipt's JWS (the Kassen-ID for the Startbeleg, which must come first and
+/// carry nothing), the decrypted counter against the running sum, and the ES256 signature
+/// with the key of the master data's certificate.
+fn at_crypto(
+    cx: &mut Ctx,
+    cb: &crate::model::masterdata::RksvCashbox,
+    id: &str,
+    kind: &str,
+    qr: &str,
+    q: &[&str],
+    buckets: &[Decimal; 5],
+) {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use sha2::Digest;
+    let (payload, sig_b64) = qr.rsplit_once('_').unwrap();
+    let sig = b64_decode(sig_b64);
+    assert_eq!(sig.len(), 64, "{id}: signed, not failed");
+    let jws_head = format!("eyJhbGciOiJFUzI1NiJ9.{}", URL_SAFE_NO_PAD.encode(payload));
+    let jws = format!("{jws_head}.{}", URL_SAFE_NO_PAD.encode(&sig));
+    let chain_input = match cx.at_prev_jws.replace(jws) {
+        None => {
+            assert_eq!(
+                kind, "Startbeleg",
+                "{id}: the first receipt is the Startbeleg"
+            );
+            assert!(
+                buckets.iter().all(|b| b.is_zero()),
+                "{id}: Startbeleg amounts"
+            );
+            cb.cashbox_id.clone()
+        }
+        Some(prev) => {
+            assert_ne!(kind, "Startbeleg", "{id}: a second Startbeleg");
+            prev
+        }
+    };
+    let chain = sha2::Sha256::digest(chain_input.as_bytes());
+    assert_eq!(b64_decode(q[11]), &chain[..8], "{id}: chaining value");
+    if !matches!(kind, "Stornobeleg" | "Trainingsbeleg") {
+        let key: [u8; 32] = b64_decode(cb.aes_key.as_deref().unwrap())
+            .try_into()
+            .unwrap();
+        let iv = sha2::Sha256::digest(format!("{}{}", cb.cashbox_id, q[2]).as_bytes());
+        let ks = {
+            use aes::cipher::{BlockCipherEncrypt, KeyInit};
+            let mut block: [u8; 16] = iv[..16].try_into().unwrap();
+            aes::Aes256::new(&key.into()).encrypt_block((&mut block).into());
+            block
+        };
+        let plain: Vec<u8> = b64_decode(q[9])
+            .iter()
+            .zip(ks)
+            .map(|(c, k)| c ^ k)
+            .collect();
+        let cents = i64::from_be_bytes(plain.try_into().unwrap());
+        assert_eq!(
+            Decimal::new(cents, 2),
+            cx.at_turnover,
+            "{id}: decrypted counter is the running sum"
+        );
+    }
+    let der = b64_decode(cb.certificate.as_deref().unwrap());
+    let key = crate::regime::rksv::crypto::read_certificate(&der)
+        .unwrap()
+        .key
+        .unwrap();
+    assert!(
+        key.verify_es256(jws_head.as_bytes(), &sig),
+        "{id}: ES256 signature"
+    );
 }
 
 fn parse_rt_doc(doc: &str) -> (i64, i64) {

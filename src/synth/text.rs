@@ -161,15 +161,13 @@ pub(crate) enum TsStyle {
     UtcMillis,
     /// `2026-03-02T09:15:00+01:00` (v1.1 API: local time with its offset).
     Offset,
-    /// `2026-03-02T09:15:00` (RKSV code: local time, no zone).
-    LocalNaive,
 }
 
 /// Formats epoch seconds `secs` (UTC) in `style`; `offset_secs` is the local UTC offset.
 pub(crate) fn timestamp(secs: i64, offset_secs: i32, style: TsStyle) -> Sid {
     let local = match style {
         TsStyle::Utc | TsStyle::UtcMillis => secs,
-        TsStyle::Offset | TsStyle::LocalNaive => secs + i64::from(offset_secs),
+        TsStyle::Offset => secs + i64::from(offset_secs),
     };
     let (y, m, d) = civil_from_days(local.div_euclid(86_400));
     let sod = local.rem_euclid(86_400) as u64;
@@ -192,7 +190,6 @@ pub(crate) fn timestamp(secs: i64, offset_secs: i32, style: TsStyle) -> Sid {
         TsStyle::UtcMillis => {
             s.push_str(".000Z");
         }
-        TsStyle::LocalNaive => {}
         TsStyle::Offset => {
             let o = offset_secs.unsigned_abs() as u64;
             s.push_byte(if offset_secs < 0 { b'-' } else { b'+' })
@@ -310,10 +307,6 @@ mod tests {
         assert_eq!(
             timestamp(t, 3600, TsStyle::Offset).as_str(),
             "2026-03-02T09:15:07+01:00"
-        );
-        assert_eq!(
-            timestamp(t, 7200, TsStyle::LocalNaive).as_str(),
-            "2026-03-02T10:15:07"
         );
         let check = chrono::DateTime::from_timestamp(t, 0).unwrap().to_rfc3339();
         assert_eq!(check, "2026-03-02T08:15:07+00:00");

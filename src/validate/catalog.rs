@@ -33,6 +33,7 @@ const REFERENCES: &str = "References between operations";
 const LIFECYCLE: &str = "Lifecycle and fiscal state";
 const INGEST: &str = "Input";
 const TSE: &str = "KassenSichV (German TSE)";
+const RKSV: &str = "RKSV (Austrian receipts)";
 
 /// Every rule, in documentation order.
 pub static RULES: &[Rule] = &[
@@ -325,6 +326,46 @@ pub static RULES: &[Rule] = &[
         source: "docs/masterdata.md; BSI TR-03151",
     },
     Rule {
+        code: "RKS101",
+        family: RKSV,
+        severity: Severity::Error,
+        title: "The receipt's machine-readable code is present and readable",
+        rationale: "Every RKSV receipt carries its machine-readable code (verification.qr_data); the signature, chain and counter checks rebuild the signed JWS from it. Beyond the RKSV-family checks here, every receipt of a history goes through the DEP7 checks RKS001–RKS052 (docs/rksv-verify.md) in input order per cash box, exactly as in `fiskal verify dep7`, and their findings name the operation.",
+        source: "RKSV §10, Anlage Z 12; spec rksv.md §2.1, §7",
+    },
+    Rule {
+        code: "RKS102",
+        family: RKSV,
+        severity: Severity::Error,
+        title: "The fiscal block says what the code says",
+        rationale: "cashbox_id, document_number and certificate_serial of the fiscal block are the code's Kassen-ID, Belegnummer and field 11 (serials compared without regard to case). A block that differs describes another receipt than the one signed.",
+        source: "spec rksv.md §2.1; OpenFiskal FiscalInformationRKSV",
+    },
+    Rule {
+        code: "RKS103",
+        family: RKSV,
+        severity: Severity::Error,
+        title: "The receipt's amounts per VAT rate are the operation's",
+        rationale: "The code's five gross fields (20 %, 10 %, 13 %, 0 %, Besonders for 19 % and 4.9 %) must equal the operation's gross per rate (returns negative, a void the negated original, cash movements at 0 %, session records a null receipt). A valid signature proves the cash box signed some amounts, not these; the turnover counter is the sum of them.",
+        source: "RKSV §8 Abs 1, §10 Abs 2 Z 5; spec rksv.md §2.3, §12 (wrong bucket)",
+    },
+    Rule {
+        code: "RKS104",
+        family: RKSV,
+        severity: Severity::Error,
+        title: "The stated turnover counter is the encrypted one",
+        rationale: "The OpenFiskal v1.1 shape states the running turnover counter in the clear (signature.turnover_counter). With the AES key from the master data, the code's encrypted counter decrypts to the same value in cents.",
+        source: "RKSV Anlage Z 8/9; spec rksv.md §4.3",
+    },
+    Rule {
+        code: "RKS105",
+        family: RKSV,
+        severity: Severity::Warning,
+        title: "The receipts' signatures can be checked",
+        rationale: "The machine-readable code names the certificate serial but carries no key, and the OpenFiskal blocks carry none either: the cash box's certificate or public key comes from the master data ([[rksv]]). Without it the signatures stay unchecked, which an audit must state; said once per cash box, at its first receipt, with the number of receipts concerned.",
+        source: "docs/masterdata.md; spec rksv.md §4.1, §7 R10",
+    },
+    Rule {
         code: "REF001",
         family: REFERENCES,
         severity: Severity::Error,
@@ -382,9 +423,13 @@ pub static RULES: &[Rule] = &[
     },
 ];
 
-/// The rule with this code.
+/// The rule with this code: a validation rule, or one of the DEP7 checks, which histories go
+/// through as well (regime::rksv::check).
 pub fn rule(code: &str) -> Option<&'static Rule> {
-    RULES.iter().find(|r| r.code == code)
+    RULES
+        .iter()
+        .find(|r| r.code == code)
+        .or_else(|| crate::regime::rksv::dep::check(code))
 }
 
 /// docs/rules.md, generated.

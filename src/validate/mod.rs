@@ -24,6 +24,7 @@ pub use config::Config;
 use crate::model::masterdata::MasterData;
 use crate::model::{Finding, Operation, Regime, SourceLoc, SourceTable};
 use crate::regime::kassensichv::check::TseCheck;
+use crate::regime::rksv::check::RksvCheck;
 
 /// Enough of an operation to report a finding about it later.
 #[derive(Debug, Clone)]
@@ -144,6 +145,7 @@ pub struct Validator {
     devices: sequence::Devices,
     references: references::References,
     tse: TseCheck,
+    rksv: RksvCheck,
     sources: SourceTable,
     n_ops: u64,
 }
@@ -164,6 +166,7 @@ impl Validator {
             devices: sequence::Devices::default(),
             references: references::References::default(),
             tse: TseCheck::new(md),
+            rksv: RksvCheck::new(md),
             sources: SourceTable::default(),
             n_ops: 0,
         }
@@ -193,6 +196,7 @@ impl Validator {
         self.sessions.push(op, &mut emit);
         self.references.push(op);
         self.tse.push(op, &mut emit);
+        self.rksv.push(op, &mut emit);
     }
 
     /// Runs the rules that need the whole stream and emits their findings.
@@ -212,6 +216,7 @@ impl Validator {
         self.sessions.finish(&mut emit);
         self.references.finish(&mut emit);
         self.tse.finish(&mut emit);
+        self.rksv.finish(&mut emit);
     }
 }
 

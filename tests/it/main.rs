@@ -8,6 +8,7 @@ mod dsfinvk_export;
 mod dsfinvk_verify;
 mod kassensichv;
 mod rksv_dep7;
+mod rksv_history;
 mod shapes;
 mod synth;
 mod tse_check;

@@ -11,10 +11,12 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::{Value, json};
 
+use fiskal::model::masterdata::{MasterData, RksvCashbox};
 use fiskal::model::money::round_commercial;
 use fiskal::regime::kassensichv::sign::{TseCurve, TseSigner};
 use fiskal::regime::kassensichv::{SignedLog, TimeFormat};
-use fiskal::validate::{Config, catalog, validate_all};
+use fiskal::regime::rksv::sign::{Cashbox, Chain, Input, Kind};
+use fiskal::validate::{Config, Validator, catalog, validate_all};
 
 use crate::util::{Workdir, read};
 
@@ -375,12 +377,13 @@ fn austrian() -> Vec<Value> {
         op
     };
     vec![
+        // The register's first receipt, the Startbeleg, goes with the first session record.
         v11(
             "O1",
             "session_open",
             "ses_1",
             local(2, 8, 0),
-            json!({"opening_balance_amount": "100.00"}),
+            json!({"opening_balance_amount": "100.00", "fiscal_information": rksv(0, &local(2, 8, 0))}),
         ),
         goods(
             "P1",
@@ -493,6 +496,12 @@ struct Base {
     /// A mutation of the German operations after the TSE signed them (the TSE cases); the
     /// other cases break the data before signing, as a POS would that signs what it has.
     after_signing: Option<fn(&mut Vec<Value>)>,
+    /// The same for the Austrian operations after the cash box signed them.
+    at_after_signing: Option<fn(&mut Vec<Value>)>,
+    /// Amounts the cash box adds to what it signs for an operation (the RKS103 case).
+    at_skew: Option<(&'static str, [i64; 5])>,
+    /// Whether the master data holds the cash box's certificate.
+    at_key: bool,
 }
 
 fn base() -> Base {
@@ -501,6 +510,110 @@ fn base() -> Base {
         it: italian(),
         at: austrian(),
         after_signing: None,
+        at_after_signing: None,
+        at_skew: None,
+        at_key: true,
+    }
+}
+
+/// The test cash box of the Austrian register.
+fn test_cashbox() -> Cashbox {
+    Cashbox::from_seed("AT-1", b"validate base", [9; 32])
+}
+
+/// RKSV amount fields of an Austrian operation in cents, computed here from the JSON (spec
+/// rksv.md §2.3): gross per rate, returns negative, a cart discount off the first line's
+/// field (the validator knows only the total then), cash movements at Null, session records
+/// zero.
+fn rksv_amounts(op: &Value) -> [i64; 5] {
+    let c = |v: &Value| {
+        (dec(v.as_str().unwrap()) * Decimal::ONE_HUNDRED)
+            .to_i64()
+            .unwrap()
+    };
+    let mut f = [0i64; 5];
+    let sign = if op["type"] == "return" { -1 } else { 1 };
+    let field = |rate: &str| match rate {
+        "0.20" => 0,
+        "0.10" => 1,
+        "0.13" => 2,
+        "0.00" => 3,
+        _ => 4,
+    };
+    let lines = op["line_items"].as_array().cloned().unwrap_or_default();
+    for l in &lines {
+        f[field(l["taxes"][0]["rate"].as_str().unwrap())] += sign * c(&l["total_amount"]);
+    }
+    for d in op["cart_level_discounts"].as_array().into_iter().flatten() {
+        f[field(lines[0]["taxes"][0]["rate"].as_str().unwrap())] -= sign * c(&d["amount"]);
+    }
+    if op["type"] == "session_cash_adjustment" {
+        f[3] += c(&op["cash_amount"]);
+    }
+    f
+}
+
+/// Signs the Austrian receipts as the cash box would and writes code, signature, serial and
+/// clear turnover counter into each fiscal block.
+fn sign_austrian(at: &mut [Value], skew: Option<(&str, [i64; 5])>) {
+    let cashbox = test_cashbox();
+    let mut chain = Chain::default();
+    for op in at.iter_mut() {
+        if op["fiscal_information"]["regime"] != "RKSV" {
+            continue;
+        }
+        let mut amounts = rksv_amounts(op);
+        if let Some((id, delta)) = skew
+            && op["id"] == id
+        {
+            for (a, d) in amounts.iter_mut().zip(delta) {
+                *a += d;
+            }
+        }
+        let kind = if op["type"] == "session_open" && chain == Chain::default() {
+            Kind::Start
+        } else {
+            Kind::Standard
+        };
+        let f = &op["fiscal_information"];
+        let at_time = op["completed_at"].as_str().unwrap()[..19].to_string();
+        let receipt_id = f["document_number"].as_str().unwrap().to_string();
+        let signed = cashbox.sign(
+            &mut chain,
+            &Input {
+                kind,
+                receipt_id: &receipt_id,
+                date: chrono::NaiveDateTime::parse_from_str(&at_time, "%Y-%m-%dT%H:%M:%S").unwrap(),
+                amounts,
+                device_failed: false,
+            },
+        );
+        let f = &mut op["fiscal_information"];
+        f["certificate_serial"] = json!(cashbox.serial());
+        f["signature"]["signature"] = json!(signed.qr.rsplit('_').next().unwrap());
+        f["signature"]["certificate_serial"] = json!(cashbox.serial());
+        f["signature"]["turnover_counter"] =
+            json!(Decimal::from_i128_with_scale(signed.counter, 2).to_string());
+        f["verification"] = json!({ "qr_data": signed.qr });
+    }
+}
+
+/// Master data with the cash box's AES key and, unless `key` is false, its certificate.
+fn austrian_master_data(key: bool) -> MasterData {
+    use base64::Engine;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let c = test_cashbox();
+    MasterData {
+        rksv: vec![RksvCashbox {
+            cashbox_id: "AT-1".into(),
+            register_id: "reg_at".into(),
+            aes_key: Some(b64(c.aes_key())),
+            certificate: key.then(|| b64(&c.certificate())),
+            certificate_serial: c.serial().into(),
+            public_key: None,
+            ca_certificates: Vec::new(),
+        }],
+        ..MasterData::default()
     }
 }
 
@@ -643,19 +756,26 @@ fn findings(b: &Base) -> Vec<(String, String)> {
     if let Some(mutate) = b.after_signing {
         mutate(&mut de);
     }
-    for (name, ops) in [
-        ("de.ndjson", &de),
-        ("it.ndjson", &b.it),
-        ("at.ndjson", &b.at),
-    ] {
+    let mut at = b.at.clone();
+    sign_austrian(&mut at, b.at_skew);
+    if let Some(mutate) = b.at_after_signing {
+        mutate(&mut at);
+    }
+    for (name, ops) in [("de.ndjson", &de), ("it.ndjson", &b.it), ("at.ndjson", &at)] {
         let text: String = ops.iter().map(|v| v.to_string() + "\n").collect();
         paths.push(w.write(name, text));
     }
     let refs: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
     let r = read(&refs);
     assert!(r.rejects.is_empty(), "{:#?}", r.rejects);
-    validate_all(&r.ops, Config::default())
-        .into_iter()
+    let md = austrian_master_data(b.at_key);
+    let mut v = Validator::with_master_data(Config::default(), Some(&md));
+    let mut out = Vec::new();
+    for op in &r.ops {
+        v.push(op, &mut |f| out.push(f));
+    }
+    v.finish(&mut |f| out.push(f));
+    out.into_iter()
         .map(|f| (f.code.to_string(), f.operation_id.unwrap_or_default()))
         .collect()
 }
@@ -838,6 +958,45 @@ fn cases() -> Vec<(&'static str, &'static str, Mutation)> {
             let f = &mut find(&mut b.at, "P4")["fiscal_information"];
             f["document_number"] = json!("5");
             f["signature"]["transaction_counter"] = json!(5);
+        }),
+        ("RKS101", "P4", |b| {
+            // The last receipt, so that no later one misses it in the chain.
+            b.at_after_signing = Some(|at| {
+                let f = &mut find(at, "P4")["fiscal_information"];
+                f.as_object_mut().unwrap().remove("verification");
+            })
+        }),
+        ("RKS102", "P2", |b| {
+            b.at_after_signing =
+                Some(|at| find(at, "P2")["fiscal_information"]["certificate_serial"] = json!("abc"))
+        }),
+        ("RKS103", "P1", |b| {
+            // The cash box signs 1.00 at 10 % that the operation books at 20 %.
+            b.at_skew = Some(("P1", [-100, 100, 0, 0, 0]))
+        }),
+        ("RKS104", "P3", |b| {
+            b.at_after_signing = Some(|at| {
+                find(at, "P3")["fiscal_information"]["signature"]["turnover_counter"] =
+                    json!("99.99")
+            })
+        }),
+        ("RKS105", "O1", |b| b.at_key = false),
+        ("RKS011", "P4", |b| {
+            // A signature that is not the cash box's: another receipt's. On the last receipt,
+            // so that no later one chains over the changed string.
+            b.at_after_signing = Some(|at| {
+                let other = find(at, "P1")["fiscal_information"]["verification"]["qr_data"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('_')
+                    .next()
+                    .unwrap()
+                    .to_string();
+                let f = &mut find(at, "P4")["fiscal_information"]["verification"]["qr_data"];
+                let code = f.as_str().unwrap();
+                let (payload, _) = code.rsplit_once('_').unwrap();
+                *f = json!(format!("{payload}_{other}"));
+            })
         }),
         ("FIS003", "G1", |b| {
             find(&mut b.de, "G1")["fiscal"]["end_event"]["transaction_counter"] = json!(9)

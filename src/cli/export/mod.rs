@@ -1,8 +1,9 @@
 //! `fiskal export`: tax-audit exports, one subcommand per format.
 //!
-//! So far `dsfinvk` (Germany). Exit codes as for `check`: 0 clean, 1 when a record was
+//! `dsfinvk` (Germany) and `dep7` (Austria). Exit codes as for `check`: 0 clean, 1 when a record was
 //! rejected, 2 when nothing could be read or master data the export needs is missing.
 
+pub mod dep7;
 pub mod dsfinvk;
 
 use super::Outcome;
@@ -22,11 +23,15 @@ pub enum Format {
     /// DSFinV-K (Germany): one zip per KassenSichV register with the 20 CSV tables,
     /// index.xml and the GDPdU DTD, for all closings in the input.
     Dsfinvk(dsfinvk::Args),
+    /// DEP7 (Austria): one JSON file per RKSV cash box with its signed receipts in chain
+    /// order, grouped by certificate, verified after writing.
+    Dep7(dep7::Args),
 }
 
 /// Runs `fiskal export`.
 pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
     match &args.format {
         Format::Dsfinvk(a) => dsfinvk::run(a, out),
+        Format::Dep7(a) => dep7::run(a, out),
     }
 }

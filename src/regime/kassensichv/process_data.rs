@@ -124,6 +124,24 @@ pub struct Expected {
     pub unknown: Vec<PayKey>,
 }
 
+/// How a receipt format sorts gross amounts into its five per-rate fields: the field of a VAT
+/// rate (`None` for a rate the format has no field for) and the field of untaxed amounts
+/// (tips, vouchers, cash movements). The German Kassenbeleg and the Austrian machine-readable
+/// code differ only in this, so both rebuild their amounts through [`expected_in`].
+#[derive(Clone, Copy)]
+pub struct Slots {
+    /// The field of a VAT rate.
+    pub of: fn(Decimal) -> Option<usize>,
+    /// The field of untaxed amounts.
+    pub untaxed: usize,
+}
+
+/// The slots of `Kassenbeleg-V1`.
+pub const KASSENBELEG: Slots = Slots {
+    of: slot,
+    untaxed: 4,
+};
+
 /// The Kassenbeleg slot of a German VAT rate.
 fn slot(rate: Decimal) -> Option<usize> {
     let bp = rate.checked_mul(Decimal::from(1000))?.normalize();
@@ -217,7 +235,7 @@ fn add(acc: &mut Decimal, v: Decimal) -> Option<()> {
 /// known, `(None, Some(total))` when only the total is (v1.1 cart-level discounts are not
 /// allocated to lines in the API), `(None, None)` when neither is (a rate without a slot,
 /// overflow).
-fn line_slots(op: &Operation) -> (Option<[Decimal; 5]>, Option<Decimal>) {
+fn line_slots(op: &Operation, fields: Slots) -> (Option<[Decimal; 5]>, Option<Decimal>) {
     let mut slots = [Decimal::ZERO; 5];
     let sign = if op.kind == OperationKind::Return {
         -Decimal::ONE
@@ -229,7 +247,7 @@ fn line_slots(op: &Operation) -> (Option<[Decimal; 5]>, Option<Decimal>) {
     for line in &op.lines {
         has_tip_line |= line.kind == LineKind::Tip;
         let s = match line.taxes.first() {
-            Some(tax) => match slot(tax.rate) {
+            Some(tax) => match (fields.of)(tax.rate) {
                 Some(s) => s,
                 None => {
                     // Counted somewhere so the total can still be judged.
@@ -238,7 +256,7 @@ fn line_slots(op: &Operation) -> (Option<[Decimal; 5]>, Option<Decimal>) {
                 }
             },
             // Untaxed (tips, vouchers without a tax entry) count at 0 %.
-            None => 4,
+            None => fields.untaxed,
         };
         // Register shape: returned lines are positive and their role says they come back;
         // v1.1: they carry a negative quantity and amount already.
@@ -253,7 +271,7 @@ fn line_slots(op: &Operation) -> (Option<[Decimal; 5]>, Option<Decimal>) {
     }
     if !has_tip_line && let Some(tip) = op.tip {
         // A tip for the staff is no supply: 0 % slot.
-        if add(&mut slots[4], sign * tip).is_none() {
+        if add(&mut slots[fields.untaxed], sign * tip).is_none() {
             return (None, None);
         }
     }
@@ -314,6 +332,11 @@ fn payments(op: &Operation) -> (BTreeMap<PayKey, Decimal>, Vec<PayKey>) {
 /// operation).
 /// `original` is the expectation of the operation a void cancels.
 pub fn expected(op: &Operation, original: Option<&Expected>) -> Option<Expected> {
+    expected_in(op, original, KASSENBELEG)
+}
+
+/// [`expected`] with the per-rate fields of another receipt format.
+pub fn expected_in(op: &Operation, original: Option<&Expected>, fields: Slots) -> Option<Expected> {
     use crate::model::LifecycleState as S;
     match (op.kind, op.state) {
         (OperationKind::Void, S::Completed) => original.map(Expected::negated),
@@ -325,7 +348,7 @@ pub fn expected(op: &Operation, original: Option<&Expected>) -> Option<Expected>
             unknown: Vec::new(),
         }),
         (OperationKind::Training, S::Completed) => {
-            let (slots, slot_total) = line_slots(op);
+            let (slots, slot_total) = line_slots(op, fields);
             Some(Expected {
                 vorgang: &["AVTraining"],
                 slots,
@@ -336,7 +359,7 @@ pub fn expected(op: &Operation, original: Option<&Expected>) -> Option<Expected>
         }
         (k, S::Completed | S::Voided) if k.moves_goods() => {
             let (p, unknown) = payments(op);
-            let (slots, slot_total) = line_slots(op);
+            let (slots, slot_total) = line_slots(op, fields);
             Some(Expected {
                 vorgang: &["Beleg"],
                 slots,
@@ -362,10 +385,11 @@ pub fn expected(op: &Operation, original: Option<&Expected>) -> Option<Expected>
             // the till: a `Beleg` whose one line (Geldtransit, Anfangsbestand,
             // DifferenzSollIst, Privatentnahme…) is at USt-Schlüssel 5, i.e. the 0 % slot
             // (DSFinV-K BSP 06; spec dsfinvk.md §3.2, §5.1).
-            let zero = Decimal::ZERO;
+            let mut slots = [Decimal::ZERO; 5];
+            slots[fields.untaxed] = amount;
             Some(Expected {
                 vorgang: &["Beleg"],
-                slots: Some([zero, zero, zero, zero, amount]),
+                slots: Some(slots),
                 slot_total: None,
                 payments: Some(p),
                 unknown: Vec::new(),

@@ -131,6 +131,13 @@ impl TseSigner {
         self.sign_digest(&self.algorithm().digest(&tbs))
     }
 
+    /// Signs `message` with the curve's hash (SHA-256 on P-256, SHA-384 on brainpoolP384r1);
+    /// returns r‖s. Other signature creation devices built on this key (the RKSV cash box of
+    /// `regime::rksv::sign`) sign their own formats through this.
+    pub fn sign_message(&self, message: &[u8]) -> Vec<u8> {
+        self.sign_digest(&self.algorithm().digest(message))
+    }
+
     /// Signs a digest of the curve's size; returns r‖s.
     fn sign_digest(&self, digest: &[u8]) -> Vec<u8> {
         // The digest has the curve's size and the key is valid, so signing cannot fail.

@@ -7,8 +7,12 @@
 //! - [`crypto`]: ES256 verification, the chaining value, the turnover counter's AES-256-ICM
 //!   encryption, key material from certificates and SubjectPublicKeyInfo;
 //! - [`dep`]: a DEP7 file and a crypto container read and checked receipt by receipt, with
-//!   the sequence rules (Startbeleg, chain, counter, ids, failure and restore).
+//!   the sequence rules (Startbeleg, chain, counter, ids, failure and restore);
+//! - [`sign`]: a simulated cash box that signs receipts (synthetic data, tests);
+//! - `check`: the validator's RKSV stage, the same checks on an operation history.
 
+pub(crate) mod check;
 pub mod crypto;
 pub mod dep;
 pub mod receipt;
+pub mod sign;

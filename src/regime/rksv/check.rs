@@ -1,0 +1,405 @@
+//! RKSV checks of the operation stream: each Austrian receipt is rebuilt from its fiscal block's
+//! machine-readable code and run through the same [`dep::Verifier`] a DEP7 export goes through
+//! (signature, chain, turnover counter, Startbeleg, failure and restore, ids), cash box by cash
+//! box in input order; then the receipt is held against its operation — the amounts per VAT
+//! rate against the operation's own lines (RKS103), the block's fields against the code
+//! (RKS102) and the clear turnover counter of the v1.1 shape against the encrypted one
+//! (RKS104). Without a key in the master data, RKS105 says so once per cash box.
+//!
+//! A history is a DEP7 export before it is written, so one verifier judges both and a finding
+//! means the same in `check` as in `verify dep7`. Receipts are verified in batches, in
+//! parallel, as in a DEP file; findings come back with the receipt's position and are mapped
+//! to the operation that carried it.
+
+use std::collections::{BTreeMap, HashMap};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use rust_decimal::Decimal;
+
+use super::crypto::{self, PublicKey};
+use super::dep::{self, Carry, KeyMaterial, Verifier};
+use super::receipt::{self, Counter, FormatClass};
+use crate::model::masterdata::{MasterData, RksvCashbox};
+use crate::model::{Fiscal, Operation, OperationKind, RksvFiscal};
+use crate::regime::kassensichv::process_data::{self, Expected, Slots};
+use crate::validate::sequence::hash;
+use crate::validate::{Emit, OpRef};
+
+/// Receipts verified per parallel run, as for a DEP file.
+const BATCH: usize = 512;
+
+/// The five fields of the machine-readable code by VAT rate (spec rksv.md §2.3): 20 %, 10 %,
+/// 13 %, 0 %, and Besonders for 19 % (Jungholz/Mittelberg) and, from 2026-07-01, 4.9 %.
+pub const RKSV_FIELDS: Slots = Slots {
+    of: field_of_rate,
+    untaxed: 3,
+};
+
+fn field_of_rate(rate: Decimal) -> Option<usize> {
+    let per_mille = rate.checked_mul(Decimal::from(1000))?.normalize();
+    match per_mille.to_string().as_str() {
+        "200" => Some(0),
+        "100" => Some(1),
+        "130" => Some(2),
+        "0" => Some(3),
+        "190" | "49" => Some(4),
+        _ => None,
+    }
+}
+
+/// Field names for messages.
+const FIELD_NAMES: [&str; 5] = [
+    "Normal",
+    "Ermaessigt-1",
+    "Ermaessigt-2",
+    "Null",
+    "Besonders",
+];
+
+/// One cash box's receipts on their way through the verifier.
+#[derive(Default)]
+struct Cashbox {
+    keys: KeyMaterial,
+    /// Whether any key is known: without one, "no key" is said once for the cash box instead
+    /// of once per receipt.
+    has_key: bool,
+    carry: Carry,
+    /// Receipts verified so far.
+    position: usize,
+    batch: Vec<(OpRef, String)>,
+    unverifiable: Option<(OpRef, u64)>,
+}
+
+/// The RKSV stage of the validator.
+pub(crate) struct RksvCheck {
+    /// Master data per Kassen-ID, and the Kassen-ID of each register.
+    known: HashMap<String, RksvCashbox>,
+    by_register: HashMap<String, String>,
+    boxes: BTreeMap<String, Cashbox>,
+    /// Expected amounts of signed goods operations, by id hash, for the voids that reverse
+    /// them.
+    originals: HashMap<u64, Expected>,
+}
+
+impl RksvCheck {
+    pub fn new(md: Option<&MasterData>) -> RksvCheck {
+        let mut known = HashMap::new();
+        let mut by_register = HashMap::new();
+        for c in md.map(|m| m.rksv.as_slice()).unwrap_or_default() {
+            by_register.insert(c.register_id.clone(), c.cashbox_id.clone());
+            known.insert(c.cashbox_id.clone(), c.clone());
+        }
+        RksvCheck {
+            known,
+            by_register,
+            boxes: BTreeMap::new(),
+            originals: HashMap::new(),
+        }
+    }
+
+    /// Checks one operation; chain and signature findings may come with a later call.
+    pub fn push(&mut self, op: &Operation, emit: &mut Emit) {
+        let Some(Fiscal::Rksv(f)) = &op.fiscal else {
+            return;
+        };
+        let at = OpRef::of(op);
+        let Some(code) = f.qr_data.as_deref() else {
+            emit.mismatch(
+                "RKS101",
+                &at,
+                "the RKSV fiscal block has no machine-readable code (verification.qr_data)".into(),
+                "the receipt's machine-readable code",
+                "none",
+            );
+            return;
+        };
+        let r = match receipt::parse_qr(code) {
+            Ok(r) => r,
+            Err(e) => {
+                let class = match e.class {
+                    FormatClass::Malformed => "malformed",
+                    FormatClass::AlgorithmMismatch => "wrong algorithm",
+                    FormatClass::UnknownAlgorithm => "unknown suite",
+                    FormatClass::CertSerialInvalid => "invalid serial",
+                    FormatClass::InvalidCertificateProvider => "serial of the wrong system",
+                };
+                emit.mismatch(
+                    "RKS101",
+                    &at,
+                    format!(
+                        "the machine-readable code cannot be read ({class}, field {})",
+                        e.field
+                    ),
+                    e.expected,
+                    e.found,
+                );
+                return;
+            }
+        };
+        let cb = self.cashbox(f, &r.cashbox_id, op);
+        block_vs_code(f, &r, &at, emit);
+        turnover_vs_code(f, &r, &cb.keys, &at, emit);
+        self.amounts(op, &r, &at, emit);
+        let cb = self.boxes.get_mut(&r.cashbox_id).expect("opened above");
+        cb.batch.push((at, receipt::to_jws(&r)));
+        if cb.batch.len() >= BATCH {
+            flush(&r.cashbox_id.clone(), cb, emit);
+        }
+    }
+
+    /// The cash box `id`, opened with its key material on first sight.
+    fn cashbox(&mut self, f: &RksvFiscal, id: &str, op: &Operation) -> &Cashbox {
+        if !self.boxes.contains_key(id) {
+            let md = self.known.get(id).or_else(|| {
+                let by_block = f.cashbox_id.as_deref().and_then(|c| self.known.get(c));
+                let by_register = op
+                    .register_id
+                    .as_deref()
+                    .and_then(|r| self.by_register.get(r))
+                    .and_then(|c| self.known.get(c));
+                by_block.or(by_register)
+            });
+            let (keys, has_key) = md.map(key_material).unwrap_or_default();
+            self.boxes.insert(
+                id.to_string(),
+                Cashbox {
+                    keys,
+                    has_key,
+                    ..Cashbox::default()
+                },
+            );
+        }
+        &self.boxes[id]
+    }
+
+    /// RKS103: the amounts the code carries against what the operation books per rate.
+    fn amounts(&mut self, op: &Operation, r: &receipt::Receipt, at: &OpRef, emit: &mut Emit) {
+        use crate::model::LifecycleState as S;
+        let expected = match op.kind {
+            // A session record books no sale: what it carries is a null receipt (Startbeleg,
+            // Monatsbeleg).
+            OperationKind::SessionOpen
+            | OperationKind::SessionCashCount
+            | OperationKind::SessionClose => Some(Expected {
+                vorgang: &[],
+                slots: Some([Decimal::ZERO; 5]),
+                slot_total: None,
+                payments: None,
+                unknown: Vec::new(),
+            }),
+            OperationKind::Void => op
+                .references
+                .original_operation_id
+                .as_deref()
+                .and_then(|o| self.originals.get(&hash(o)))
+                .map(Expected::negated),
+            _ => process_data::expected_in(op, None, RKSV_FIELDS),
+        };
+        let Some(expected) = expected else { return };
+        if op.kind.moves_goods() && op.state == S::Completed {
+            self.originals.insert(hash(&op.id), expected.clone());
+        }
+        let got: Vec<Decimal> = r.amounts.iter().map(|c| Decimal::new(*c, 2)).collect();
+        let mut diffs = Vec::new();
+        if let Some(want) = expected.slots {
+            for (i, (w, g)) in want.iter().zip(&got).enumerate() {
+                if w != g {
+                    diffs.push(format!(
+                        "{} {g:.2}, the operation books {w:.2}",
+                        FIELD_NAMES[i]
+                    ));
+                }
+            }
+        } else if let Some(want) = expected.slot_total {
+            let total: Decimal = got.iter().sum();
+            if want != total {
+                diffs.push(format!(
+                    "all fields {total}, the operation less cart discounts books {want}"
+                ));
+            }
+        }
+        if let Some(first) = diffs.first() {
+            let more = if diffs.len() > 1 {
+                format!(" (and {} more: {})", diffs.len() - 1, diffs[1..].join("; "))
+            } else {
+                String::new()
+            };
+            emit.mismatch(
+                "RKS103",
+                at,
+                format!(
+                    "receipt {} carries other amounts than the operation: {first}{more}",
+                    r.receipt_id
+                ),
+                fmt_fields(expected.slots.as_ref()),
+                fmt_fields(Some(&got.try_into().expect("five fields"))),
+            );
+        }
+    }
+
+    /// Verifies what is still batched and reports what needs the whole stream.
+    pub fn finish(mut self, emit: &mut Emit) {
+        let ids: Vec<String> = self.boxes.keys().cloned().collect();
+        for id in ids {
+            let cb = self.boxes.get_mut(&id).expect("listed");
+            flush(&id, cb, emit);
+            if let Some((at, n)) = cb.unverifiable.take() {
+                emit.mismatch(
+                    "RKS105",
+                    &at,
+                    format!(
+                        "cash box {id}: no key in the master data ([[rksv]] certificate or public_key, docs/masterdata.md), so the signatures of its {n} receipt(s) cannot be verified"
+                    ),
+                    "a certificate or public key for the cash box",
+                    "none",
+                );
+            }
+        }
+    }
+}
+
+/// Runs the cash box's batch through the verifier and maps each finding to its operation.
+fn flush(id: &str, cb: &mut Cashbox, emit: &mut Emit) {
+    if cb.batch.is_empty() {
+        return;
+    }
+    let jws: Vec<String> = cb.batch.iter().map(|(_, j)| j.clone()).collect();
+    let mut found = Vec::new();
+    let mut sink = |f: dep::Finding| found.push(f);
+    let mut v = Verifier::resume(&cb.keys, std::mem::take(&mut cb.carry), &mut sink);
+    let label = format!("cash box {id}");
+    v.receipts_at(&label, cb.position, &jws);
+    let (carry, _) = v.into_parts();
+    cb.carry = carry;
+    for f in found {
+        let Some(i) = f.position.and_then(|p| p.checked_sub(cb.position)) else {
+            continue;
+        };
+        let at = &cb.batch[i].0;
+        if f.code == "RKS010" && !cb.has_key {
+            let entry = cb.unverifiable.get_or_insert_with(|| (at.clone(), 0));
+            entry.1 += 1;
+            continue;
+        }
+        let title = dep::check(f.code).map_or("", |c| c.title);
+        let receipt = f.receipt.as_deref().unwrap_or("?");
+        emit.mismatch(
+            f.code,
+            at,
+            format!("receipt {receipt}: {title}"),
+            f.expected,
+            f.found,
+        );
+    }
+    cb.position += cb.batch.len();
+    cb.batch.clear();
+}
+
+/// The cash box's key material from its master data: the AES key and the key under the
+/// serial its receipts name. Entries that cannot be read were refused when the master data
+/// was loaded, so here they simply give no key.
+pub(crate) fn key_material(md: &RksvCashbox) -> (KeyMaterial, bool) {
+    let mut keys = KeyMaterial::default();
+    keys.aes_key = md
+        .aes_key
+        .as_deref()
+        .and_then(|k| B64.decode(k.trim()).ok())
+        .and_then(|k| k.try_into().ok());
+    let from_cert = md
+        .certificate
+        .as_deref()
+        .and_then(|c| B64.decode(c.trim()).ok())
+        .and_then(|der| crypto::read_certificate(&der).ok())
+        .and_then(|c| c.key);
+    let from_key = || {
+        let raw = B64.decode(md.public_key.as_deref()?.trim()).ok()?;
+        PublicKey::from_spki_der(&raw)
+            .or_else(|_| PublicKey::from_sec1(&raw))
+            .ok()
+    };
+    let key = from_cert.or_else(from_key);
+    let has_key = key.is_some();
+    if let Some(k) = key {
+        keys.insert(&md.certificate_serial, k);
+    }
+    (keys, has_key)
+}
+
+/// RKS102: the fiscal block's own fields against the code it carries.
+fn block_vs_code(f: &RksvFiscal, r: &receipt::Receipt, at: &OpRef, emit: &mut Emit) {
+    let pairs = [
+        ("cashbox_id", f.cashbox_id.as_deref(), r.cashbox_id.as_str()),
+        (
+            "document_number",
+            f.document_number.as_deref(),
+            r.receipt_id.as_str(),
+        ),
+        (
+            "certificate_serial",
+            f.certificate_serial.as_deref(),
+            r.serial.as_str(),
+        ),
+    ];
+    for (name, block, code) in pairs {
+        if let Some(b) = block
+            && !b.eq_ignore_ascii_case(code)
+        {
+            emit.mismatch(
+                "RKS102",
+                at,
+                format!("the fiscal block's {name} differs from the machine-readable code"),
+                code,
+                b,
+            );
+        }
+    }
+}
+
+/// RKS104: the v1.1 shape states the turnover counter in the clear; with the AES key the code's
+/// encrypted counter must say the same.
+fn turnover_vs_code(
+    f: &RksvFiscal,
+    r: &receipt::Receipt,
+    keys: &KeyMaterial,
+    at: &OpRef,
+    emit: &mut Emit,
+) {
+    let (Some(clear), Some(key), Counter::Encrypted(ct)) =
+        (f.turnover_counter, keys.aes_key.as_ref(), &r.counter)
+    else {
+        return;
+    };
+    let iv = crypto::counter_iv(&r.cashbox_id, &r.receipt_id);
+    let Some(cents) = crypto::decrypt_counter(key, &iv, ct) else {
+        return;
+    };
+    let stated = clear.checked_mul(Decimal::ONE_HUNDRED);
+    if stated != Decimal::try_from_i128_with_scale(cents, 0).ok() {
+        emit.mismatch(
+            "RKS104",
+            at,
+            format!(
+                "receipt {}: the stated turnover counter differs from the encrypted one",
+                r.receipt_id
+            ),
+            format!(
+                "{} (decrypted)",
+                Decimal::try_from_i128_with_scale(cents, 2).unwrap_or_default()
+            ),
+            clear,
+        );
+    }
+}
+
+fn fmt_fields(f: Option<&[Decimal; 5]>) -> String {
+    match f {
+        None => "the amounts per rate are not known from the operation".into(),
+        Some(f) => FIELD_NAMES
+            .iter()
+            .zip(f)
+            .map(|(n, v)| format!("{n} {v:.2}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
