@@ -19,7 +19,7 @@ use crate::export::dep7::{DepFile, Writer};
 use crate::ingest::Mode;
 use crate::model::masterdata::MasterData;
 use crate::output::Output;
-use crate::regime::rksv::dep::{self, KeyMaterial, Verifier};
+use crate::regime::rksv::dep::{self, Verifier};
 
 /// Arguments of `fiskal export dep7`.
 #[derive(clap::Args, Debug)]
@@ -55,7 +55,7 @@ pub fn verify_all(files: Vec<DepFile>, md: Option<&MasterData>) -> anyhow::Resul
             let keys = md
                 .and_then(|m| m.rksv.iter().find(|c| c.cashbox_id == file.cashbox))
                 .map(|c| crate::regime::rksv::check::key_material(c).0)
-                .unwrap_or_else(KeyMaterial::default);
+                .unwrap_or_default();
             let mut findings = std::collections::BTreeMap::new();
             let mut sink = |f: dep::Finding| *findings.entry(f.code).or_insert(0) += 1;
             let mut v = Verifier::new(&keys, &mut sink);

@@ -57,6 +57,48 @@ const FIELD_NAMES: [&str; 5] = [
     "Besonders",
 ];
 
+/// What an operation books into the five fields, in cents.
+#[derive(Clone, Copy)]
+enum Booked {
+    /// Per field.
+    Fields([i64; 5]),
+    /// Only the sum over the fields is known (v1.1 cart-level discounts are not allocated to
+    /// lines in the API).
+    Total(i64),
+}
+
+impl Booked {
+    /// `None` when neither the fields nor the total are known, or an amount is not whole cents.
+    fn of(e: &Expected) -> Option<Booked> {
+        let cents = |d: Decimal| {
+            let c = d.checked_mul(Decimal::ONE_HUNDRED)?;
+            if c.fract().is_zero() {
+                i64::try_from(c).ok()
+            } else {
+                None
+            }
+        };
+        match (e.slots, e.slot_total) {
+            (Some(f), _) => {
+                let mut out = [0i64; 5];
+                for (o, d) in out.iter_mut().zip(f) {
+                    *o = cents(d)?;
+                }
+                Some(Booked::Fields(out))
+            }
+            (None, Some(t)) => cents(t).map(Booked::Total),
+            (None, None) => None,
+        }
+    }
+
+    fn negated(self) -> Booked {
+        match self {
+            Booked::Fields(f) => Booked::Fields(f.map(|x| -x)),
+            Booked::Total(t) => Booked::Total(-t),
+        }
+    }
+}
+
 /// One cash box's receipts on their way through the verifier.
 #[derive(Default)]
 struct Cashbox {
@@ -78,8 +120,8 @@ pub(crate) struct RksvCheck {
     by_register: HashMap<String, String>,
     boxes: BTreeMap<String, Cashbox>,
     /// Expected amounts of signed goods operations, by id hash, for the voids that reverse
-    /// them.
-    originals: HashMap<u64, Expected>,
+    /// them: cents per field (or the total), 48 bytes a sale instead of an `Expected`.
+    originals: HashMap<u64, Booked>,
 }
 
 impl RksvCheck {
@@ -176,47 +218,51 @@ impl RksvCheck {
     /// RKS103: the amounts the code carries against what the operation books per rate.
     fn amounts(&mut self, op: &Operation, r: &receipt::Receipt, at: &OpRef, emit: &mut Emit) {
         use crate::model::LifecycleState as S;
-        let expected = match op.kind {
+        let booked = match op.kind {
             // A session record books no sale: what it carries is a null receipt (Startbeleg,
             // Monatsbeleg).
             OperationKind::SessionOpen
             | OperationKind::SessionCashCount
-            | OperationKind::SessionClose => Some(Expected {
-                vorgang: &[],
-                slots: Some([Decimal::ZERO; 5]),
-                slot_total: None,
-                payments: None,
-                unknown: Vec::new(),
-            }),
+            | OperationKind::SessionClose => Some(Booked::Fields([0; 5])),
             OperationKind::Void => op
                 .references
                 .original_operation_id
                 .as_deref()
                 .and_then(|o| self.originals.get(&hash(o)))
-                .map(Expected::negated),
-            _ => process_data::expected_in(op, None, RKSV_FIELDS),
+                .map(|b| b.negated()),
+            _ => process_data::expected_in(op, None, RKSV_FIELDS)
+                .as_ref()
+                .and_then(Booked::of),
         };
-        let Some(expected) = expected else { return };
+        let Some(booked) = booked else { return };
         if op.kind.moves_goods() && op.state == S::Completed {
-            self.originals.insert(hash(&op.id), expected.clone());
+            self.originals.insert(hash(&op.id), booked);
         }
-        let got: Vec<Decimal> = r.amounts.iter().map(|c| Decimal::new(*c, 2)).collect();
+        let got = r.amounts;
         let mut diffs = Vec::new();
-        if let Some(want) = expected.slots {
-            for (i, (w, g)) in want.iter().zip(&got).enumerate() {
-                if w != g {
-                    diffs.push(format!(
-                        "{} {g:.2}, the operation books {w:.2}",
-                        FIELD_NAMES[i]
-                    ));
+        let euros = |c: i64| Decimal::new(c, 2);
+        match booked {
+            Booked::Fields(want) => {
+                for (i, (w, g)) in want.iter().zip(&got).enumerate() {
+                    if w != g {
+                        diffs.push(format!(
+                            "{} {}, the operation books {}",
+                            FIELD_NAMES[i],
+                            euros(*g),
+                            euros(*w)
+                        ));
+                    }
                 }
             }
-        } else if let Some(want) = expected.slot_total {
-            let total: Decimal = got.iter().sum();
-            if want != total {
-                diffs.push(format!(
-                    "all fields {total}, the operation less cart discounts books {want}"
-                ));
+            Booked::Total(want) => {
+                let total: i64 = got.iter().sum();
+                if want != total {
+                    diffs.push(format!(
+                        "all fields {}, the operation less cart discounts books {}",
+                        euros(total),
+                        euros(want)
+                    ));
+                }
             }
         }
         if let Some(first) = diffs.first() {
@@ -232,8 +278,8 @@ impl RksvCheck {
                     "receipt {} carries other amounts than the operation: {first}{more}",
                     r.receipt_id
                 ),
-                fmt_fields(expected.slots.as_ref()),
-                fmt_fields(Some(&got.try_into().expect("five fields"))),
+                fmt_fields(booked),
+                fmt_fields(Booked::Fields(got)),
             );
         }
     }
@@ -392,13 +438,13 @@ fn turnover_vs_code(
     }
 }
 
-fn fmt_fields(f: Option<&[Decimal; 5]>) -> String {
-    match f {
-        None => "the amounts per rate are not known from the operation".into(),
-        Some(f) => FIELD_NAMES
+fn fmt_fields(b: Booked) -> String {
+    match b {
+        Booked::Total(t) => format!("{} over all fields", Decimal::new(t, 2)),
+        Booked::Fields(f) => FIELD_NAMES
             .iter()
             .zip(f)
-            .map(|(n, v)| format!("{n} {v:.2}"))
+            .map(|(n, v)| format!("{n} {}", Decimal::new(v, 2)))
             .collect::<Vec<_>>()
             .join(", "),
     }

@@ -110,6 +110,11 @@ impl PublicKey {
             .map_err(|_| "point is not on the P-256 curve".to_string())
     }
 
+    /// The uncompressed SEC1 point (65 bytes), the form [`PublicKey::from_sec1`] reads.
+    pub fn to_sec1(&self) -> Vec<u8> {
+        self.0.to_sec1_point(false).as_bytes().to_vec()
+    }
+
     /// ES256: 64-byte r||s signature over `signing_input`. false for any other length or an invalid signature.
     pub fn verify_es256(&self, signing_input: &[u8], signature: &[u8]) -> bool {
         if signature.len() != 64 {
@@ -120,7 +125,8 @@ impl PublicKey {
     }
 }
 
-/// A certificate's serial number and public key.
+/// A certificate's serial number and public key, with what chain building needs: names,
+/// the signed part and the issuer's signature over it.
 #[derive(Debug, Clone)]
 pub struct CertificateKey {
     /// Lowercase hex of the serial number without leading zeros, the form of receipt field 11
@@ -133,6 +139,17 @@ pub struct CertificateKey {
     pub subject_der: Vec<u8>,
     /// The key, or None when the certificate does not hold a P-256 key.
     pub key: Option<PublicKey>,
+    /// SHA-256 of the whole certificate: two certificates are the same only if this is.
+    pub fingerprint: [u8; 32],
+    /// The TBSCertificate as stored, the bytes the issuer signed.
+    pub tbs_der: Vec<u8>,
+    /// The content of the signatureAlgorithm's OBJECT IDENTIFIER.
+    pub signature_algorithm: Vec<u8>,
+    /// The signatureValue's bits (for ECDSA a DER Ecdsa-Sig-Value).
+    pub signature: Vec<u8>,
+    /// The SubjectPublicKeyInfo as stored, whatever its algorithm: an issuer's key may be on
+    /// a curve receipts never use.
+    pub spki_der: Vec<u8>,
 }
 
 /// Reads an X.509 certificate (DER). Error text says what could not be read.
@@ -151,13 +168,12 @@ pub fn read_certificate(der: &[u8]) -> Result<CertificateKey, String> {
             der.len().saturating_sub(cert.raw.len())
         ));
     }
-    let tbs = ber::children(&cert)
-        .map_err(not_ber)?
-        .into_iter()
-        .next()
+    let parts = ber::children(&cert).map_err(not_ber)?;
+    let tbs = parts
+        .first()
         .filter(|t| t.tag == 0x30)
         .ok_or("certificate holds no TBSCertificate SEQUENCE")?;
-    let fields = ber::children(&tbs).map_err(not_ber)?;
+    let fields = ber::children(tbs).map_err(not_ber)?;
     // RFC 5280 4.1: the version [0] is optional; the fields after it are positional.
     let skip = usize::from(fields.first().is_some_and(|f| f.tag == 0xA0));
     let field = |idx: usize, tag: u8, name: &str| {
@@ -171,12 +187,102 @@ pub fn read_certificate(der: &[u8]) -> Result<CertificateKey, String> {
     let issuer = field(2, 0x30, "issuer Name")?;
     let subject = field(4, 0x30, "subject Name")?;
     let spki = field(5, 0x30, "SubjectPublicKeyInfo")?;
+    // Keys are read from certificates whatever their signature; only a chain check needs it,
+    // and there a missing one cannot verify.
+    let (signature_algorithm, signature) = signature_parts(&parts).unwrap_or_default();
     Ok(CertificateKey {
         serial_hex: serial_hex(serial.content)?,
         issuer_der: issuer.raw.to_vec(),
         subject_der: subject.raw.to_vec(),
         key: PublicKey::from_spki_der(spki.raw).ok(),
+        fingerprint: Sha256::digest(der).into(),
+        tbs_der: tbs.raw.to_vec(),
+        signature_algorithm,
+        signature,
+        spki_der: spki.raw.to_vec(),
     })
+}
+
+/// The signatureAlgorithm OID and the signatureValue bits after the TBSCertificate, when
+/// both are there and the bits are whole octets (the leading unused-bits octet 0).
+fn signature_parts(parts: &[ber::Tlv<'_>]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let algorithm = parts.get(1).filter(|a| a.tag == 0x30)?;
+    let oid = ber::children(algorithm)
+        .ok()?
+        .into_iter()
+        .next()
+        .filter(|oid| oid.tag == 0x06)?;
+    let bits = parts.get(2).filter(|b| b.tag == 0x03)?;
+    match bits.content.split_first() {
+        Some((0, signature)) => Some((oid.content.to_vec(), signature.to_vec())),
+        _ => None,
+    }
+}
+
+/// OID contents (DER, without tag and length) of the certificate signature algorithms a
+/// chain can be checked with, and the digests they name.
+const ECDSA_WITH_SHA256: &[u8] = &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02];
+const ECDSA_WITH_SHA384: &[u8] = &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x03];
+const ECDSA_WITH_SHA512: &[u8] = &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x04];
+
+/// Whether `issuer`'s key verifies the signature over `cert`'s TBSCertificate. `Err` says why
+/// it cannot be checked at all: an algorithm other than ECDSA with SHA-2, or an issuer key
+/// on neither P-256 nor P-384 (every certificate of the conformance data is ECDSA P-256
+/// with SHA-256; open systems' trust services use P-256 or P-384).
+pub fn issued_by(cert: &CertificateKey, issuer: &CertificateKey) -> Result<bool, String> {
+    use ecdsa::signature::hazmat::PrehashVerifier;
+    let digest: Vec<u8> = match cert.signature_algorithm.as_slice() {
+        [] => {
+            return Err(format!(
+                "certificate {} carries no signature",
+                cert.serial_hex
+            ));
+        }
+        ECDSA_WITH_SHA256 => Sha256::digest(&cert.tbs_der).to_vec(),
+        ECDSA_WITH_SHA384 => sha2::Sha384::digest(&cert.tbs_der).to_vec(),
+        ECDSA_WITH_SHA512 => sha2::Sha512::digest(&cert.tbs_der).to_vec(),
+        other => {
+            return Err(format!(
+                "signature algorithm {} is not ECDSA with SHA-256, -384 or -512",
+                oid_text(other)
+            ));
+        }
+    };
+    if let Ok(key) = p256::ecdsa::VerifyingKey::from_public_key_der(&issuer.spki_der) {
+        let sig = p256::ecdsa::Signature::from_der(&cert.signature);
+        return Ok(sig.is_ok_and(|s| key.verify_prehash(&digest, &s).is_ok()));
+    }
+    if let Ok(key) = p384::ecdsa::VerifyingKey::from_public_key_der(&issuer.spki_der) {
+        let sig = p384::ecdsa::Signature::from_der(&cert.signature);
+        return Ok(sig.is_ok_and(|s| key.verify_prehash(&digest, &s).is_ok()));
+    }
+    Err(format!(
+        "the key of issuer {} is neither P-256 nor P-384",
+        issuer.serial_hex
+    ))
+}
+
+/// Dotted form of an OID's content octets, for messages.
+fn oid_text(content: &[u8]) -> String {
+    let Some((&first, rest)) = content.split_first() else {
+        return "(empty)".into();
+    };
+    let mut arcs = vec![u64::from(first / 40).min(2), 0];
+    arcs[1] = u64::from(first) - arcs[0] * 40;
+    let mut value: u64 = 0;
+    for b in rest {
+        value = value
+            .saturating_mul(128)
+            .saturating_add(u64::from(b & 0x7F));
+        if b & 0x80 == 0 {
+            arcs.push(value);
+            value = 0;
+        }
+    }
+    arcs.iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// The INTEGER content as field 11 writes it: hex of the value, no leading zeros.

@@ -8,11 +8,15 @@
 //!   encryption, key material from certificates and SubjectPublicKeyInfo;
 //! - [`dep`]: a DEP7 file and a crypto container read and checked receipt by receipt, with
 //!   the sequence rules (Startbeleg, chain, counter, ids, failure and restore);
-//! - [`sign`]: a simulated cash box that signs receipts (synthetic data, tests);
-//! - `check`: the validator's RKSV stage, the same checks on an operation history.
+//! - [`state`]: the verifier's carried state saved to and restored from a file, so that a
+//!   DEP verified in parts over several runs is checked as one;
+//! - [`trust`]: opt-in certificate trust, chains from a receipt certificate to the
+//!   auditor's anchors.
 
 pub(crate) mod check;
 pub mod crypto;
 pub mod dep;
 pub mod receipt;
 pub mod sign;
+pub mod state;
+pub mod trust;

@@ -84,6 +84,12 @@ impl Receipt {
         self.amounts.iter().all(|a| *a == 0)
     }
 
+    /// Characters of the QR form ([`to_qr`]), counted without building it: the payload, `_`
+    /// and the padded standard Base64 of the signature.
+    pub fn qr_length(&self) -> usize {
+        self.payload.chars().count() + 1 + self.signature.len().div_ceil(3) * 4
+    }
+
     /// The JWS signing input: ES256_HEADER + "." + base64url-no-pad(payload).
     pub fn signing_input(&self) -> String {
         format!("{ES256_HEADER}.{}", URL_SAFE_NO_PAD.encode(&self.payload))

@@ -324,7 +324,7 @@ mod tests {
     #[test]
     fn amounts_use_a_decimal_comma_and_two_decimals() {
         let mut s = String::new();
-        for c in [0, 5, -5, 120_34, -37_11, 100_000] {
+        for c in [0, 5, -5, 12_034, -3_711, 100_000] {
             push_amount(&mut s, c);
             s.push(' ');
         }
