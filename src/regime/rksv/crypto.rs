@@ -7,7 +7,6 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
-use p256::ecdsa::signature::Verifier;
 use p256::pkcs8::DecodePublicKey;
 use sha2::{Digest, Sha256};
 
@@ -84,14 +83,23 @@ fn from_twos_complement(bytes: &[u8]) -> i128 {
 }
 
 /// A P-256 public key for ES256 verification.
+///
+/// The point is validated once by RustCrypto's p256 when the key is read; each signature is
+/// then verified by ring, whose P-256 is about three times faster (spec rust-crates.md: 69 µs
+/// against 194 µs), which decides how fast a DEP of millions of receipts is checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublicKey(p256::ecdsa::VerifyingKey);
+pub struct PublicKey {
+    /// The uncompressed SEC1 point (65 bytes), on the curve.
+    sec1: Vec<u8>,
+}
 
 impl PublicKey {
     /// From DER SubjectPublicKeyInfo (a crypto container's PUBLIC_KEY entry).
     pub fn from_spki_der(der: &[u8]) -> Result<PublicKey, String> {
         p256::ecdsa::VerifyingKey::from_public_key_der(der)
-            .map(PublicKey)
+            .map(|k| PublicKey {
+                sec1: k.to_sec1_point(false).as_bytes().to_vec(),
+            })
             .map_err(|e| format!("not a P-256 SubjectPublicKeyInfo: {e}"))
     }
 
@@ -106,13 +114,15 @@ impl PublicKey {
             ));
         }
         p256::ecdsa::VerifyingKey::from_sec1_bytes(bytes)
-            .map(PublicKey)
+            .map(|_| PublicKey {
+                sec1: bytes.to_vec(),
+            })
             .map_err(|_| "point is not on the P-256 curve".to_string())
     }
 
     /// The uncompressed SEC1 point (65 bytes), the form [`PublicKey::from_sec1`] reads.
     pub fn to_sec1(&self) -> Vec<u8> {
-        self.0.to_sec1_point(false).as_bytes().to_vec()
+        self.sec1.clone()
     }
 
     /// ES256: 64-byte r||s signature over `signing_input`. false for any other length or an invalid signature.
@@ -120,8 +130,12 @@ impl PublicKey {
         if signature.len() != 64 {
             return false;
         }
-        p256::ecdsa::Signature::from_slice(signature)
-            .is_ok_and(|s| self.0.verify(signing_input, &s).is_ok())
+        ring::signature::UnparsedPublicKey::new(
+            &ring::signature::ECDSA_P256_SHA256_FIXED,
+            &self.sec1,
+        )
+        .verify(signing_input, signature)
+        .is_ok()
     }
 }
 

@@ -503,6 +503,9 @@ pub struct Carry {
     /// The chaining value the next receipt must carry: SHA-256 of this receipt's JWS. `None`
     /// before the first receipt, which must then be the Startbeleg.
     pub(crate) next_chain: Option<[u8; 8]>,
+    /// The id of the receipt `next_chain` was taken from, to name the chaining input in a
+    /// chain finding.
+    pub(crate) last_receipt: Option<String>,
     pub(crate) cashbox_id: Option<String>,
     pub(crate) closed: Option<bool>,
     pub(crate) counter: i128,
@@ -816,6 +819,13 @@ impl<'a> Verifier<'a> {
         let first = self.state.next_chain.is_none();
         self.summary.receipts += 1;
         let want_chain = self.state.next_chain.replace(prepared.chain);
+        let chained_to = std::mem::replace(
+            &mut self.state.last_receipt,
+            match &prepared.parsed {
+                Ok(r) => Some(r.receipt_id.clone()),
+                Err(_) => receipt_id_of(jws),
+            },
+        );
         let r = match prepared.parsed {
             Ok(r) => r,
             Err(e) => {
@@ -964,8 +974,9 @@ impl<'a> Verifier<'a> {
                 self,
                 "RKS030",
                 format!(
-                    "{} (SHA-256 of the previous receipt's JWS)",
-                    B64.encode(want)
+                    "{} (SHA-256 of the JWS of the previous receipt, {})",
+                    B64.encode(want),
+                    chained_to.as_deref().unwrap_or("whose id cannot be read")
                 ),
                 found,
             );

@@ -63,6 +63,9 @@ struct StateFile {
     /// Base64 of the 8-byte chaining value the next receipt must carry; null before the
     /// first receipt, which must then be the Startbeleg.
     next_chain: Option<String>,
+    /// The id of the receipt `next_chain` was taken from (named in a chain finding).
+    #[serde(default)]
+    last_receipt: Option<String>,
     /// The running turnover counter in cents, as a decimal string: it may exceed what JSON
     /// readers hold exactly in a number.
     counter_cents: String,
@@ -107,6 +110,7 @@ pub fn to_bytes(carry: &Carry) -> Vec<u8> {
             .closed
             .map(|c| if c { "closed" } else { "open" }.to_string()),
         next_chain: carry.next_chain.map(|c| B64.encode(c)),
+        last_receipt: carry.last_receipt.clone(),
         counter_cents: carry.counter.to_string(),
         counter_bytes: carry.counter_len,
         last_date: carry.last_date.map(|d| d.format(DATE_FORMAT).to_string()),
@@ -204,6 +208,7 @@ fn carry_of(file: StateFile) -> Result<Carry, Error> {
     }
     Ok(Carry {
         next_chain,
+        last_receipt: file.last_receipt,
         cashbox_id: file.cashbox_id,
         closed,
         counter,
