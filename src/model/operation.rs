@@ -259,6 +259,41 @@ impl Operation {
     pub fn regime(&self) -> Option<Regime> {
         self.fiscal.as_ref().map(Fiscal::regime)
     }
+
+    /// A completed EUR operation `id` of `kind` with nothing else set (no register, times,
+    /// lines or fiscal block), from `t.ndjson`: what unit tests fill in.
+    #[cfg(test)]
+    pub(crate) fn bare(id: &str, kind: OperationKind) -> Operation {
+        Operation {
+            id: id.into(),
+            source: SourceLoc::file(std::sync::Arc::from("t.ndjson"), None),
+            shape: WireShape::Register,
+            kind,
+            state: LifecycleState::Completed,
+            channel: Channel::Pos,
+            merchant_id: None,
+            location_id: None,
+            register_id: None,
+            session_id: None,
+            external_id: None,
+            sequence_number: None,
+            resource_version: None,
+            cashier: None,
+            timestamps: Timestamps::default(),
+            currency: Currency::parse("EUR").expect("EUR is an ISO 4217 code"),
+            lines: Vec::new(),
+            cart_discounts: Vec::new(),
+            payments: Vec::new(),
+            tip: None,
+            totals: None,
+            cash: None,
+            references: References::default(),
+            customer: None,
+            notes: Vec::new(),
+            fiscal_state: None,
+            fiscal: None,
+        }
+    }
 }
 
 /// The cashier.

@@ -1250,6 +1250,12 @@ impl Sim<'_> {
             AtKind::Start => "Startbeleg",
             _ => "Monatsbeleg",
         });
+        self.sign_null(kind, t);
+        self.emit()
+    }
+
+    /// Signs the current operation as an RKSV null receipt of `kind` at `t`.
+    fn sign_null(&mut self, kind: AtKind, t: i64) {
         self.st.sign_at(
             &self.spec.identity,
             &mut self.fout,
@@ -1258,7 +1264,6 @@ impl Sim<'_> {
             t,
             self.offset,
         );
-        self.emit()
     }
 
     fn float(&mut self, local_ms: i64) -> Result<(), Error> {
@@ -1339,14 +1344,7 @@ impl Sim<'_> {
         self.session_open_id = self.draft.id;
         if let Some(kind) = self.null_receipt_due() {
             // v1.1: the session record that opens the month carries its null receipt.
-            self.st.sign_at(
-                &self.spec.identity,
-                &mut self.fout,
-                kind,
-                &[0; 5],
-                t,
-                self.offset,
-            );
+            self.sign_null(kind, t);
         }
         // The opening float is a Vorgang (Anfangsbestand) even when the drawer is empty.
         if self.spec.country == Country::De {

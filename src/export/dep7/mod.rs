@@ -293,8 +293,6 @@ pub fn file_name(cashbox: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD;
 
@@ -306,37 +304,13 @@ mod tests {
     /// An operation that carries only `qr` in an RKSV fiscal block.
     fn carrying(id: &str, qr: String) -> Operation {
         Operation {
-            id: id.into(),
-            source: SourceLoc::file(Arc::from("t.ndjson"), None),
-            shape: WireShape::Operations,
-            kind: OperationKind::Sale,
-            state: LifecycleState::Completed,
-            channel: Channel::Pos,
-            merchant_id: None,
-            location_id: None,
             register_id: Some("reg_at".into()),
-            session_id: None,
-            external_id: None,
-            sequence_number: None,
-            resource_version: None,
-            cashier: None,
-            timestamps: Timestamps::default(),
-            currency: Currency::parse("EUR").unwrap(),
-            lines: Vec::new(),
-            cart_discounts: Vec::new(),
-            payments: Vec::new(),
-            tip: None,
-            totals: None,
-            cash: None,
-            references: References::default(),
-            customer: None,
-            notes: Vec::new(),
-            fiscal_state: None,
             fiscal: Some(Fiscal::Rksv(RksvFiscal {
                 cashbox_id: Some("AT/1".into()),
                 qr_data: Some(qr),
                 ..RksvFiscal::default()
             })),
+            ..Operation::bare(id, OperationKind::Sale)
         }
     }
 

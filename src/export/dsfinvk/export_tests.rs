@@ -3,7 +3,6 @@
 //! Vorgänge, cash counts, unclosed sessions and missing master data.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -27,19 +26,9 @@ fn md() -> MasterData {
 fn op(id: &str, kind: OperationKind, at: &str) -> Operation {
     let t = Timestamp::parse(at).unwrap();
     Operation {
-        id: id.into(),
-        source: SourceLoc::file(Arc::from("t.ndjson"), None),
-        shape: WireShape::Register,
-        kind,
-        state: LifecycleState::Completed,
-        channel: Channel::Pos,
         merchant_id: Some("mer_de".into()),
         location_id: Some("loc_de_01".into()),
         register_id: Some("reg_de_01".into()),
-        session_id: None,
-        external_id: None,
-        sequence_number: None,
-        resource_version: None,
         cashier: Some(Cashier {
             id: "c1".into(),
             name: None,
@@ -48,18 +37,7 @@ fn op(id: &str, kind: OperationKind, at: &str) -> Operation {
             completed: Some(t),
             ..Timestamps::default()
         },
-        currency: Currency::parse("EUR").unwrap(),
-        lines: Vec::new(),
-        cart_discounts: Vec::new(),
-        payments: Vec::new(),
-        tip: None,
-        totals: None,
-        cash: None,
-        references: References::default(),
-        customer: None,
-        notes: Vec::new(),
-        fiscal_state: None,
-        fiscal: None,
+        ..Operation::bare(id, kind)
     }
 }
 
