@@ -7,3 +7,4 @@
 
 pub mod kassensichv;
 pub mod rksv;
+pub mod rt;
