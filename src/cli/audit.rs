@@ -7,7 +7,8 @@
 //! `findings.jsonl` (every finding) and `dsfinvk/<register>_<first day>_<last day>.zip` for
 //! every KassenSichV register the master data describes (`fiskal export dsfinvk`), and
 //! `dep7/dep7-<Kassen-ID>.json` for every RKSV cash box, verified after writing (`fiskal
-//! export dep7`). A register whose export fails is listed with the error in summary.json and
+//! export dep7`), and `rt/<matricola>_<ZZZZ>.xml` for every Italian daily closing when the master
+//! data has a seal (`fiskal export rt`). A register whose export fails is listed with the error in summary.json and
 //! makes the run exit 1.
 //! Each file is written to a temporary name and renamed when complete, so an interrupted run
 //! never leaves a file that looks finished. Exit codes as for `check`.
@@ -52,6 +53,17 @@ struct AuditSummary<'a> {
     findings: &'a FindingSummary,
     dsfinvk: DsfinvkSummary,
     dep7: Vec<Verified>,
+    rt: RtSummary,
+}
+
+#[derive(Serialize, Default)]
+struct RtSummary {
+    closings: Vec<crate::export::rt::ClosingFile>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    left_out: Vec<serde_json::Value>,
+    /// Why no closing was written although the input has RT documents.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_written: Option<String>,
 }
 
 #[derive(Serialize, Default)]
@@ -88,6 +100,11 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
     let (mut rejects, mut findings_file) = (create(&rejects_path)?, create(&findings_path)?);
     let mut collector = Collector::default();
     let mut dep7 = dep7::Writer::new(&args.out.join("dep7"), md.as_ref().map(|(_, m)| m));
+    let seal = super::export::rt::seal(md.as_ref().map(|(_, m)| m));
+    let mut rt = seal.as_ref().ok().map(|s| {
+        crate::export::rt::Writer::new(&args.out.join("rt"), md.as_ref().map(|(_, m)| m), s)
+    });
+    let mut rt_documents = false;
     let (summary, findings) = common::check_inputs(
         &args.input,
         config,
@@ -97,6 +114,10 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         &mut |f| json_line(&mut findings_file, f),
         &mut |op| {
             dep7.push(&op);
+            if let Some(w) = &mut rt {
+                w.push(&op);
+            }
+            rt_documents |= matches!(op.fiscal, Some(crate::model::Fiscal::Rt(_)));
             collector.push(op)
         },
     )?;
@@ -110,6 +131,26 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         v.file.path = format!("dep7/{name}");
+    }
+    let mut rt_summary = RtSummary::default();
+    match (rt, &seal) {
+        (Some(w), _) => {
+            let (files, left_out) = w.finish()?;
+            for mut f in files {
+                let name = std::path::Path::new(&f.path)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                f.path = format!("rt/{name}");
+                rt_summary.closings.push(f);
+            }
+            rt_summary.left_out = left_out
+                .into_iter()
+                .map(|(op, why)| serde_json::json!({"operation_id": op, "reason": why}))
+                .collect();
+        }
+        (None, Err(e)) if rt_documents => rt_summary.not_written = Some(format!("{e:#}")),
+        (None, _) => {}
     }
     rejects
         .commit()
@@ -127,6 +168,7 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         findings: &findings,
         dsfinvk,
         dep7,
+        rt: rt_summary,
     };
     let summary_path = args.out.join("summary.json");
     let mut bytes = serde_json::to_vec_pretty(&audit)?;
@@ -169,6 +211,18 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
             1,
         );
         out.human(&line)?;
+    }
+    for c in &audit.rt.closings {
+        out.human(&format!(
+            "wrote {} (RT {}, closing {}, {} documents)",
+            args.out.join(&c.path).display(),
+            c.rt_serial,
+            c.daily_closing_number,
+            c.documents
+        ))?;
+    }
+    if let Some(why) = &audit.rt.not_written {
+        out.human(&format!("RT daily closings not written: {why}"))?;
     }
     out.json("summary", &audit)?;
     let failed =

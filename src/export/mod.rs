@@ -5,7 +5,9 @@
 //! bytes: no clock, no unordered iteration in what is written.
 //!
 //! - [`dsfinvk`]: the German DSFinV-K export (20 CSV tables, index.xml and the GDPdU DTD);
-//! - [`dep7`]: the Austrian RKSV DEP7 export (one JSON file of signed receipts per cash box).
+//! - [`dep7`]: the Austrian RKSV DEP7 export (one JSON file of signed receipts per cash box);
+//! - [`rt`]: the Italian daily closing (DatiCorrispettivi COR10), one sealed XML per closing.
 
 pub mod dep7;
 pub mod dsfinvk;
+pub mod rt;

@@ -32,6 +32,24 @@ pub struct MasterData {
     /// Italian RT devices (registratore telematico).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rt: Vec<RtDevice>,
+    /// The seal fiskal signs its RT daily-closing reconstructions with (`fiskal export rt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rt_seal: Option<RtSeal>,
+}
+
+/// A merchant's or auditor's seal for the daily-closing XML fiskal rebuilds: the COR10 schema
+/// requires an XML signature, and fiskal is not the device, so it signs with this key and
+/// certificate instead of a device's (docs/rt.md).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RtSeal {
+    /// Whose seal this is, for people reading the master data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// RSA private key, PEM (PKCS#8 `PRIVATE KEY` or PKCS#1 `RSA PRIVATE KEY`).
+    pub private_key: String,
+    /// The key's X.509 certificate, PEM.
+    pub certificate: String,
 }
 
 /// A merchant (Unternehmen / esercente).

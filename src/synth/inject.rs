@@ -14,7 +14,8 @@ use super::masterdata::{RegisterSpec, Shape};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Action {
     /// Write a plain sale and then break it as the anomaly says (total, tax, payment, id,
-    /// fiscal counter, fiscalisation, VAT rate, TSE signature, signed processData).
+    /// fiscal counter, fiscalisation, VAT rate, TSE signature, signed processData, RT
+    /// document number).
     BrokenSale,
     /// Write a return whose reference names no operation.
     DanglingReturn,
@@ -80,6 +81,10 @@ pub(crate) fn plan(
         .iter()
         .find(|s| s.country == Country::De)
         .map(|s| s.idx);
+    let first_it = specs
+        .iter()
+        .find(|s| s.country == Country::It)
+        .map(|s| s.idx);
     let needs =
         |a: Anomaly, what: &str| format!("--inject {}: needs {what}", super::anomaly_name(a));
     let mid_day = (days - 1) / 2;
@@ -117,6 +122,15 @@ pub(crate) fn plan(
                     return Err(needs(
                         a,
                         "a German register in the run (--regime kassensichv or mixed)",
+                    ));
+                }
+            },
+            Anomaly::RtDocumentNumber => match first_it {
+                Some(r) => (r, Action::BrokenSale, None, Place::MidSlot),
+                None => {
+                    return Err(needs(
+                        a,
+                        "an Italian register in the run (--regime rt or mixed)",
                     ));
                 }
             },
@@ -240,5 +254,8 @@ pub(crate) fn rule(p: &Planned, country: Country, shape: Shape) -> Option<&'stat
         Anomaly::DoubleVoid => "REF004",
         Anomaly::BadSignature => "TSE001",
         Anomaly::WrongProcessData => "TSE002",
+        // The register shape's block carries the printed number only: its form is what breaks.
+        Anomaly::RtDocumentNumber if shape == Shape::Register => "RTD001",
+        Anomaly::RtDocumentNumber => "RTD002",
     })
 }

@@ -330,6 +330,9 @@ pub(crate) fn build(opts: &SynthOptions) -> (MasterData, Vec<RegisterSpec>) {
                 let model = rng.pick(&["EB", "AT", "MA"]);
                 identity.matricola = format!("{maker}I{model}{:06}", rng.below(1_000_000));
                 identity.firmware = "RT 7.0.3".to_string();
+                // Reconstructed closings need a seal; synthetic data gets the public demo one,
+                // labelled as such (templates/rt/README.md).
+                md.rt_seal.get_or_insert_with(crate::export::rt::seal::demo);
                 md.rt.push(RtDevice {
                     serial: identity.matricola.clone(),
                     register_id: register_id.clone(),

@@ -126,11 +126,15 @@ pub enum Anomaly {
     /// A German sale's TSE signed amounts 1.00 higher than the sale's lines and payments
     /// (a valid signature over the wrong processData).
     WrongProcessData,
+    /// An Italian sale's printed RT document number is not its `ZZZZ-NNNN`: in the v1.1 shape
+    /// it names the next progressive number while the block's counters are right, in the
+    /// register shape (the number is all the block has) it lacks the zero padding.
+    RtDocumentNumber,
 }
 
 impl Anomaly {
     /// Every anomaly, in declaration order.
-    pub const ALL: [Anomaly; 17] = [
+    pub const ALL: [Anomaly; 18] = [
         Anomaly::TotalMismatch,
         Anomaly::TaxMismatch,
         Anomaly::SequenceGap,
@@ -148,6 +152,7 @@ impl Anomaly {
         Anomaly::DoubleVoid,
         Anomaly::BadSignature,
         Anomaly::WrongProcessData,
+        Anomaly::RtDocumentNumber,
     ];
 }
 
@@ -171,6 +176,7 @@ pub(crate) fn anomaly_name(a: Anomaly) -> &'static str {
         Anomaly::DoubleVoid => "double-void",
         Anomaly::BadSignature => "bad-signature",
         Anomaly::WrongProcessData => "wrong-process-data",
+        Anomaly::RtDocumentNumber => "rt-document-number",
     }
 }
 

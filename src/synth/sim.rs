@@ -1666,6 +1666,46 @@ impl Sim<'_> {
         }
     }
 
+    /// The rt-document-number anomaly on the RT document just signed, and its description.
+    /// v1.1: `document_number` names the next progressive number (the previous one when the
+    /// document is the closing's 9999th), while `daily_closing_number` and
+    /// `progressive_number` stay right, so the counters run on without a gap. Register shape,
+    /// whose block carries the printed number only: the number without its zero padding
+    /// (`42-7`), or, where both parts already have four digits, with a five-digit closing
+    /// number; its parts still read as the right counters.
+    fn misprint_document_number(&mut self, total: i64) -> String {
+        let (z, p) = (u64::from(self.fout.z), self.fout.counter);
+        let right = self.fout.doc_number;
+        let mut wrong = Sid::new();
+        let what = match self.spec.shape {
+            Shape::Operations => {
+                let named = if p < 9999 { p + 1 } else { p - 1 };
+                wrong.push_num(z, 4).push_byte(b'-').push_num(named, 4);
+                format!(
+                    "sale of {}: fiscal_information.document_number {} names progressive number {named}, while daily_closing_number {z} and progressive_number {p} are this document's ({}); the counters run on without a gap",
+                    amount_text(total),
+                    wrong.as_str(),
+                    right.as_str()
+                )
+            }
+            Shape::Register => {
+                if z < 1000 || p < 1000 {
+                    wrong.push_num(z, 1).push_byte(b'-').push_num(p, 1);
+                } else {
+                    wrong.push_num(z, 5).push_byte(b'-').push_num(p, 4);
+                }
+                format!(
+                    "sale of {}: fiscal.document_number {} is not ZZZZ-NNNN ({} with four digits each); its parts still read as daily closing {z}, document {p}, so the counters run on without a gap",
+                    amount_text(total),
+                    wrong.as_str(),
+                    right.as_str()
+                )
+            }
+        };
+        self.fout.doc_number = wrong;
+        what
+    }
+
     fn broken_sale(&mut self, p: Planned, t0: i64, t1: i64) -> Result<(), Error> {
         let previous = self.last_id;
         self.begin(Kind::Sale, t0, t1);
@@ -1788,6 +1828,11 @@ impl Sim<'_> {
         } else {
             self.sign_receipt(1, "VENDITA");
         }
+        let what = if p.anomaly == Anomaly::RtDocumentNumber {
+            self.misprint_document_number(total)
+        } else {
+            what
+        };
         self.emit()?;
         let what = match p.anomaly {
             Anomaly::DuplicateId => format!(

@@ -32,7 +32,7 @@ fn opts(dir: &Path, seed: u64, regime: SynthRegime, shape: SynthShape) -> SynthO
     }
 }
 
-const ALL_ANOMALIES: [Anomaly; 17] = Anomaly::ALL;
+const ALL_ANOMALIES: [Anomaly; 18] = Anomaly::ALL;
 
 fn read_lines(path: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).unwrap();
@@ -846,7 +846,7 @@ fn check_register_op(op: &Value, cx: &mut Ctx, md: &MasterData) {
             assert_eq!(f["regime"], "rt");
             assert_eq!(f["end_event"]["signed_at"], op["completed_at"]);
             check_transmitted(&id, &f["transmitted_at"], &f["end_event"]["signed_at"]);
-            let (z, p) = parse_rt_doc(s(&f["document_number"]));
+            let (z, p) = parse_rt_doc(cx, &id, s(&f["document_number"]));
             check_it(
                 cx,
                 md,
@@ -1133,12 +1133,19 @@ fn at_crypto(
     );
 }
 
-fn parse_rt_doc(doc: &str) -> (i64, i64) {
+/// The closing and progressive numbers of an RT document number; RTD001 when it is not
+/// `ZZZZ-NNNN` (its parts are still read, as ingest reads them).
+fn parse_rt_doc(cx: &mut Ctx, id: &str, doc: &str) -> (i64, i64) {
     let (z, p) = doc.split_once('-').unwrap();
-    assert!(
-        z.len() == 4 && p.len() == 4,
-        "document number {doc} is ZZZZ-NNNN"
-    );
+    let digits = |x: &str| x.bytes().all(|b| b.is_ascii_digit());
+    assert!(digits(z) && digits(p), "{id}: document number {doc}");
+    if z.len() != 4 || p.len() != 4 {
+        cx.find(
+            id,
+            "RTD001",
+            format!("document number {doc} is not ZZZZ-NNNN"),
+        );
+    }
     (z.parse().unwrap(), p.parse().unwrap())
 }
 
@@ -1168,7 +1175,13 @@ fn check_it(
             .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
         && b[5..].iter().all(u8::is_ascii_digit);
     assert!(ok, "matricola {serial}");
-    assert_eq!((z, p), (doc_z, doc_p));
+    if (z, p) != (doc_z, doc_p) {
+        cx.find(
+            id,
+            "RTD002",
+            format!("counters ({z}, {p}), document number ({doc_z}, {doc_p})"),
+        );
+    }
     match cx.it_z {
         Some(last) if z < last || z == last && p <= cx.it_p => {
             cx.find(
@@ -1651,7 +1664,7 @@ fn check_v11_op(op: &Value, cx: &mut Ctx, md: &MasterData) {
             assert_eq!(cx.country, "IT");
             assert_eq!(f["signature"]["signed_at"], op["completed_at"]);
             check_transmitted(&id, &f["transmitted_at"], &f["signature"]["signed_at"]);
-            let (dz, dp) = parse_rt_doc(s(&f["document_number"]));
+            let (dz, dp) = parse_rt_doc(cx, &id, s(&f["document_number"]));
             let z = f["daily_closing_number"].as_i64().unwrap();
             let p = f["progressive_number"].as_i64().unwrap();
             check_it(
@@ -2137,6 +2150,8 @@ fn expected_rule(i: &Injected, register_shape: bool) -> &'static str {
         Anomaly::DoubleVoid => "REF004",
         Anomaly::BadSignature => "TSE001",
         Anomaly::WrongProcessData => "TSE002",
+        Anomaly::RtDocumentNumber if register_shape => "RTD001",
+        Anomaly::RtDocumentNumber => "RTD002",
     }
 }
 
@@ -2300,6 +2315,7 @@ fn every_regime_and_shape_plants_each_anomaly_as_one_rule() {
             let fits = |a: &Anomaly| {
                 let tse = [Anomaly::BadSignature, Anomaly::WrongProcessData].contains(a);
                 (regime == SynthRegime::Kassensichv || !tse)
+                    && (regime == SynthRegime::Rt || *a != Anomaly::RtDocumentNumber)
                     && match shape {
                         SynthShape::Register => {
                             ![Anomaly::CashCountError, Anomaly::UnclosedSession].contains(a)

@@ -34,6 +34,7 @@ const LIFECYCLE: &str = "Lifecycle and fiscal state";
 const INGEST: &str = "Input";
 const TSE: &str = "KassenSichV (German TSE)";
 const RKSV: &str = "RKSV (Austrian receipts)";
+const RT: &str = "RT (Italian documents)";
 
 /// Every rule, in documentation order.
 pub static RULES: &[Rule] = &[
@@ -364,6 +365,86 @@ pub static RULES: &[Rule] = &[
         title: "The receipts' signatures can be checked",
         rationale: "The machine-readable code names the certificate serial but carries no key, and the OpenFiskal blocks carry none either: the cash box's certificate or public key comes from the master data ([[rksv]]). Without it the signatures stay unchecked, which an audit must state; said once per cash box, at its first receipt, with the number of receipts concerned.",
         source: "docs/masterdata.md; spec rksv.md §4.1, §7 R10",
+    },
+    Rule {
+        code: "RTD001",
+        family: RT,
+        severity: Severity::Error,
+        title: "The RT document number is ZZZZ-NNNN",
+        rationale: "Every documento commerciale is numbered `ZZZZ-NNNN`: the number of the daily closing (azzeramento) it belongs to and its progressive number within that closing, four digits each, zero-padded (\"DOCUMENTO N. 0002-0003\"); the lottery and reso/annullo references quote it in that form. A missing number or another form (unpadded, other separator) is reported. The register shape carries the number only: there an unpadded number (`12-7`) is still read as closing and progressive number, so that the counters count the document. The counters themselves are FIS001/FIS002: per RT, no repeat or fall (a closing that reappears after a later one began), no gap, each closing's documents from 1, closings up by one.",
+        source: "rt.md §2.1 (numero documento; lottery XSD pattern `[0-9]{4}\\-[0-9]{4}`), §6",
+    },
+    Rule {
+        code: "RTD002",
+        family: RT,
+        severity: Severity::Error,
+        title: "The document number agrees with the block's closing and progressive numbers",
+        rationale: "Where the fiscal block states daily_closing_number and progressive_number besides the printed document_number (the /operations shape), document_number = `{daily_closing_number:04}-{progressive_number:04}`, and neither may be missing. The counters are what FIS001/FIS002 follow and the daily closing is built from; a printed number that says otherwise names another document. (The register shape carries the number only; its counters are read from it.)",
+        source: "rt.md §2.1 (mapping to the API fiscal block), §6 (document_number)",
+    },
+    Rule {
+        code: "RTD003",
+        family: RT,
+        severity: Severity::Warning,
+        title: "The document type fits the operation",
+        rationale: "A sale, deposit or deposit capture is a sale document (VENDITA), a return a RESO, a void an ANNULLO, an exchange either (one document for its balance). Types are recognised in any letter case, also as SALE, RETURN/REFUND, VOID. The daily closing totals resi and annulli apart from sales (TotaleAmmontareResi, TotaleAmmontareAnnulli), so a mistyped document lands in the wrong total. A warning: the API's names for the types are not documented.",
+        source: "rt.md §2.3 (reso, annullo), §1.2 (Riepilogo totals), §6 (document_type: names depend on the API) [UNCERTAIN]",
+    },
+    Rule {
+        code: "RTD004",
+        family: RT,
+        severity: Severity::Error,
+        title: "A reso or annullo refers to an RT document",
+        rationale: "The original that an RT return, void or exchange references (references.original_operation_id) carries an RT fiscal block: a reso or annullo quotes the Z number, document number, date and matricola of the documento commerciale it corrects, issued by this RT or another one. An original in the input without an RT document has no number to quote. An original missing from the input, one that is later, and returns beyond what was sold are REF001–REF003.",
+        source: "rt.md §2.3 (reference to original; same device?; validator rules)",
+    },
+    Rule {
+        code: "RTD005",
+        family: RT,
+        severity: Severity::Error,
+        title: "An annullo does not follow a reso of the same document",
+        rationale: "An annullo cancels the whole document, while a reso takes part of it back: once a completed reso or exchange has taken something back from a document, an annullo of it (later by time, else by input order) would cancel more than remains. A second annullo of one document, and a reso after an annullo, are REF004; a reso beyond what remains is REF003.",
+        source: "rt.md §2.3 (amount ≤ remaining amount of the original; an annullo refers to the whole document)",
+    },
+    Rule {
+        code: "RTD006",
+        family: RT,
+        severity: Severity::Error,
+        title: "A lottery code is 8 letters or digits",
+        rationale: "The codice lotteria the buyer shows is 8 alphanumeric characters (with its barcode); anything else cannot be a code the lottery issued.",
+        source: "rt.md §2.5 (code = 8 alphanumeric chars; API mapping: 8 chars [A-Z0-9])",
+    },
+    Rule {
+        code: "RTD007",
+        family: RT,
+        severity: Severity::Warning,
+        title: "A lottery code is in upper case",
+        rationale: "Codes are issued as `[A-Z0-9]`; a code with lower-case letters was probably typed in by hand. A warning: whether the Agenzia accepts either case is not established (the 2019 draft schema allowed `[A-Za-z0-9]`).",
+        source: "rt.md §2.5 (8 chars [A-Z0-9] [UNCERTAIN: case]), §7 item 4",
+    },
+    Rule {
+        code: "RTD008",
+        family: RT,
+        severity: Severity::Error,
+        title: "A lottery code only goes with an eligible purchase",
+        rationale: "The lotteria degli scontrini takes purchases of at least 1.00 EUR paid entirely electronically (cards, wallets, online; no cash, vouchers or gift cards; payment forms the API does not explain are not held against it): a completed sale document with a lottery code has inbound payments and all of them electronic, and its total (net_payable, else the total) is ≥ 1.00. A reso or annullo carries a lottery code only when its original did.",
+        source: "rt.md §2.5 (only purchases ≥ 1 € paid entirely electronically; API mapping: sale or reso/annullo of such a sale), §2.4",
+    },
+    Rule {
+        code: "RTD009",
+        family: RT,
+        severity: Severity::Error,
+        title: "No lottery code on a document with the buyer's tax id",
+        rationale: "A documento commerciale that names the buyer's codice fiscale or P.IVA (\"parlante\", for deductions) is excluded from the lottery: a document whose customer has a tax_id carries no lottery code.",
+        source: "rt.md §2.5 (not allowed when the DC carries the buyer's CF/P.IVA), §2.2, §6 (customer tax_id_type)",
+    },
+    Rule {
+        code: "RTD010",
+        family: RT,
+        severity: Severity::Warning,
+        title: "The RT serial is a matricola",
+        rationale: "rt_serial (register shape: fiscal_unit_id) is the RT's matricola: 11 characters, manufacturer (2), device type (a letter: I for an RT, S for a Server-RT), model (2), serial (6 digits), `^[0-9A-Z]{2}[A-Z][0-9A-Z]{2}[0-9]{6}$`; it is the CN of the certificate that seals the daily closing. Said once per serial, and once per register whose RT blocks name none. A warning: the pattern is derived from observed matricole, not from the official specification.",
+        source: "rt.md §2.1 (matricola RT; observed matricole and regex), §6 (rt_serial) [UNCERTAIN]",
     },
     Rule {
         code: "REF001",

@@ -25,6 +25,7 @@ use crate::model::masterdata::MasterData;
 use crate::model::{Finding, Operation, Regime, SourceLoc, SourceTable};
 use crate::regime::kassensichv::check::TseCheck;
 use crate::regime::rksv::check::RksvCheck;
+use crate::regime::rt::check::RtCheck;
 
 /// Enough of an operation to report a finding about it later.
 #[derive(Debug, Clone)]
@@ -146,6 +147,7 @@ pub struct Validator {
     references: references::References,
     tse: TseCheck,
     rksv: RksvCheck,
+    rt: RtCheck,
     sources: SourceTable,
     n_ops: u64,
 }
@@ -167,6 +169,7 @@ impl Validator {
             references: references::References::default(),
             tse: TseCheck::new(md),
             rksv: RksvCheck::new(md),
+            rt: RtCheck::new(),
             sources: SourceTable::default(),
             n_ops: 0,
         }
@@ -197,6 +200,7 @@ impl Validator {
         self.references.push(op);
         self.tse.push(op, &mut emit);
         self.rksv.push(op, &mut emit);
+        self.rt.push(op, &mut emit);
     }
 
     /// Runs the rules that need the whole stream and emits their findings.
@@ -214,6 +218,9 @@ impl Validator {
             }
         }
         self.sessions.finish(&mut emit);
+        // The RT stage asks the reference index whether an original is in the input at all.
+        self.rt
+            .finish(&|id| self.references.contains(id), &mut emit);
         self.references.finish(&mut emit);
         self.tse.finish(&mut emit);
         self.rksv.finish(&mut emit);

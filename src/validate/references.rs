@@ -139,6 +139,11 @@ impl References {
         }
     }
 
+    /// Whether an operation with this id is in the input.
+    pub fn contains(&self, id: &str) -> bool {
+        self.targets.contains_key(&key(id))
+    }
+
     pub fn finish(mut self, emit: &mut Emit) {
         for p in std::mem::take(&mut self.pending) {
             let what = p.kind.name();

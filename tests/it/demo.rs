@@ -124,5 +124,21 @@ fn audit_on_demo_is_clean_and_byte_identical_across_runs() {
         );
         assert!(x == y, "{rel} differs between runs");
     }
+    // The Austrian DEP7 files and the Italian daily closings, same bytes each run.
+    let written: Vec<&str> = v["dep7"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(v["rt"]["closings"].as_array().unwrap())
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(written.len(), 6);
+    for rel in written {
+        let (x, y) = (
+            std::fs::read(w.path("a").join(rel)).unwrap(),
+            std::fs::read(w.path("b").join(rel)).unwrap(),
+        );
+        assert!(x == y, "{rel} differs between runs");
+    }
     insta::assert_snapshot!("demo_audit_summary", a);
 }

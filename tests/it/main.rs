@@ -9,6 +9,8 @@ mod dsfinvk_verify;
 mod kassensichv;
 mod rksv_dep7;
 mod rksv_history;
+mod rt_export;
+mod rt_xml;
 mod shapes;
 mod synth;
 mod tse_check;

@@ -1,9 +1,9 @@
 //! Every rule fires on a history built to break exactly it, and stays quiet on the clean one.
 //!
 //! The clean base is built by small builders that compute consistent amounts (German and
-//! Italian registers in the register-scoped shape, an Austrian register with two sessions in
-//! the /operations shape). Each case mutates a copy and must produce exactly one new finding:
-//! its rule, on its operation.
+//! Italian registers in the register-scoped shape, an Austrian register with two sessions and
+//! an Italian one without in the /operations shape). Each case mutates a copy and must produce
+//! exactly one new finding: its rule, on its operation.
 
 use std::collections::BTreeSet;
 
@@ -178,8 +178,16 @@ fn tse(counter: u64, minute: i64) -> Value {
 }
 
 fn rt(z: u32, p: u32, minute: i64) -> Value {
-    json!({"regime": "rt", "fiscal_unit_id": "99IEB019690", "document_number": format!("{z:04}-{p:04}"), "document_type": "VENDITA", "end_event": {"signed_at": ts(minute + 1)}})
+    rt_doc("99IEB019690", z, p, minute, "VENDITA")
 }
+
+/// An RT fiscal block of the register shape: matricola, `ZZZZ-NNNN`, document type.
+fn rt_doc(serial: &str, z: u32, p: u32, minute: i64, doc_type: &str) -> Value {
+    json!({"regime": "rt", "fiscal_unit_id": serial, "document_number": format!("{z:04}-{p:04}"), "document_type": doc_type, "end_event": {"signed_at": ts(minute + 1)}})
+}
+
+/// The RT of the second Italian register, which takes back documents of the first one.
+const IT2: &str = "80IEB000042";
 
 #[allow(clippy::too_many_arguments)]
 fn sale(
@@ -323,7 +331,66 @@ fn italian() -> Vec<Value> {
         ),
         it("T2", 2, 10, L("Penna", 1, 100, "0.22", None, &[]), 1, 2),
         it("T3", 3, 20, L("Quaderno", 1, 300, "0.22", None, &[]), 2, 1),
+        // A second register and RT: a reso and an annullo of the first RT's documents, then a
+        // sale to a buyer who gives a codice fiscale ("documento commerciale parlante").
+        it2_reso("T3", L("Quaderno", 1, 300, "0.22", None, &[])),
+        json!({"id": "U2", "object": "operation", "type": "void", "state": "completed", "register_id": "reg_it2", "sequence_number": 2,
+               "created_at": ts(90), "started_at": ts(90), "completed_at": ts(91), "references": {"original_operation_id": "T2"},
+               "fiscal": rt_doc(IT2, 7, 2, 90, "ANNULLO"), "data": {"reason": "errore"}}),
+        {
+            let mut op = reg_goods(Goods {
+                id: "U3",
+                kind: "sale",
+                register: "reg_it2",
+                seq: 3,
+                minute: 100,
+                lines: vec![L("Penna", 2, 100, "0.22", None, &[])],
+                returned: vec![],
+                cart: 0,
+                method: "card",
+                tendered: None,
+                fiscal: rt_doc(IT2, 7, 3, 100, "VENDITA"),
+                reference: None,
+            });
+            op["data"]["customer"] = json!({"id": "cus_1", "tax_id": "RSSMRA80A01H501U", "tax_id_type": "codice_fiscale"});
+            op
+        },
+        // A third register in the /operations shape, whose RT block states the counters besides
+        // the printed number: a card sale with a lottery code.
+        italian_v11(),
     ]
+}
+
+/// U1: the second Italian register's reso of `line` from `original`, paid back to the card.
+fn it2_reso(original: &'static str, line: L) -> Value {
+    reg_goods(Goods {
+        id: "U1",
+        kind: "refund",
+        register: "reg_it2",
+        seq: 1,
+        minute: 80,
+        lines: vec![line],
+        returned: vec![],
+        cart: 0,
+        method: "card",
+        tendered: None,
+        fiscal: rt_doc(IT2, 7, 1, 80, "RESO"),
+        reference: Some(original),
+    })
+}
+
+/// W1: an Italian sale of the /operations shape with a lottery code, outside any session.
+fn italian_v11() -> Value {
+    let at = "2026-03-02T11:00:00+01:00";
+    json!({"id": "W1", "merchant_id": "m_it", "register_id": "reg_it3", "source": "POS", "status": "completed",
+        "currency": "EUR", "resource_version": 1, "created_at": at, "updated_at": at, "completed_at": at, "type": "sale",
+        "pretax_amount": "1.64", "tax_amount": "0.36", "tip_amount": "0.00", "total_amount": "2.00",
+        "line_items": [{"id": "w", "type": "item", "title": "Penna", "quantity": 2, "unit_price": "1.00", "total_amount": "2.00",
+            "sku_identifier": "Penna", "taxes": [{"id": "tw", "name": "IVA", "rate": "0.22", "tax_amount": "0.36"}]}],
+        "cart_level_discounts": [],
+        "payments": [{"id": "p", "payment_id": "p", "method": "card", "amount": "2.00", "currency": "EUR", "status": "captured"}],
+        "fiscal_information": {"regime": "RT", "rt_serial": "72MAA000003", "document_number": "0012-0001", "document_type": "VENDITA",
+            "daily_closing_number": 12, "progressive_number": 1, "lottery_code": "AB12CD34", "signature": {"signed_at": at}}})
 }
 
 fn local(day: u32, h: u32, m: u32) -> String {
@@ -953,6 +1020,39 @@ fn cases() -> Vec<(&'static str, &'static str, Mutation)> {
         }),
         ("FIS002", "T3", |b| {
             find(&mut b.it, "T3")["fiscal"]["document_number"] = json!("0002-0002")
+        }),
+        ("RTD001", "U3", |b| {
+            // Unpadded: the parts still read as closing 7, document 3, so the counters run on.
+            find(&mut b.it, "U3")["fiscal"]["document_number"] = json!("7-3")
+        }),
+        ("RTD002", "W1", |b| {
+            find(&mut b.it, "W1")["fiscal_information"]["document_number"] = json!("0012-0002")
+        }),
+        ("RTD003", "U3", |b| {
+            find(&mut b.it, "U3")["fiscal"]["document_type"] = json!("RESO")
+        }),
+        ("RTD004", "U1", |b| {
+            // A reso of the German register's S5 (which sold two Brot), at an Italian rate.
+            *find(&mut b.it, "U1") = it2_reso("S5", L("Brot", 1, 250, "0.04", None, &[]));
+        }),
+        ("RTD005", "U2", |b| {
+            // The annullo cancels T3, of which U1 already took the Quaderno back.
+            find(&mut b.it, "U2")["references"]["original_operation_id"] = json!("T3")
+        }),
+        ("RTD006", "W1", |b| {
+            find(&mut b.it, "W1")["fiscal_information"]["lottery_code"] = json!("AB12CD3")
+        }),
+        ("RTD007", "W1", |b| {
+            find(&mut b.it, "W1")["fiscal_information"]["lottery_code"] = json!("ab12cd34")
+        }),
+        ("RTD008", "W1", |b| {
+            find(&mut b.it, "W1")["payments"][0]["method"] = json!("cash")
+        }),
+        ("RTD009", "U3", |b| {
+            find(&mut b.it, "U3")["metadata"] = json!({"lottery_code": "AB12CD34"})
+        }),
+        ("RTD010", "W1", |b| {
+            find(&mut b.it, "W1")["fiscal_information"]["rt_serial"] = json!("RT-0003")
         }),
         ("FIS002", "P4", |b| {
             let f = &mut find(&mut b.at, "P4")["fiscal_information"];

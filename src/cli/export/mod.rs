@@ -1,10 +1,11 @@
 //! `fiskal export`: tax-audit exports, one subcommand per format.
 //!
-//! `dsfinvk` (Germany) and `dep7` (Austria). Exit codes as for `check`: 0 clean, 1 when a record was
+//! `dsfinvk` (Germany), `dep7` (Austria) and `rt` (Italy). Exit codes as for `check`: 0 clean, 1 when a record was
 //! rejected, 2 when nothing could be read or master data the export needs is missing.
 
 pub mod dep7;
 pub mod dsfinvk;
+pub mod rt;
 
 use super::Outcome;
 use crate::output::Output;
@@ -26,6 +27,9 @@ pub enum Format {
     /// DEP7 (Austria): one JSON file per RKSV cash box with its signed receipts in chain
     /// order, grouped by certificate, verified after writing.
     Dep7(dep7::Args),
+    /// RT (Italy): one daily-closing XML (DatiCorrispettivi COR10) per RT and closing, rebuilt
+    /// from the documents and sealed with the master data's seal.
+    Rt(rt::Args),
 }
 
 /// Runs `fiskal export`.
@@ -33,5 +37,6 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
     match &args.format {
         Format::Dsfinvk(a) => dsfinvk::run(a, out),
         Format::Dep7(a) => dep7::run(a, out),
+        Format::Rt(a) => rt::run(a, out),
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod dep7;
 pub mod dsfinvk;
+pub mod rt_xml;
 pub mod tse_qr;
 pub mod tse_tar;
 
@@ -42,6 +43,10 @@ pub enum VerifyCommand {
     /// An Austrian DEP7 export: receipt formats, signatures, chain, turnover counter and
     /// sequence.
     Dep7(dep7::Args),
+    /// Italian daily closings (DatiCorrispettivi COR10): the XML-DSig seal, the certificate,
+    /// the tracciato 7.0 structure and the sums; with --compare, the differences from
+    /// another file for the same closing.
+    RtXml(rt_xml::Args),
 }
 
 /// Runs `fiskal verify`.
@@ -51,6 +56,7 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         VerifyCommand::TseTar(a) => tse_tar::run(a, out),
         VerifyCommand::Dsfinvk(a) => dsfinvk::run(a, out),
         VerifyCommand::Dep7(a) => dep7::run(a, out),
+        VerifyCommand::RtXml(a) => rt_xml::run(a, out),
     }
 }
 
@@ -111,7 +117,8 @@ fn diagnostics(v: &Verification, tbs_label: &str) -> String {
 
 /// The findings of an export verifier as they arrive: with `--format json` each is printed at
 /// once as a `kind` object; for people the first `limit` of each code are kept and printed
-/// grouped by code after the run. Shared by `verify dsfinvk` and `verify dep7`.
+/// grouped by code after the run. Shared by `verify dsfinvk`, `verify dep7` and
+/// `verify rt-xml`.
 pub(super) struct Grouped<F> {
     kind: &'static str,
     json: bool,

@@ -554,7 +554,7 @@ fn fiscal(f: WireFiscal) -> Result<Fiscal, FieldError> {
             let (z, progressive) = f
                 .document_number
                 .as_deref()
-                .and_then(split_rt_number)
+                .and_then(read_rt_number)
                 .unzip();
             let end = f.end_event;
             Ok(Fiscal::Rt(RtFiscal {
@@ -589,6 +589,21 @@ pub(crate) fn split_rt_number(s: &str) -> Option<(u32, u32)> {
         .and_then(|(a, b)| Some((a?, b?)))
 }
 
+/// The daily-closing and progressive numbers of an RT document number as the register shape
+/// carries it: `ZZZZ-NNNN`, or its two parts without the zero padding (`12-7`). The validator
+/// reports the form (RTD001); reading the parts all the same lets the counters count the
+/// document, so one misprinted number is one finding and not also a gap at the next document.
+fn read_rt_number(s: &str) -> Option<(u32, u32)> {
+    split_rt_number(s).or_else(|| {
+        let (z, n) = s.split_once('-')?;
+        let digits = |p: &str| (1..=9).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit());
+        if !(digits(z) && digits(n)) {
+            return None;
+        }
+        Some((z.parse().ok()?, n.parse().ok()?))
+    })
+}
+
 pub(crate) fn overflow(field: &str, what: &str) -> FieldError {
     FieldError::new(
         RejectClass::Overflow,
@@ -608,5 +623,15 @@ mod tests {
         assert_eq!(split_rt_number("0002-0003"), Some((2, 3)));
         assert_eq!(split_rt_number("2-3"), None);
         assert_eq!(split_rt_number("00a2-0003"), None);
+    }
+
+    #[test]
+    fn unpadded_rt_numbers_are_read_too() {
+        assert_eq!(read_rt_number("0002-0003"), Some((2, 3)));
+        assert_eq!(read_rt_number("2-3"), Some((2, 3)));
+        assert_eq!(read_rt_number("00012-0003"), Some((12, 3)));
+        for bad in ["2/3", "-3", "2-", "00a2-0003", "1234567890-1"] {
+            assert_eq!(read_rt_number(bad), None, "{bad}");
+        }
     }
 }
