@@ -58,7 +58,7 @@ struct AuditSummary<'a> {
 
 #[derive(Serialize, Default)]
 struct RtSummary {
-    closings: Vec<crate::export::rt::ClosingFile>,
+    closings: Vec<super::export::rt::Verified>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     left_out: Vec<serde_json::Value>,
     /// Why no closing was written although the input has RT documents.
@@ -136,13 +136,13 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
     match (rt, &seal) {
         (Some(w), _) => {
             let (files, left_out) = w.finish()?;
-            for mut f in files {
-                let name = std::path::Path::new(&f.path)
+            for mut v in super::export::rt::verify_all(files)? {
+                let name = std::path::Path::new(&v.file.path)
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                f.path = format!("rt/{name}");
-                rt_summary.closings.push(f);
+                v.file.path = format!("rt/{name}");
+                rt_summary.closings.push(v);
             }
             rt_summary.left_out = left_out
                 .into_iter()
@@ -213,13 +213,13 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         out.human(&line)?;
     }
     for c in &audit.rt.closings {
-        out.human(&format!(
-            "wrote {} (RT {}, closing {}, {} documents)",
-            args.out.join(&c.path).display(),
-            c.rt_serial,
-            c.daily_closing_number,
-            c.documents
-        ))?;
+        let line = super::export::rt::human_line(c);
+        let line = line.replacen(
+            &c.file.path,
+            &args.out.join(&c.file.path).display().to_string(),
+            1,
+        );
+        out.human(&line)?;
     }
     if let Some(why) = &audit.rt.not_written {
         out.human(&format!("RT daily closings not written: {why}"))?;

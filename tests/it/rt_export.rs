@@ -73,6 +73,11 @@ fn demo_closings_match_their_documents_and_are_stable() {
             ("99IEB409160".to_string(), 384)
         ]
     );
+    // Read back through the verifier: valid, no findings.
+    for f in &files {
+        assert_eq!(f["valid"], true, "{f}");
+        assert_eq!(f["findings"], serde_json::json!({}), "{f}");
+    }
     // Independently of the exporter: per closing, the documents and what was paid on the
     // sale documents (rt.md §1.4).
     let ops = read(&[&demo()]).ops;
