@@ -258,7 +258,7 @@ pub fn issued_by(cert: &CertificateKey, issuer: &CertificateKey) -> Result<bool,
         other => {
             return Err(format!(
                 "signature algorithm {} is not ECDSA with SHA-256, -384 or -512",
-                oid_text(other)
+                ber::oid_text(other)
             ));
         }
     };
@@ -274,29 +274,6 @@ pub fn issued_by(cert: &CertificateKey, issuer: &CertificateKey) -> Result<bool,
         "the key of issuer {} is neither P-256 nor P-384",
         issuer.serial_hex
     ))
-}
-
-/// Dotted form of an OID's content octets, for messages.
-fn oid_text(content: &[u8]) -> String {
-    let Some((&first, rest)) = content.split_first() else {
-        return "(empty)".into();
-    };
-    let mut arcs = vec![u64::from(first / 40).min(2), 0];
-    arcs[1] = u64::from(first) - arcs[0] * 40;
-    let mut value: u64 = 0;
-    for b in rest {
-        value = value
-            .saturating_mul(128)
-            .saturating_add(u64::from(b & 0x7F));
-        if b & 0x80 == 0 {
-            arcs.push(value);
-            value = 0;
-        }
-    }
-    arcs.iter()
-        .map(u64::to_string)
-        .collect::<Vec<_>>()
-        .join(".")
 }
 
 /// The INTEGER content as field 11 writes it: hex of the value, no leading zeros.

@@ -100,7 +100,7 @@ impl std::fmt::Display for Name {
                     [0x55, 0x04, 0x08] => "ST".into(),
                     [0x55, 0x04, 0x05] => "SERIALNUMBER".into(),
                     [0x55, 0x04, 0x61] => "organizationIdentifier".into(),
-                    other => oid_text(other),
+                    other => ber::oid_text(other),
                 };
                 let escaped: String = value
                     .chars()
@@ -397,7 +397,7 @@ fn read_spki(tlv: &Tlv<'_>) -> Result<(Option<RsaKey>, String), String> {
         return Err("subjectPublicKeyInfo is not (algorithm, key)".into());
     };
     let oid = first_oid(algorithm).ok_or("subjectPublicKeyInfo has no algorithm OID")?;
-    let text = oid_text(&oid);
+    let text = ber::oid_text(&oid);
     if oid != OID_RSA_ENCRYPTION {
         return Ok((None, text));
     }
@@ -425,29 +425,6 @@ fn read_spki(tlv: &Tlv<'_>) -> Result<(Option<RsaKey>, String), String> {
     ))
 }
 
-/// Dotted form of an OID's content octets, for messages.
-pub fn oid_text(content: &[u8]) -> String {
-    let Some((&first, rest)) = content.split_first() else {
-        return "(empty)".into();
-    };
-    let top = u64::from(first / 40).min(2);
-    let mut arcs = vec![top, u64::from(first) - top * 40];
-    let mut value: u64 = 0;
-    for b in rest {
-        value = value
-            .saturating_mul(128)
-            .saturating_add(u64::from(b & 0x7F));
-        if b & 0x80 == 0 {
-            arcs.push(value);
-            value = 0;
-        }
-    }
-    arcs.iter()
-        .map(u64::to_string)
-        .collect::<Vec<_>>()
-        .join(".")
-}
-
 /// Whether `issuer`'s key verifies `cert`'s signature. `Err` says why it cannot be checked
 /// at all (an algorithm other than RSA PKCS#1 v1.5 with SHA-1/2, a key that is not RSA).
 pub fn issued_by(cert: &Certificate, issuer: &Certificate) -> Result<bool, String> {
@@ -459,7 +436,7 @@ pub fn issued_by(cert: &Certificate, issuer: &Certificate) -> Result<bool, Strin
         other => {
             return Err(format!(
                 "signature algorithm {} is not RSA PKCS#1 v1.5 with SHA-1 or SHA-2",
-                oid_text(other)
+                ber::oid_text(other)
             ));
         }
     };

@@ -198,6 +198,29 @@ fn octets_into(tlv: &Tlv<'_>, depth: usize, out: &mut Vec<u8>) -> Result<usize, 
     Ok(chunks)
 }
 
+/// Dotted form of an OID's content octets, for messages.
+pub fn oid_text(content: &[u8]) -> String {
+    let Some((&first, rest)) = content.split_first() else {
+        return "(empty)".into();
+    };
+    let top = u64::from(first / 40).min(2);
+    let mut arcs = vec![top, u64::from(first) - top * 40];
+    let mut value: u64 = 0;
+    for b in rest {
+        value = value
+            .saturating_mul(128)
+            .saturating_add(u64::from(b & 0x7F));
+        if b & 0x80 == 0 {
+            arcs.push(value);
+            value = 0;
+        }
+    }
+    arcs.iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
