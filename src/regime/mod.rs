@@ -6,5 +6,6 @@
 //! caller's decision.
 
 pub mod kassensichv;
+pub(crate) mod pem;
 pub mod rksv;
 pub mod rt;

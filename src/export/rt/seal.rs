@@ -58,19 +58,13 @@ impl Seal {
 
 /// The first PEM block with one of `labels`: its label and decoded bytes.
 fn pem_block(text: &str, labels: &[&str]) -> Option<(String, Vec<u8>)> {
-    for label in labels {
-        let begin = format!("-----BEGIN {label}-----");
-        let end = format!("-----END {label}-----");
-        if let Some(start) = text.find(&begin) {
-            let body = &text[start + begin.len()..];
-            let body = &body[..body.find(&end)?];
-            let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
-            let der =
-                base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b64).ok()?;
-            return Some((label.to_string(), der));
-        }
-    }
-    None
+    labels.iter().find_map(|label| {
+        let first = crate::regime::pem::blocks(text, label)
+            .ok()?
+            .into_iter()
+            .next()?;
+        Some((label.to_string(), first))
+    })
 }
 
 /// The demo seal shipped in `templates/rt/` (public key material: it proves nothing).

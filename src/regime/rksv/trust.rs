@@ -11,10 +11,8 @@
 
 use std::collections::HashSet;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
-
 use super::crypto::{self, CertificateKey};
+use crate::regime::pem;
 
 /// Longest chain followed from a certificate to an anchor. Trust services issue through one
 /// or two intermediates; the limit only stops a crafted ring of certificates.
@@ -178,35 +176,27 @@ pub fn read_certificates(bytes: &[u8]) -> Result<Vec<CertificateKey>, String> {
     Ok(certs)
 }
 
-fn read_der_sequence(mut bytes: &[u8]) -> Result<Vec<CertificateKey>, String> {
-    use crate::regime::kassensichv::export::ber;
-    let mut out = Vec::new();
-    while !bytes.is_empty() {
-        let tlv = ber::read(bytes, 0)
-            .map_err(|e| format!("certificate {}: not DER: {e}", out.len() + 1))?;
-        let len = tlv.raw.len();
-        let cert = crypto::read_certificate(tlv.raw)
-            .map_err(|e| format!("certificate {}: {e}", out.len() + 1))?;
-        out.push(cert);
-        bytes = &bytes[len..];
-    }
-    Ok(out)
+fn read_der_sequence(bytes: &[u8]) -> Result<Vec<CertificateKey>, String> {
+    read_each(
+        pem::der_sequence(bytes)?
+            .into_iter()
+            .map(<[u8]>::to_vec)
+            .collect(),
+    )
 }
 
 fn read_pem(text: &str) -> Result<Vec<CertificateKey>, String> {
-    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
-    const END: &str = "-----END CERTIFICATE-----";
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find(BEGIN) {
-        let body = &rest[start + BEGIN.len()..];
-        let end = body
-            .find(END)
-            .ok_or_else(|| format!("certificate {}: no {END} line", out.len() + 1))?;
-        out.push(decode_one(&body[..end], out.len() + 1)?);
-        rest = &body[end + END.len()..];
-    }
-    Ok(out)
+    read_each(pem::blocks(text, "CERTIFICATE")?)
+}
+
+/// Each DER certificate read; the error names the certificate.
+fn read_each(ders: Vec<Vec<u8>>) -> Result<Vec<CertificateKey>, String> {
+    ders.iter()
+        .enumerate()
+        .map(|(i, der)| {
+            crypto::read_certificate(der).map_err(|e| format!("certificate {}: {e}", i + 1))
+        })
+        .collect()
 }
 
 fn read_base64(text: &str) -> Result<Vec<CertificateKey>, String> {
@@ -231,16 +221,15 @@ fn read_base64(text: &str) -> Result<Vec<CertificateKey>, String> {
 }
 
 fn decode_one(base64: &str, n: usize) -> Result<CertificateKey, String> {
-    let compact: String = base64.split_whitespace().collect();
-    let der = B64
-        .decode(compact)
-        .map_err(|e| format!("certificate {n}: not Base64: {e}"))?;
+    let der = pem::base64_body(base64, "certificate", n)?;
     crypto::read_certificate(&der).map_err(|e| format!("certificate {n}: {e}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD as B64;
 
     const FIXTURES: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -10,12 +10,11 @@
 //! looked at (no CRL is available offline) and validity is reported against the closing's
 //! time by the caller, as the spec's step 6 suggests.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
 use chrono::{NaiveDate, NaiveDateTime};
 use sha2::{Digest, Sha256};
 
 use crate::regime::kassensichv::export::ber::{self, BerError, Tlv};
+use crate::regime::pem;
 
 /// Longest chain followed from the signer to a CA. AdE issues device certificates directly
 /// from its CA; the bound only stops a crafted ring of certificates.
@@ -537,35 +536,20 @@ fn walk(
 /// Reads the certificates of a CA file: DER (one or more one after the other) or PEM (every
 /// `CERTIFICATE` block). The error says which certificate and what is wrong.
 pub fn read_certificates(bytes: &[u8]) -> Result<Vec<Certificate>, String> {
-    let mut out = Vec::new();
-    if bytes.first() == Some(&0x30) {
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            let n = out.len() + 1;
-            let tlv = ber::read(rest, 0).map_err(|e| format!("certificate {n}: not DER: {e}"))?;
-            let len = tlv.raw.len();
-            out.push(read(tlv.raw).map_err(|e| format!("certificate {n}: {e}"))?);
-            rest = &rest[len..];
-        }
+    let ders = if bytes.first() == Some(&0x30) {
+        pem::der_sequence(bytes)?
+            .into_iter()
+            .map(<[u8]>::to_vec)
+            .collect()
     } else {
-        const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
-        const END: &str = "-----END CERTIFICATE-----";
         let text = std::str::from_utf8(bytes).map_err(|_| "neither DER nor PEM")?;
-        let mut rest = text;
-        while let Some(start) = rest.find(BEGIN) {
-            let n = out.len() + 1;
-            let body = &rest[start + BEGIN.len()..];
-            let end = body
-                .find(END)
-                .ok_or_else(|| format!("certificate {n}: no {END} line"))?;
-            let compact: String = body[..end].split_whitespace().collect();
-            let der = B64
-                .decode(compact)
-                .map_err(|e| format!("certificate {n}: not Base64: {e}"))?;
-            out.push(read(&der).map_err(|e| format!("certificate {n}: {e}"))?);
-            rest = &body[end + END.len()..];
-        }
-    }
+        pem::blocks(text, "CERTIFICATE")?
+    };
+    let out = ders
+        .iter()
+        .enumerate()
+        .map(|(i, der)| read(der).map_err(|e| format!("certificate {}: {e}", i + 1)))
+        .collect::<Result<Vec<_>, _>>()?;
     if out.is_empty() {
         return Err("no certificate in it (DER or PEM)".into());
     }
@@ -575,6 +559,8 @@ pub fn read_certificates(bytes: &[u8]) -> Result<Vec<Certificate>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD as B64;
 
     const CA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/conformance/rt/ca/");
 
