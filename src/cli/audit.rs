@@ -125,23 +125,14 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
     let dsfinvk = export_dsfinvk(collector, md.as_ref().map(|(_, m)| m), &args.out);
     let mut dep7 = verify_all(dep7.finish()?, md.as_ref().map(|(_, m)| m))?;
     for v in &mut dep7 {
-        // Relative to the audit directory, as the DSFinV-K archives.
-        let name = std::path::Path::new(&v.file.path)
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        v.file.path = format!("dep7/{name}");
+        v.file.path = in_audit_dir("dep7", &v.file.path);
     }
     let mut rt_summary = RtSummary::default();
     match (rt, &seal) {
         (Some(w), _) => {
             let (files, left_out) = w.finish()?;
             for mut v in super::export::rt::verify_all(files)? {
-                let name = std::path::Path::new(&v.file.path)
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                v.file.path = format!("rt/{name}");
+                v.file.path = in_audit_dir("rt", &v.file.path);
                 rt_summary.closings.push(v);
             }
             rt_summary.left_out = left_out
@@ -265,13 +256,7 @@ fn export_dsfinvk(
     for (register, b) in built {
         match b.and_then(|b| b.map(|b| b.write(&dir)).transpose()) {
             Ok(Some(mut a)) => {
-                // Relative to the audit directory, so summary.json does not depend on where
-                // the audit was written.
-                let name = std::path::Path::new(&a.path)
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                a.path = format!("dsfinvk/{name}");
+                a.path = in_audit_dir("dsfinvk", &a.path);
                 s.archives.push(a);
             }
             Ok(None) => {}
@@ -282,4 +267,14 @@ fn export_dsfinvk(
         }
     }
     s
+}
+
+/// `path` as `<dir>/<file name>`, relative to the audit directory, so that summary.json does
+/// not depend on where the audit was written.
+fn in_audit_dir(dir: &str, path: &str) -> String {
+    let name = std::path::Path::new(path)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!("{dir}/{name}")
 }
