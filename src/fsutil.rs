@@ -87,9 +87,43 @@ pub fn write_atomic(target: &Path, bytes: &[u8]) -> io::Result<()> {
     f.commit()
 }
 
+/// Size and lower-case hex SHA-256 of a file, read in blocks: what a manifest lists.
+pub fn sha256_file(path: &Path) -> io::Result<(u64, String)> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut f = File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut n = 0u64;
+    loop {
+        let k = f.read(&mut buf)?;
+        if k == 0 {
+            break;
+        }
+        n += k as u64;
+        h.update(&buf[..k]);
+    }
+    Ok((n, crate::regime::kassensichv::logmsg::hex(&h.finalize())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sha256_of_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("abc");
+        std::fs::write(&p, b"abc").unwrap();
+        // FIPS 180-2, appendix B.1.
+        assert_eq!(
+            sha256_file(&p).unwrap(),
+            (
+                3,
+                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad".to_string()
+            )
+        );
+    }
 
     #[test]
     fn uncommitted_file_leaves_nothing_behind() {

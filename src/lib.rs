@@ -10,6 +10,7 @@ pub mod export;
 pub mod fsutil;
 pub mod ingest;
 pub mod model;
+pub mod nightly;
 pub mod output;
 pub mod regime;
 pub mod report;

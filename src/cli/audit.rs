@@ -13,6 +13,7 @@
 //! Each file is written to a temporary name and renamed when complete, so an interrupted run
 //! never leaves a file that looks finished. Exit codes as for `check`.
 
+use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -22,11 +23,13 @@ use serde::Serialize;
 
 use super::Outcome;
 use super::common::{self, InputArgs, ValidateArgs};
-use super::export::dep7::{Verified, verify_all};
-use super::export::dsfinvk::{Archive, build};
+use super::export::dep7::{Verified, verify_continuing};
+use super::export::dsfinvk::{Archive, build_continuing};
 use crate::export::dep7;
-use crate::export::dsfinvk::{Collector, Options};
+use crate::export::dsfinvk::{Collector, Continuation, Options, closing};
 use crate::fsutil::AtomicFile;
+use crate::nightly::manifest;
+use crate::nightly::night::Night;
 use crate::output::Output;
 use crate::report::findings::FindingSummary;
 use crate::report::summary::InputSummary;
@@ -44,6 +47,16 @@ pub struct Args {
     /// Directory to write the audit output into (created if missing).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
+    /// Nightly incremental run: continue from the state kept in DIR (created if missing) and
+    /// save where this run stops, so that the inputs need only hold the new operations
+    /// (docs/nightly.md).
+    #[arg(long, value_name = "DIR")]
+    state: Option<PathBuf>,
+    /// With --state: this night ends the history, so what still waits for a later night (a
+    /// return whose sale never came, a session never closed) is reported now, as one run
+    /// over everything reports it at its end.
+    #[arg(long = "final", requires = "state")]
+    last: bool,
 }
 
 #[derive(Serialize)]
@@ -54,6 +67,8 @@ struct AuditSummary<'a> {
     dsfinvk: DsfinvkSummary,
     dep7: Vec<Verified>,
     rt: RtSummary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<crate::nightly::night::StateSummary>,
 }
 
 #[derive(Serialize, Default)]
@@ -90,6 +105,15 @@ struct MasterDataCoverage {
 pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
     let config = args.validate.load()?;
     let md = common::load_master_data(&args.input)?;
+    let inputs = manifest::inputs(
+        &args.input.inputs,
+        md.as_ref().map(|(p, _)| p.as_path()),
+        args.validate.path().as_deref(),
+    )?;
+    let mut night = match &args.state {
+        Some(dir) => Some(Night::start(dir, &inputs)?),
+        None => None,
+    };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let rejects_path = args.out.join("rejects.jsonl");
@@ -99,16 +123,30 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
     };
     let (mut rejects, mut findings_file) = (create(&rejects_path)?, create(&findings_path)?);
     let mut collector = Collector::default();
+    let carried_in = match &night {
+        Some(n) => n.carried_operations(&mut |op| collector.push(op)),
+        None => 0,
+    };
     let mut dep7 = dep7::Writer::new(&args.out.join("dep7"), md.as_ref().map(|(_, m)| m));
     let seal = super::export::rt::seal(md.as_ref().map(|(_, m)| m));
     let mut rt = seal.as_ref().ok().map(|s| {
-        crate::export::rt::Writer::new(&args.out.join("rt"), md.as_ref().map(|(_, m)| m), s)
+        let dir = args.out.join("rt");
+        let md = md.as_ref().map(|(_, m)| m);
+        match &night {
+            Some(n) => crate::export::rt::Writer::resume(&dir, md, s, n.rt.clone()),
+            None => crate::export::rt::Writer::new(&dir, md, s),
+        }
     });
     let mut rt_documents = false;
-    let (summary, findings) = common::check_inputs(
+    let night_run = night.as_mut().map(|n| common::NightRun {
+        carry: n.take_validator(),
+        last: args.last,
+    });
+    let checked = common::check_inputs_with(
         &args.input,
         config,
         md.as_ref().map(|(_, m)| m),
+        night_run,
         out,
         &mut |r| json_line(&mut rejects, r),
         &mut |f| json_line(&mut findings_file, f),
@@ -121,16 +159,33 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
             collector.push(op)
         },
     )?;
+    let common::Checked {
+        summary,
+        findings,
+        carry: validator_carry,
+        already_audited,
+    } = checked;
     let missing = common::registers_without_master_data(&summary, md.as_ref().map(|(_, m)| m));
-    let dsfinvk = export_dsfinvk(collector, md.as_ref().map(|(_, m)| m), &args.out);
-    let mut dep7 = verify_all(dep7.finish()?, md.as_ref().map(|(_, m)| m))?;
-    for v in &mut dep7 {
+    let earlier = night.as_ref().map(|n| &n.dsfinvk);
+    let (dsfinvk, continuations, unclosed) =
+        export_dsfinvk(collector, md.as_ref().map(|(_, m)| m), &args.out, earlier);
+    let no_carries = BTreeMap::new();
+    let dep7_carries = night.as_ref().map_or(&no_carries, |n| &n.dep7);
+    let mut dep7_out = BTreeMap::new();
+    let mut dep7_verified = Vec::new();
+    for (mut v, carry) in
+        verify_continuing(dep7.finish()?, md.as_ref().map(|(_, m)| m), dep7_carries)?
+    {
         v.file.path = in_audit_dir("dep7", &v.file.path);
+        dep7_out.insert(v.file.cashbox.clone(), carry);
+        dep7_verified.push(v);
     }
     let mut rt_summary = RtSummary::default();
+    let mut rt_carry = night.as_ref().map(|n| n.rt.clone()).unwrap_or_default();
     match (rt, &seal) {
         (Some(w), _) => {
-            let (files, left_out) = w.finish()?;
+            let (files, left_out, carry) = w.finish_carry()?;
+            rt_carry = carry;
             for mut v in super::export::rt::verify_all(files)? {
                 v.file.path = in_audit_dir("rt", &v.file.path);
                 rt_summary.closings.push(v);
@@ -150,6 +205,24 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         .commit()
         .with_context(|| format!("writing {}", findings_path.display()))?;
 
+    let carried = match night.as_mut() {
+        Some(n) => {
+            let mut dep7_all = std::mem::take(&mut n.dep7);
+            dep7_all.extend(dep7_out);
+            let mut dsfinvk_all = std::mem::take(&mut n.dsfinvk);
+            dsfinvk_all.extend(continuations);
+            Some(n.prepare(
+                &args.input.inputs,
+                validator_carry.unwrap_or_default(),
+                dsfinvk_all,
+                dep7_all,
+                rt_carry,
+                &unclosed,
+            )?)
+        }
+        None => None,
+    };
+
     let audit = AuditSummary {
         input: &summary,
         master_data: MasterDataCoverage {
@@ -158,14 +231,59 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         },
         findings: &findings,
         dsfinvk,
-        dep7,
+        dep7: dep7_verified,
         rt: rt_summary,
+        state: carried
+            .as_ref()
+            .map(|c| c.summary(carried_in, already_audited)),
     };
     let summary_path = args.out.join("summary.json");
     let mut bytes = serde_json::to_vec_pretty(&audit)?;
     bytes.push(b'\n');
     crate::fsutil::write_atomic(&summary_path, &bytes)
         .with_context(|| format!("writing {}", summary_path.display()))?;
+
+    // Everything this run wrote, for the manifest; paths relative to the audit directory.
+    let mut written: Vec<String> = vec![
+        "summary.json".into(),
+        "rejects.jsonl".into(),
+        "findings.jsonl".into(),
+    ];
+    written.extend(audit.dsfinvk.archives.iter().map(|a| a.path.clone()));
+    written.extend(audit.dep7.iter().map(|v| v.file.path.clone()));
+    written.extend(audit.rt.closings.iter().map(|c| c.file.path.clone()));
+    let manifest = manifest::Manifest::build(
+        inputs,
+        &args.out,
+        written,
+        &summary,
+        &findings,
+        carried.as_ref().map(|c| c.manifest_state()),
+    )?;
+    let manifest_path = args.out.join("manifest.json");
+    crate::fsutil::write_atomic(&manifest_path, &manifest.to_bytes())
+        .with_context(|| format!("writing {}", manifest_path.display()))?;
+    if already_audited > 0 {
+        out.human(&format!(
+            "{already_audited} operations an earlier night already audited were passed over"
+        ))?;
+    }
+    if let (Some(n), Some(c)) = (night.as_mut(), carried) {
+        let meta = n.commit(c)?;
+        out.human(&format!(
+            "state {}: night {} saved{}",
+            args.state
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            meta.generation,
+            if n.rerun() {
+                " (a re-run of the same inputs)"
+            } else {
+                ""
+            }
+        ))?;
+    }
 
     out.human(&summary.render_human())?;
     if !missing.is_empty() {
@@ -233,31 +351,54 @@ fn json_line<T: Serialize>(file: &mut AtomicFile, value: &T) -> anyhow::Result<(
 
 /// The DSFinV-K archives of every KassenSichV register the master data describes, into
 /// `OUT/dsfinvk/`; registers without master data are already listed as such and skipped.
+///
+/// With `earlier` (a nightly run), each register's closings go on from its continuation, and
+/// the continuations to save are returned with the ids of the operations whose session has
+/// not closed yet (the next night's export takes them).
 fn export_dsfinvk(
     collector: Collector,
     md: Option<&crate::model::masterdata::MasterData>,
     out_dir: &std::path::Path,
-) -> DsfinvkSummary {
+    earlier: Option<&BTreeMap<String, Continuation>>,
+) -> (
+    DsfinvkSummary,
+    BTreeMap<String, Continuation>,
+    HashSet<String>,
+) {
     let mut s = DsfinvkSummary::default();
+    let mut continuations = BTreeMap::new();
+    let mut unclosed = HashSet::new();
     let Some(md) = md else {
-        return s;
+        return (s, continuations, unclosed);
     };
     let dir = out_dir.join("dsfinvk");
+    let fresh = Continuation::default();
     // Built in parallel, written in register order.
     let built: Vec<_> = collector
         .finish()
         .into_par_iter()
         .filter(|(register, _)| md.register(register).is_some())
         .map(|(register, ops)| {
-            let b = build(&register, &ops, md, &Options::default());
-            (register, b)
+            let from = earlier.and_then(|e| e.get(&register)).unwrap_or(&fresh);
+            let b = build_continuing(&register, &ops, md, &Options::default(), from);
+            let open: Vec<String> = if earlier.is_some() {
+                closing::unclosed(&ops)
+                    .iter()
+                    .map(|o| o.id.clone())
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            (register, b, open)
         })
         .collect();
-    for (register, b) in built {
-        match b.and_then(|b| b.map(|b| b.write(&dir)).transpose()) {
-            Ok(Some(mut a)) => {
+    for (register, b, open) in built {
+        unclosed.extend(open);
+        match b.and_then(|b| b.map(|(b, c)| b.write(&dir).map(|a| (a, c))).transpose()) {
+            Ok(Some((mut a, c))) => {
                 a.path = in_audit_dir("dsfinvk", &a.path);
                 s.archives.push(a);
+                continuations.insert(register, c);
             }
             Ok(None) => {}
             Err(e) => s.errors.push(ExportFailure {
@@ -266,7 +407,7 @@ fn export_dsfinvk(
             }),
         }
     }
-    s
+    (s, continuations, unclosed)
 }
 
 /// `path` as `<dir>/<file name>`, relative to the audit directory, so that summary.json does

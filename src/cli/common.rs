@@ -37,14 +37,21 @@ pub struct ValidateArgs {
 }
 
 impl ValidateArgs {
+    /// The configuration file in use: `--config`, else `fiskal.toml` if there is one.
+    pub fn path(&self) -> Option<PathBuf> {
+        match &self.config {
+            Some(p) => Some(p.clone()),
+            None if Path::new("fiskal.toml").is_file() => Some(PathBuf::from("fiskal.toml")),
+            None => None,
+        }
+    }
+
     /// The configuration to validate with.
     pub fn load(&self) -> anyhow::Result<Config> {
-        let path = match &self.config {
-            Some(p) => p.clone(),
-            None if Path::new("fiskal.toml").is_file() => PathBuf::from("fiskal.toml"),
-            None => return Ok(Config::default()),
-        };
-        Ok(Config::load(&path)?)
+        match self.path() {
+            Some(path) => Ok(Config::load(&path)?),
+            None => Ok(Config::default()),
+        }
     }
 }
 
@@ -61,7 +68,49 @@ pub fn check_inputs(
     on_finding: &mut dyn FnMut(&Finding) -> anyhow::Result<()>,
     on_op: &mut dyn FnMut(Operation),
 ) -> anyhow::Result<(InputSummary, FindingSummary)> {
-    let mut validator = Validator::with_master_data(config, md);
+    let c = check_inputs_with(input, config, md, None, out, on_reject, on_finding, on_op)?;
+    Ok((c.summary, c.findings))
+}
+
+/// What [`check_inputs_with`] found.
+pub struct Checked {
+    /// What was read.
+    pub summary: InputSummary,
+    /// What was found.
+    pub findings: FindingSummary,
+    /// For a night: what the next night goes on from.
+    pub carry: Option<crate::validate::Carry>,
+    /// Operations an earlier night already audited, passed over.
+    pub already_audited: u64,
+}
+
+/// One night of `audit --state`: the validator's state from the nights before, and whether
+/// this night ends the history (what still waits for a later night is then reported too).
+pub struct NightRun {
+    /// The carried validator state.
+    pub carry: crate::validate::Carry,
+    /// `--final`.
+    pub last: bool,
+}
+
+/// [`check_inputs`], or with `night` one night of an incremental run: the validator goes on
+/// from the carry, operations an earlier night audited are passed over (counted, not handed
+/// on), and what a later night may still resolve is returned instead of reported.
+#[allow(clippy::too_many_arguments)]
+pub fn check_inputs_with(
+    input: &InputArgs,
+    config: Config,
+    md: Option<&MasterData>,
+    night: Option<NightRun>,
+    out: &mut Output,
+    on_reject: &mut dyn FnMut(&Reject) -> anyhow::Result<()>,
+    on_finding: &mut dyn FnMut(&Finding) -> anyhow::Result<()>,
+    on_op: &mut dyn FnMut(Operation),
+) -> anyhow::Result<Checked> {
+    let (mut validator, last) = match night {
+        Some(n) => (Validator::resume(config.clone(), md, n.carry), Some(n.last)),
+        None => (Validator::with_master_data(config.clone(), md), None),
+    };
     let mut findings = FindingSummary::default();
     let mut failure: Option<anyhow::Error> = None;
     let mut handle = |f: Finding, out: &mut Output| {
@@ -76,22 +125,48 @@ pub fn check_inputs(
             }
         }
     };
+    let mut already_audited = 0;
     let summary = ingest_inputs(
         input,
         ingest::Mode::Streaming,
         out,
         on_reject,
         &mut |op, out| {
+            // The readers refuse a repeated id within the run, so a known id is one an
+            // earlier night audited: fetch windows that overlap must not count twice.
+            if last.is_some() && validator.audited_before(&op.id) {
+                already_audited += 1;
+                return Ok(());
+            }
             validator.push(&op, &mut |f| handle(f, out));
             on_op(op);
             Ok(())
         },
     )?;
-    validator.finish(&mut |f| handle(f, out));
+    let carry = match last {
+        None => {
+            validator.finish(&mut |f| handle(f, out));
+            None
+        }
+        Some(last) => {
+            let carry = validator.finish_carry(&mut |f| handle(f, out));
+            if last {
+                carry
+                    .clone()
+                    .report_open(config, md, &mut |f| handle(f, out));
+            }
+            Some(carry)
+        }
+    };
     if let Some(e) = failure {
         return Err(e);
     }
-    Ok((summary, findings))
+    Ok(Checked {
+        summary,
+        findings,
+        carry,
+        already_audited,
+    })
 }
 
 /// Reads all inputs, printing every rejection as it streams by and handing every accepted

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod check;
 pub mod common;
 pub mod export;
+pub mod fetch;
 pub mod synth;
 pub mod verify;
 
@@ -53,6 +54,8 @@ pub enum Command {
     Audit(audit::Args),
     /// Write tax-audit exports (DSFinV-K for German registers).
     Export(export::Args),
+    /// Pull operation histories from the OpenFiskal API into an NDJSON dump (resumable).
+    Fetch(fetch::Args),
     /// Generate a deterministic synthetic history (tests, demo, benchmarks).
     Synth(synth::Args),
     /// Verify fiscal signatures offline (German TSE receipt QR codes and TAR exports).
@@ -83,6 +86,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(args, &mut out),
         Command::Audit(args) => audit::run(args, &mut out),
         Command::Export(args) => export::run(args, &mut out),
+        Command::Fetch(args) => fetch::run(args, &mut out),
         Command::Synth(args) => synth::run(args, &mut out),
         Command::Verify(args) => verify::run(args, &mut out),
     }

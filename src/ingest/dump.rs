@@ -90,6 +90,11 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>, files: &mut InputFiles) {
             files
                 .skipped
                 .push((path.display().to_string(), "hidden or metadata file".into()));
+        } else if name.ends_with(".checkpoint.json") {
+            // `fiskal fetch` keeps its resume point beside the dump it is building.
+            files
+                .skipped
+                .push((path.display().to_string(), "fetch checkpoint".into()));
         } else if path.is_dir() {
             walk(&path, found, files);
         } else if is_master_data_name(&name) {

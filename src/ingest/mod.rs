@@ -5,6 +5,7 @@
 //! ids. Ingest is the only code that knows wire types, and it knows nothing of exports.
 //! It never fails on bad data: every problem becomes a [`Reject`] and reading goes on.
 
+pub mod api;
 pub mod dump;
 pub mod reject;
 pub mod wire;
@@ -146,6 +147,47 @@ pub fn read_bytes(name: &str, bytes: &[u8], sink: &mut dyn FnMut(Item)) {
             dump::Unit::Reject(r) => sink(Item::Reject(r)),
         },
     );
+}
+
+/// Hands `sink` the wire text of every record among `inputs` whose operation id is in
+/// `wanted` (list pages are opened), in input order: what a nightly run keeps of operations
+/// a later night still needs, so that the next night reads them exactly as they came.
+/// Unreadable files and records are passed over; the run that read them reported them.
+pub fn raw_records(
+    inputs: &[PathBuf],
+    wanted: &std::collections::HashSet<String>,
+    sink: &mut dyn FnMut(&str, &str),
+) {
+    fn one(
+        text: &str,
+        wanted: &std::collections::HashSet<String>,
+        sink: &mut dyn FnMut(&str, &str),
+    ) {
+        match wire::detect(text) {
+            Ok(Detected::ListPage) => {
+                #[derive(serde::Deserialize)]
+                struct Page {
+                    data: Vec<Box<RawValue>>,
+                }
+                if let Ok(page) = wire::parse_record::<Page>(text) {
+                    for raw in &page.data {
+                        one(raw.get(), wanted, sink);
+                    }
+                }
+            }
+            Ok(Detected::Operation(_, Some(id))) if wanted.contains(&id) => sink(&id, text),
+            _ => {}
+        }
+    }
+    let mut files = InputFiles::default();
+    let existing: Vec<PathBuf> = inputs.iter().filter(|p| p.exists()).cloned().collect();
+    for path in dump::collect_files(&existing, &mut files) {
+        dump::read_file(&path, &mut files, &mut |unit| {
+            if let dump::Unit::Record(_, text) = unit {
+                one(text, wanted, sink);
+            }
+        });
+    }
 }
 
 /// Per-run record state: the ids seen so far.

@@ -4,6 +4,7 @@
 //! exporters, the report) reads only these types.
 
 pub mod finding;
+pub mod hash;
 pub mod masterdata;
 pub mod money;
 pub mod operation;

@@ -3,10 +3,13 @@
 //! [`Validator::push`] takes operations one at a time, in input order, and runs the rules that
 //! need only the operation (totals, VAT, lifecycle) at once; rules that need the neighbours
 //! (sequences, sessions, references) keep a compact per-register state and report in
-//! [`Validator::finish`]. Every rule is an entry of [`catalog::RULES`].
+//! [`Validator::finish`]. Every rule is an entry of [`catalog::RULES`]. A run over one night's
+//! operations can hand on what the next night needs ([`Validator::finish_carry`],
+//! [`Validator::resume`], [`Carry`]; the `carry` module says what each stage keeps).
 //! **Invariant:** bad data never returns `Err`; it becomes a [`Finding`], and all findings are
 //! found in one run.
 
+pub(crate) mod carry;
 pub mod catalog;
 pub mod config;
 mod lifecycle;
@@ -19,6 +22,7 @@ mod vat;
 
 use std::collections::BTreeMap;
 
+pub use carry::{Carry, CarryError};
 pub use config::Config;
 
 use crate::model::masterdata::MasterData;
@@ -28,10 +32,12 @@ use crate::regime::rksv::check::RksvCheck;
 use crate::regime::rt::check::RtCheck;
 
 /// Enough of an operation to report a finding about it later.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct OpRef {
     pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub register: Option<String>,
+    #[serde(with = "carry::loc_serde")]
     pub location: SourceLoc,
 }
 
@@ -201,6 +207,12 @@ impl Validator {
         self.tse.push(op, &mut emit);
         self.rksv.push(op, &mut emit);
         self.rt.push(op, &mut emit);
+    }
+
+    /// Whether an operation with this id was validated before, in this run or (resumed) an
+    /// earlier one.
+    pub fn audited_before(&self, id: &str) -> bool {
+        self.references.contains(id)
     }
 
     /// Runs the rules that need the whole stream and emits their findings.

@@ -3,33 +3,48 @@
 //! Every operation is indexed by a hash of its id with what a later reference needs (kind,
 //! state, currency, time, what it sold); references are resolved at the end, so a return may
 //! come before its sale in the input (another file, another order) and still be judged right.
+//!
+//! Across runs ([`super::carry`]) the index is handed on whole, and so are the references
+//! whose original has not come yet.
 
-use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::collections::{BTreeMap, HashMap};
 
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
+use super::carry::{is_false, kind_serde, state_serde, time_serde};
+use super::sequence::hash as key;
 use super::totals::sign;
 use super::{Emit, OpRef};
 use crate::model::*;
 
 /// What a later reference needs to know of an operation: about 60 bytes plus its products,
-/// because one is kept for every operation of the input.
-struct Target {
+/// because one is kept for every operation of the input. Saved with one-letter names: a
+/// carry holds one for every operation ever validated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Target {
+    #[serde(rename = "k", with = "kind_serde")]
     kind: OperationKind,
+    #[serde(rename = "s", with = "state_serde")]
     state: LifecycleState,
+    #[serde(rename = "v", default, skip_serializing_if = "is_false")]
     voided: bool,
+    #[serde(rename = "c")]
     currency: Currency,
     /// Start time in milliseconds since the epoch; `i64::MIN` when unknown.
+    #[serde(rename = "t", default = "no_time", skip_serializing_if = "is_no_time")]
     time_ms: i64,
+    #[serde(rename = "g")]
     gross: Decimal,
     /// Quantity sold per product key.
+    #[serde(rename = "p", default, skip_serializing_if = "<[_]>::is_empty")]
     sold: Box<[(u64, Decimal)]>,
     /// What returns and exchanges took back so far; allocated on the first one.
+    #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
     returned: Option<Box<Returned>>,
 }
 
-#[derive(Default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 struct Returned {
     lines: Vec<(u64, Decimal)>,
     gross: Decimal,
@@ -37,20 +52,46 @@ struct Returned {
 
 const NO_TIME: i64 = i64::MIN;
 
+fn no_time() -> i64 {
+    NO_TIME
+}
+
+fn is_no_time(t: &i64) -> bool {
+    *t == NO_TIME
+}
+
 fn millis(t: Option<Timestamp>) -> i64 {
     t.map_or(NO_TIME, |t| t.utc().timestamp_millis())
 }
 
-struct Pending {
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Pending {
     at: OpRef,
+    #[serde(with = "kind_serde")]
     kind: OperationKind,
     completed: bool,
     target: Option<String>,
     external: bool,
     currency: Currency,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time_serde::option"
+    )]
     time: Option<Timestamp>,
     lines: Vec<(u64, Decimal)>,
     gross: Decimal,
+}
+
+/// What the references hand on to the next run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ReferencesCarry {
+    /// Every operation so far, by [`key()`] of its id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub targets: BTreeMap<u64, Target>,
+    /// References whose original has not come yet, in input order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<Pending>,
 }
 
 /// The index of operations and the references still to resolve.
@@ -58,12 +99,6 @@ struct Pending {
 pub(crate) struct References {
     targets: HashMap<u64, Target>,
     pending: Vec<Pending>,
-}
-
-fn key(s: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    s.hash(&mut h);
-    h.finish()
 }
 
 fn product(l: &Line) -> u64 {
@@ -144,7 +179,33 @@ impl References {
         self.targets.contains_key(&key(id))
     }
 
+    /// The references continuing from an earlier run.
+    pub fn resume(c: ReferencesCarry) -> References {
+        References {
+            targets: c.targets.into_iter().collect(),
+            pending: c.pending,
+        }
+    }
+
+    /// Resolves every reference; an original that never came is REF001.
     pub fn finish(mut self, emit: &mut Emit) {
+        self.resolve(true, emit);
+    }
+
+    /// Resolves the references whose original is known as [`References::finish`] does, and
+    /// hands on the others with the index: their original may still come.
+    pub fn finish_carry(mut self, emit: &mut Emit) -> ReferencesCarry {
+        let pending = self.resolve(false, emit);
+        ReferencesCarry {
+            targets: self.targets.into_iter().collect(),
+            pending,
+        }
+    }
+
+    /// Resolves the references in input order; returns those whose original is missing,
+    /// unless `last` (then they are REF001).
+    fn resolve(&mut self, last: bool, emit: &mut Emit) -> Vec<Pending> {
+        let mut waiting = Vec::new();
         for p in std::mem::take(&mut self.pending) {
             let what = p.kind.name();
             let Some(target_id) = &p.target else {
@@ -160,6 +221,10 @@ impl References {
                 continue;
             };
             let Some(t) = self.targets.get_mut(&key(target_id)) else {
+                if !last {
+                    waiting.push(p);
+                    continue;
+                }
                 emit.mismatch(
                     "REF001",
                     &p.at,
@@ -278,6 +343,7 @@ impl References {
                 _ => {}
             }
         }
+        waiting
     }
 }
 

@@ -3,12 +3,16 @@
 //! Sequence numbers are collected per register (eight bytes and a reference per operation)
 //! and judged once all are in, so that gaps and duplicates are exact whatever order the input
 //! came in. Fiscal counters are judged per device in input order, as the records were written.
+//!
+//! Across runs ([`super::carry`]) a register hands on its last entry in number order, the
+//! ranges of numbers seen and the hashes of completed external ids; a device its last counter.
 
-use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::Duration;
+use serde::{Deserialize, Serialize};
 
+use super::carry::time_serde;
 use super::{Emit, OpRef};
 use crate::model::*;
 use crate::model::{CompactLoc, SourceTable};
@@ -26,25 +30,98 @@ struct SeqEntry {
 
 const NO_TIME: i64 = i64::MIN;
 
+/// The last entry of a register in number order, from an earlier run: what the first entry
+/// of the next run is judged against (SEQ001–SEQ003).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct LastEntry {
+    pub seq: u64,
+    pub index: u64,
+    /// Milliseconds since the epoch; `None` when unknown.
+    pub time_ms: Option<i64>,
+    pub id: String,
+}
+
+/// What a register's sequence hands on to the next run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct SequenceCarry {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last: Option<LastEntry>,
+    /// Every sequence number seen so far, as sorted disjoint inclusive ranges: one range on a
+    /// history without gaps, one more per gap.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seen: Vec<(u64, u64)>,
+    /// The time of the last operation without a sequence number (its SEQ003 predecessor).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time_serde::option"
+    )]
+    pub last_unsequenced: Option<Timestamp>,
+    /// [`hash()`] of every external id completed so far, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub external_ids: Vec<u64>,
+}
+
 /// What one register's operations have shown so far.
 #[derive(Default)]
 pub(crate) struct RegisterSequence {
     entries: Vec<SeqEntry>,
     last_unsequenced: Option<Timestamp>,
-    /// Hash of an external_id → the operation that completed it first.
-    external_ids: HashMap<u64, Box<str>>,
+    /// Hash of an external_id → the operation that completed it first (`None`: in an earlier
+    /// run).
+    external_ids: HashMap<u64, Option<Box<str>>>,
+    /// The last entry in number order of the earlier runs.
+    last: Option<LastEntry>,
+    /// The numbers the earlier runs saw (see [`SequenceCarry::seen`]).
+    seen: Vec<(u64, u64)>,
 }
 
 /// A 64-bit hash of an id, for indexes that only need to recognise an id seen before (the
-/// validator's external ids, the KassenSichV stage's voided originals): eight bytes instead
-/// of the string.
+/// validator's external ids and references, the regime stages' originals): eight bytes
+/// instead of the string. It is [`crate::model::hash::id_hash`], fixed across builds, since
+/// these hashes are saved in a [`super::Carry`].
 pub(crate) fn hash(s: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    s.hash(&mut h);
-    h.finish()
+    crate::model::hash::id_hash(s)
+}
+
+/// Whether `v` is in the sorted disjoint ranges `r`.
+fn in_ranges(r: &[(u64, u64)], v: u64) -> bool {
+    let i = r.partition_point(|&(start, _)| start <= v);
+    i > 0 && r[i - 1].1 >= v
+}
+
+/// Adds `v` to the sorted disjoint ranges `r`, merging neighbours; appending after the last
+/// range (the usual case) is constant time.
+fn add_to_ranges(r: &mut Vec<(u64, u64)>, v: u64) {
+    let i = r.partition_point(|&(start, _)| start <= v);
+    if i > 0 && r[i - 1].1 >= v {
+        return;
+    }
+    let joins_prev = i > 0 && r[i - 1].1.checked_add(1) == Some(v);
+    let joins_next = i < r.len() && v.checked_add(1) == Some(r[i].0);
+    match (joins_prev, joins_next) {
+        (true, true) => {
+            r[i - 1].1 = r[i].1;
+            r.remove(i);
+        }
+        (true, false) => r[i - 1].1 = v,
+        (false, true) => r[i].0 = v,
+        (false, false) => r.insert(i, (v, v)),
+    }
 }
 
 impl RegisterSequence {
+    /// A register's sequence continuing from an earlier run.
+    pub fn resume(c: SequenceCarry) -> RegisterSequence {
+        RegisterSequence {
+            entries: Vec::new(),
+            last_unsequenced: c.last_unsequenced,
+            external_ids: c.external_ids.into_iter().map(|h| (h, None)).collect(),
+            last: c.last,
+            seen: c.seen,
+        }
+    }
+
     pub fn push(&mut self, op: &Operation, index: u64, sources: &mut SourceTable, emit: &mut Emit) {
         let tolerance = Duration::seconds(emit.config().tolerance.clock_seconds);
         let time = op
@@ -71,21 +148,45 @@ impl RegisterSequence {
         if op.state == LifecycleState::Completed
             && let Some(ext) = &op.external_id
         {
-            if let Some(first) = self.external_ids.get(&hash(ext)) {
-                emit.mismatch(
-                    "SEQ004",
-                    &OpRef::of(op),
-                    format!("external_id {ext} was already completed by {first}"),
-                    "an external_id completed once",
-                    ext,
-                );
-            } else {
-                self.external_ids.insert(hash(ext), op.id.as_str().into());
+            match self.external_ids.get(&hash(ext)) {
+                Some(first) => {
+                    let by = match first {
+                        Some(id) => format!("by {id}"),
+                        None => "in an earlier run".to_string(),
+                    };
+                    emit.mismatch(
+                        "SEQ004",
+                        &OpRef::of(op),
+                        format!("external_id {ext} was already completed {by}"),
+                        "an external_id completed once",
+                        ext,
+                    );
+                }
+                None => {
+                    self.external_ids
+                        .insert(hash(ext), Some(op.id.as_str().into()));
+                }
             }
         }
     }
 
-    pub fn finish(mut self, register: &str, sources: &SourceTable, emit: &mut Emit) {
+    /// Judges the register's numbers (SEQ001–SEQ003).
+    pub fn finish(self, register: &str, sources: &SourceTable, emit: &mut Emit) {
+        self.judge(register, sources, emit);
+    }
+
+    /// Judges the register's numbers as [`RegisterSequence::finish`] does and hands on what
+    /// the next run's numbers are judged against.
+    pub fn finish_carry(
+        self,
+        register: &str,
+        sources: &SourceTable,
+        emit: &mut Emit,
+    ) -> SequenceCarry {
+        self.judge(register, sources, emit)
+    }
+
+    fn judge(mut self, register: &str, sources: &SourceTable, emit: &mut Emit) -> SequenceCarry {
         let tolerance_ms = emit.config().tolerance.clock_seconds.saturating_mul(1000);
         let at = |e: &SeqEntry| OpRef {
             id: e.id.to_string(),
@@ -93,43 +194,97 @@ impl RegisterSequence {
             location: sources.expand(e.loc),
         };
         self.entries.sort_by_key(|e| (e.seq, e.index));
-        for pair in self.entries.windows(2) {
-            let (a, b) = (&pair[0], &pair[1]);
-            if b.seq == a.seq {
-                emit.mismatch(
-                    "SEQ002",
-                    &at(b),
-                    format!("sequence_number {} was already used by {}", b.seq, a.id),
-                    "a new sequence number",
-                    b.seq,
-                );
-                continue;
+        // Numbers below the last one of an earlier run belong among that run's operations,
+        // which are no longer here: they are judged for reuse only (module doc of `carry`).
+        let split = match &self.last {
+            Some(l) => self.entries.partition_point(|e| e.seq < l.seq),
+            None => 0,
+        };
+        let (late, current) = self.entries.split_at(split);
+        for (i, b) in late.iter().enumerate() {
+            // A repeat among the late ones names the first; one of an earlier run's numbers
+            // cannot be named (only the ranges are carried).
+            let by = match i.checked_sub(1).map(|j| &late[j]) {
+                Some(a) if a.seq == b.seq => a.id.to_string(),
+                _ if in_ranges(&self.seen, b.seq) => "an operation of an earlier run".to_string(),
+                _ => continue,
+            };
+            emit.mismatch(
+                "SEQ002",
+                &at(b),
+                format!("sequence_number {} was already used by {by}", b.seq),
+                "a new sequence number",
+                b.seq,
+            );
+        }
+        let mut prev: Option<(u64, i64, &str)> = self
+            .last
+            .as_ref()
+            .map(|l| (l.seq, l.time_ms.unwrap_or(NO_TIME), l.id.as_str()));
+        for b in current {
+            if let Some(a) = prev {
+                pair(a, b, &at(b), tolerance_ms, emit);
             }
-            if b.seq > a.seq + 1 {
-                let missing = if b.seq == a.seq + 2 {
-                    format!("{}", a.seq + 1)
-                } else {
-                    format!("{}–{}", a.seq + 1, b.seq - 1)
-                };
-                emit.mismatch(
-                    "SEQ001",
-                    &at(b),
-                    format!("sequence numbers {missing} are missing before this operation"),
-                    a.seq + 1,
-                    b.seq,
-                );
-            }
-            if a.time_ms != NO_TIME
-                && b.time_ms != NO_TIME
-                && b.time_ms.saturating_add(tolerance_ms) < a.time_ms
-            {
-                let ts = |ms: i64| {
-                    chrono::DateTime::from_timestamp_millis(ms).map(|t| Timestamp(t.fixed_offset()))
-                };
-                if let (Some(ta), Some(tb)) = (ts(a.time_ms), ts(b.time_ms)) {
-                    clock(&at(b), ta, tb, emit);
-                }
-            }
+            prev = Some((b.seq, b.time_ms, &b.id));
+        }
+        let last = match current.last() {
+            Some(e) => Some(LastEntry {
+                seq: e.seq,
+                index: e.index,
+                time_ms: (e.time_ms != NO_TIME).then_some(e.time_ms),
+                id: e.id.to_string(),
+            }),
+            None => self.last.clone(),
+        };
+        let mut seen = std::mem::take(&mut self.seen);
+        for e in &self.entries {
+            add_to_ranges(&mut seen, e.seq);
+        }
+        let mut external_ids: Vec<u64> = self.external_ids.keys().copied().collect();
+        external_ids.sort_unstable();
+        SequenceCarry {
+            last,
+            seen,
+            last_unsequenced: self.last_unsequenced,
+            external_ids,
+        }
+    }
+}
+
+/// SEQ001–SEQ003 of `b` after `a` = (number, time, id) in number order.
+fn pair(a: (u64, i64, &str), b: &SeqEntry, at: &OpRef, tolerance_ms: i64, emit: &mut Emit) {
+    let (a_seq, a_time, a_id) = a;
+    if b.seq == a_seq {
+        emit.mismatch(
+            "SEQ002",
+            at,
+            format!("sequence_number {} was already used by {a_id}", b.seq),
+            "a new sequence number",
+            b.seq,
+        );
+        return;
+    }
+    if b.seq > a_seq + 1 {
+        let missing = if b.seq == a_seq + 2 {
+            format!("{}", a_seq + 1)
+        } else {
+            format!("{}–{}", a_seq + 1, b.seq - 1)
+        };
+        emit.mismatch(
+            "SEQ001",
+            at,
+            format!("sequence numbers {missing} are missing before this operation"),
+            a_seq + 1,
+            b.seq,
+        );
+    }
+    if a_time != NO_TIME && b.time_ms != NO_TIME && b.time_ms.saturating_add(tolerance_ms) < a_time
+    {
+        let ts = |ms: i64| {
+            chrono::DateTime::from_timestamp_millis(ms).map(|t| Timestamp(t.fixed_offset()))
+        };
+        if let (Some(ta), Some(tb)) = (ts(a_time), ts(b.time_ms)) {
+            clock(at, ta, tb, emit);
         }
     }
 }
@@ -145,9 +300,13 @@ fn clock(at: &OpRef, prev: Timestamp, this: Timestamp, emit: &mut Emit) {
     );
 }
 
-#[derive(Clone, Copy)]
-enum Last {
+/// The last counter of a fiscal device.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Last {
+    /// A TSE transaction number or an RKSV receipt number.
     Counter(u64),
+    /// An RT's daily closing and progressive number.
     Rt(u32, u32),
 }
 
@@ -158,6 +317,18 @@ pub(crate) struct Devices {
 }
 
 impl Devices {
+    /// The devices continuing from an earlier run.
+    pub fn resume(last: BTreeMap<String, Last>) -> Devices {
+        Devices {
+            last: last.into_iter().collect(),
+        }
+    }
+
+    /// What the next run continues from: the last counter per device.
+    pub fn into_carry(self) -> BTreeMap<String, Last> {
+        self.last.into_iter().collect()
+    }
+
     pub fn push(&mut self, op: &Operation, emit: &mut Emit) {
         let at = OpRef::of(op);
         match &op.fiscal {
@@ -286,5 +457,23 @@ impl Devices {
             }
         }
         self.last.insert(device, Last::Rt(z, p));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_merge_and_answer() {
+        let mut r = Vec::new();
+        for v in [5, 6, 7, 9, 1, 8, 3, 2, u64::MAX, 0] {
+            add_to_ranges(&mut r, v);
+        }
+        assert_eq!(r, [(0, 3), (5, 9), (u64::MAX, u64::MAX)]);
+        assert!(in_ranges(&r, 0) && in_ranges(&r, 9) && in_ranges(&r, u64::MAX));
+        assert!(!in_ranges(&r, 4) && !in_ranges(&r, 10));
+        add_to_ranges(&mut r, 4);
+        assert_eq!(r, [(0, 9), (u64::MAX, u64::MAX)]);
     }
 }

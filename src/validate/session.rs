@@ -8,17 +8,26 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
+use super::carry::time_serde;
 use super::num::close;
 use super::{Emit, OpRef};
 use crate::model::*;
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Event<T> {
     at: OpRef,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time_serde::option"
+    )]
     time: Option<Timestamp>,
     value: T,
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Count {
     counted: Decimal,
     expected: Option<Decimal>,
@@ -26,12 +35,14 @@ struct Count {
     explained: bool,
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Close {
     business_date: Option<NaiveDate>,
     adjustment: Option<Decimal>,
 }
 
-struct Session {
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Session {
     id: String,
     currency: Currency,
     first: OpRef,
@@ -43,78 +54,231 @@ struct Session {
     order_reported: bool,
 }
 
+impl Session {
+    /// The register the session belongs to (`""` for none).
+    pub fn register(&self) -> String {
+        self.first.register.clone().unwrap_or_default()
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// A session judged in an earlier run: what the order checks of operations that still name
+/// it need (SES001, SES007). Its amounts are not kept, so it is not judged again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Settled {
+    currency: Currency,
+    opened: bool,
+    counted: bool,
+    closed: bool,
+    order_reported: bool,
+}
+
+/// What the sessions hand on to the next run (see the module doc of `carry`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct SessionsCarry {
+    /// Sessions not settled yet, in the order they first appeared.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub open: Vec<Session>,
+    /// Per register, what the last settled session left in the drawer (SES004) and its id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub previous: BTreeMap<String, (Decimal, String)>,
+    /// Per register and session id, the sessions judged in earlier runs.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub settled: BTreeMap<String, BTreeMap<String, Settled>>,
+}
+
 /// All sessions, per register in the order they first appeared.
 #[derive(Default)]
 pub(crate) struct Sessions {
     sessions: Vec<Session>,
     index: BTreeMap<(String, String), usize>,
+    /// Sessions judged in earlier runs.
+    settled: BTreeMap<(String, String), Settled>,
+    /// Per register, what the last judged session left in the drawer, and its id.
+    previous: BTreeMap<String, (Decimal, String)>,
+}
+
+/// Where an operation breaks the order open → adjustments/sales → count → close.
+fn order_of(
+    closed: bool,
+    counted: bool,
+    opened: bool,
+    order_reported: &mut bool,
+    kind: OperationKind,
+) -> Option<&'static str> {
+    if closed {
+        Some("after the session was closed")
+    } else if counted && kind != OperationKind::SessionClose {
+        Some("after the cash count, where only session_close may follow")
+    } else if !opened && kind != OperationKind::SessionOpen && !*order_reported {
+        *order_reported = true;
+        Some("in a session that was never opened")
+    } else {
+        None
+    }
+}
+
+fn currency_differs(op: &Operation, sid: &str, currency: Currency, at: &OpRef, emit: &mut Emit) {
+    if op.currency != currency {
+        emit.mismatch(
+            "SES007",
+            at,
+            format!(
+                "session {sid} opened in {currency}, this operation is in {}",
+                op.currency
+            ),
+            currency,
+            op.currency,
+        );
+    }
+}
+
+fn out_of_order(op: &Operation, sid: &str, why: &str, at: &OpRef, emit: &mut Emit) {
+    emit.mismatch(
+        "SES001",
+        at,
+        format!("{} {why} (session {sid})", op.kind.name()),
+        "open → adjustments/sales → count → close",
+        op.kind.name(),
+    );
+}
+
+fn opened_twice(sid: &str, at: &OpRef, emit: &mut Emit) {
+    emit.mismatch(
+        "SES001",
+        at,
+        format!("session {sid} is opened a second time"),
+        "one session_open",
+        "two",
+    );
+}
+
+fn closed_uncounted(sid: &str, at: &OpRef, emit: &mut Emit) {
+    emit.mismatch(
+        "SES001",
+        at,
+        format!("session {sid} is closed without a cash count"),
+        "session_cash_count before session_close",
+        "none",
+    );
+}
+
+impl Settled {
+    fn of(s: &Session) -> Settled {
+        Settled {
+            currency: s.currency,
+            opened: s.open.is_some(),
+            counted: s.count.is_some(),
+            closed: s.close.is_some(),
+            order_reported: s.order_reported,
+        }
+    }
+
+    /// The push-time checks of [`Sessions::push`], on the flags that are left.
+    fn push(&mut self, op: &Operation, sid: &str, at: &OpRef, emit: &mut Emit) {
+        currency_differs(op, sid, self.currency, at, emit);
+        let order = order_of(
+            self.closed,
+            self.counted,
+            self.opened,
+            &mut self.order_reported,
+            op.kind,
+        );
+        if let Some(why) = order {
+            out_of_order(op, sid, why, at, emit);
+        }
+        match (&op.kind, &op.cash) {
+            (OperationKind::SessionOpen, Some(CashEvent::Open { .. })) => {
+                if self.opened {
+                    opened_twice(sid, at, emit);
+                }
+                self.opened = true;
+            }
+            (OperationKind::SessionCashCount, Some(CashEvent::Count { .. })) => {
+                self.counted = true;
+            }
+            (OperationKind::SessionClose, Some(CashEvent::Close { .. })) => {
+                if !self.counted && order.is_none() {
+                    closed_uncounted(sid, at, emit);
+                }
+                self.closed = true;
+            }
+            _ => {}
+        }
+    }
 }
 
 impl Sessions {
+    /// The sessions continuing from an earlier run.
+    pub fn resume(c: SessionsCarry) -> Sessions {
+        let index = c
+            .open
+            .iter()
+            .enumerate()
+            .map(|(i, s)| ((s.register(), s.id.clone()), i))
+            .collect();
+        let settled = c
+            .settled
+            .into_iter()
+            .flat_map(|(register, by_id)| {
+                by_id
+                    .into_iter()
+                    .map(move |(id, s)| ((register.clone(), id), s))
+            })
+            .collect();
+        Sessions {
+            sessions: c.open,
+            index,
+            settled,
+            previous: c.previous,
+        }
+    }
+
     pub fn push(&mut self, op: &Operation, emit: &mut Emit) {
         let Some(sid) = &op.session_id else { return };
         let register = op.register_id.clone().unwrap_or_default();
         let at = OpRef::of(op);
-        let i = *self
-            .index
-            .entry((register, sid.clone()))
-            .or_insert_with(|| {
-                self.sessions.push(Session {
-                    id: sid.clone(),
-                    currency: op.currency,
-                    first: at.clone(),
-                    open: None,
-                    adjustments: Decimal::ZERO,
-                    cash: Decimal::ZERO,
-                    count: None,
-                    close: None,
-                    order_reported: false,
-                });
-                self.sessions.len() - 1
-            });
-        let s = &mut self.sessions[i];
-        if op.currency != s.currency {
-            emit.mismatch(
-                "SES007",
-                &at,
-                format!(
-                    "session {} opened in {}, this operation is in {}",
-                    s.id, s.currency, op.currency
-                ),
-                s.currency,
-                op.currency,
-            );
+        let key = (register, sid.clone());
+        if !self.index.contains_key(&key)
+            && let Some(settled) = self.settled.get_mut(&key)
+        {
+            settled.push(op, sid, &at, emit);
+            return;
         }
+        let i = *self.index.entry(key).or_insert_with(|| {
+            self.sessions.push(Session {
+                id: sid.clone(),
+                currency: op.currency,
+                first: at.clone(),
+                open: None,
+                adjustments: Decimal::ZERO,
+                cash: Decimal::ZERO,
+                count: None,
+                close: None,
+                order_reported: false,
+            });
+            self.sessions.len() - 1
+        });
+        let s = &mut self.sessions[i];
+        currency_differs(op, &s.id, s.currency, &at, emit);
         let time = op.timestamps.effective();
-        let order = if s.close.is_some() {
-            Some("after the session was closed")
-        } else if s.count.is_some() && op.kind != OperationKind::SessionClose {
-            Some("after the cash count, where only session_close may follow")
-        } else if s.open.is_none() && op.kind != OperationKind::SessionOpen && !s.order_reported {
-            s.order_reported = true;
-            Some("in a session that was never opened")
-        } else {
-            None
-        };
+        let order = order_of(
+            s.close.is_some(),
+            s.count.is_some(),
+            s.open.is_some(),
+            &mut s.order_reported,
+            op.kind,
+        );
         if let Some(why) = order {
-            emit.mismatch(
-                "SES001",
-                &at,
-                format!("{} {why} (session {})", op.kind.name(), s.id),
-                "open → adjustments/sales → count → close",
-                op.kind.name(),
-            );
+            out_of_order(op, &s.id, why, &at, emit);
         }
         match (&op.kind, &op.cash) {
             (OperationKind::SessionOpen, Some(CashEvent::Open { opening_balance })) => {
                 if s.open.is_some() {
-                    emit.mismatch(
-                        "SES001",
-                        &at,
-                        format!("session {} is opened a second time", s.id),
-                        "one session_open",
-                        "two",
-                    );
+                    opened_twice(&s.id, &at, emit);
                 } else {
                     s.open = Some(Event {
                         at,
@@ -156,13 +320,7 @@ impl Sessions {
                 }),
             ) => {
                 if s.count.is_none() && order.is_none() {
-                    emit.mismatch(
-                        "SES001",
-                        &at,
-                        format!("session {} is closed without a cash count", s.id),
-                        "session_cash_count before session_close",
-                        "none",
-                    );
+                    closed_uncounted(&s.id, &at, emit);
                 }
                 s.close = Some(Event {
                     at,
@@ -195,104 +353,150 @@ impl Sessions {
         }
     }
 
-    pub fn finish(self, emit: &mut Emit) {
-        let tol = emit.config().tolerance.amount;
-        // Previous session per register, for the carry-over of cash.
-        let mut previous: BTreeMap<String, (Decimal, String)> = BTreeMap::new();
+    /// Judges every session (SES002–SES006, SES008).
+    pub fn finish(mut self, emit: &mut Emit) {
         for s in &self.sessions {
-            let register = s.first.register.clone().unwrap_or_default();
-            if let (Some(open), Some((left, prev_id))) = (&s.open, previous.get(&register))
-                && !close(open.value, *left, tol)
-            {
-                emit.mismatch(
-                    "SES004",
-                    &open.at,
-                    format!(
-                        "session {} opens with {}, session {prev_id} left {left} in the drawer",
-                        s.id, open.value
-                    ),
-                    left,
-                    open.value,
-                );
-            }
-            if let (Some(open), Some(count)) = (&s.open, &s.count) {
-                let c = &count.value;
-                let recomputed = open.value + s.cash + s.adjustments;
-                if let Some(stated) = c.expected {
-                    if !close(stated, recomputed, tol) {
-                        emit.mismatch(
-                            "SES002",
-                            &count.at,
-                            format!(
-                                "expected_closing_amount {stated} is not opening {} + cash {} + adjustments {} = {recomputed}",
-                                open.value, s.cash, s.adjustments
-                            ),
-                            recomputed,
-                            stated,
-                        );
-                    }
-                    if let Some(diff) = c.difference
-                        && !close(diff, c.counted - stated, tol)
-                    {
-                        emit.mismatch(
-                            "SES003",
-                            &count.at,
-                            format!(
-                                "closing_cashcount_diff is not counted {} − expected {stated}",
-                                c.counted
-                            ),
-                            c.counted - stated,
-                            diff,
-                        );
-                    }
-                }
-                let expected = c.expected.unwrap_or(recomputed);
-                if !close(c.counted, expected, tol) && !c.explained {
-                    emit.mismatch("SES008", &count.at, format!("counted {} differs from expected {expected} without a discrepancy_note", c.counted), expected, c.counted);
-                }
-            }
-            match &s.close {
-                None => {
-                    let at = s.open.as_ref().map_or(&s.first, |o| &o.at);
-                    emit.finding(
-                        "SES005",
-                        at,
-                        format!("session {} is never closed", s.id),
-                        Some("a session_close".into()),
-                        Some("none".into()),
-                    );
-                }
-                Some(close_ev) => {
-                    if let (Some(bd), Some(open)) = (close_ev.value.business_date, &s.open) {
-                        let from = open.time.map(|t| t.0.date_naive());
-                        let to = close_ev.time.map(|t| t.0.date_naive());
-                        if let (Some(from), Some(to)) = (from, to)
-                            && (bd < from || bd > to)
-                        {
-                            emit.mismatch(
-                                "SES006",
-                                &close_ev.at,
-                                format!(
-                                    "business_date {bd} is outside session {} ({from} to {to})",
-                                    s.id
-                                ),
-                                format!("{from} to {to}"),
-                                bd,
-                            );
-                        }
-                    }
-                }
-            }
-            if let Some(count) = &s.count {
-                let pulled = s
-                    .close
-                    .as_ref()
-                    .and_then(|c| c.value.adjustment)
-                    .unwrap_or_default();
-                previous.insert(register, (count.value.counted + pulled, s.id.clone()));
-            } else {
-                previous.remove(&register);
+            judge(s, &mut self.previous, emit);
+        }
+    }
+
+    /// Judges the sessions a later run can no longer change as [`Sessions::finish`] does and
+    /// hands on the others: per register, every session up to the last closed one is
+    /// settled; the sessions after it stay open.
+    pub fn finish_carry(mut self, emit: &mut Emit) -> SessionsCarry {
+        let mut last_closed: BTreeMap<String, usize> = BTreeMap::new();
+        for (i, s) in self.sessions.iter().enumerate() {
+            if s.close.is_some() {
+                last_closed.insert(s.register(), i);
             }
         }
+        let mut open = Vec::new();
+        for (i, s) in std::mem::take(&mut self.sessions).into_iter().enumerate() {
+            let register = s.register();
+            if last_closed.get(&register).is_some_and(|&l| i <= l) {
+                judge(&s, &mut self.previous, emit);
+                self.settled
+                    .insert((register, s.id.clone()), Settled::of(&s));
+            } else {
+                open.push(s);
+            }
+        }
+        let mut settled: BTreeMap<String, BTreeMap<String, Settled>> = BTreeMap::new();
+        for ((register, id), s) in self.settled {
+            settled.entry(register).or_default().insert(id, s);
+        }
+        SessionsCarry {
+            open,
+            previous: self.previous,
+            settled,
+        }
+    }
+}
+
+/// Judges one session; `previous` is, per register, what the session before it left in the
+/// drawer (SES004), and is moved on to this one.
+fn judge(s: &Session, previous: &mut BTreeMap<String, (Decimal, String)>, emit: &mut Emit) {
+    let tol = emit.config().tolerance.amount;
+    let register = s.register();
+    if let (Some(open), Some((left, prev_id))) = (&s.open, previous.get(&register))
+        && !close(open.value, *left, tol)
+    {
+        emit.mismatch(
+            "SES004",
+            &open.at,
+            format!(
+                "session {} opens with {}, session {prev_id} left {left} in the drawer",
+                s.id, open.value
+            ),
+            left,
+            open.value,
+        );
+    }
+    if let (Some(open), Some(count)) = (&s.open, &s.count) {
+        let c = &count.value;
+        let recomputed = open.value + s.cash + s.adjustments;
+        if let Some(stated) = c.expected {
+            if !close(stated, recomputed, tol) {
+                emit.mismatch(
+                        "SES002",
+                        &count.at,
+                        format!(
+                            "expected_closing_amount {stated} is not opening {} + cash {} + adjustments {} = {recomputed}",
+                            open.value, s.cash, s.adjustments
+                        ),
+                        recomputed,
+                        stated,
+                    );
+            }
+            if let Some(diff) = c.difference
+                && !close(diff, c.counted - stated, tol)
+            {
+                emit.mismatch(
+                    "SES003",
+                    &count.at,
+                    format!(
+                        "closing_cashcount_diff is not counted {} − expected {stated}",
+                        c.counted
+                    ),
+                    c.counted - stated,
+                    diff,
+                );
+            }
+        }
+        let expected = c.expected.unwrap_or(recomputed);
+        if !close(c.counted, expected, tol) && !c.explained {
+            emit.mismatch(
+                "SES008",
+                &count.at,
+                format!(
+                    "counted {} differs from expected {expected} without a discrepancy_note",
+                    c.counted
+                ),
+                expected,
+                c.counted,
+            );
+        }
+    }
+    match &s.close {
+        None => {
+            let at = s.open.as_ref().map_or(&s.first, |o| &o.at);
+            emit.finding(
+                "SES005",
+                at,
+                format!("session {} is never closed", s.id),
+                Some("a session_close".into()),
+                Some("none".into()),
+            );
+        }
+        Some(close_ev) => {
+            if let (Some(bd), Some(open)) = (close_ev.value.business_date, &s.open) {
+                let from = open.time.map(|t| t.0.date_naive());
+                let to = close_ev.time.map(|t| t.0.date_naive());
+                if let (Some(from), Some(to)) = (from, to)
+                    && (bd < from || bd > to)
+                {
+                    emit.mismatch(
+                        "SES006",
+                        &close_ev.at,
+                        format!(
+                            "business_date {bd} is outside session {} ({from} to {to})",
+                            s.id
+                        ),
+                        format!("{from} to {to}"),
+                        bd,
+                    );
+                }
+            }
+        }
+    }
+    if let Some(count) = &s.count {
+        let pulled = s
+            .close
+            .as_ref()
+            .and_then(|c| c.value.adjustment)
+            .unwrap_or_default();
+        previous.insert(register, (count.value.counted + pulled, s.id.clone()));
+    } else {
+        previous.remove(&register);
     }
 }

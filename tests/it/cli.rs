@@ -125,7 +125,12 @@ fn audit_writes_summary_and_rejects_atomically() {
     names.sort();
     assert_eq!(
         names,
-        ["findings.jsonl", "rejects.jsonl", "summary.json"],
+        [
+            "findings.jsonl",
+            "manifest.json",
+            "rejects.jsonl",
+            "summary.json"
+        ],
         "no temporary files left"
     );
 }

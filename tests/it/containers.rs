@@ -112,6 +112,11 @@ fn directories_are_walked_recursively_in_sorted_order() {
     w.write("d/m.jsonl", ndjson(&["g2"]));
     w.write("d/notes.txt", "ignored");
     w.write("d/.hidden.json", "ignored");
+    // A fetch in progress beside its dump: its resume point is no operation data.
+    w.write(
+        "d/night.ndjson.checkpoint.json",
+        r#"{"format":"checkpoint"}"#,
+    );
     w.write("d/masterdata.toml", "");
     let r = read(&[&w.path("d")]);
     assert_eq!(r.ids(), ["g1", "g2", "g3"]);

@@ -7,6 +7,7 @@
 //! verify clean from clean input, 1 when a record was rejected or a file has findings of
 //! error severity, 2 when nothing could be read or a file could not be written.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -49,6 +50,20 @@ pub struct Verified {
 /// Verifies each written file with the master data's key material for its cash box, files in
 /// parallel.
 pub fn verify_all(files: Vec<DepFile>, md: Option<&MasterData>) -> anyhow::Result<Vec<Verified>> {
+    Ok(verify_continuing(files, md, &BTreeMap::new())?
+        .into_iter()
+        .map(|(v, _)| v)
+        .collect())
+}
+
+/// [`verify_all`], each cash box's file continuing the chain, counter and receipt ids where
+/// an earlier run's file of it stopped (`earlier`, by Kassen-ID); with each file the state the
+/// next run goes on from.
+pub fn verify_continuing(
+    files: Vec<DepFile>,
+    md: Option<&MasterData>,
+    earlier: &BTreeMap<String, dep::Carry>,
+) -> anyhow::Result<Vec<(Verified, dep::Carry)>> {
     files
         .into_par_iter()
         .map(|file| {
@@ -58,16 +73,22 @@ pub fn verify_all(files: Vec<DepFile>, md: Option<&MasterData>) -> anyhow::Resul
                 .unwrap_or_default();
             let mut findings = std::collections::BTreeMap::new();
             let mut sink = |f: dep::Finding| *findings.entry(f.code).or_insert(0) += 1;
-            let mut v = Verifier::new(&keys, &mut sink);
+            let mut v = match earlier.get(&file.cashbox) {
+                Some(c) => Verifier::resume(&keys, c.clone(), &mut sink),
+                None => Verifier::new(&keys, &mut sink),
+            };
             let reader = std::fs::File::open(&file.path)
                 .with_context(|| format!("reading back {}", file.path))?;
             v.file_reader(&file.path, reader);
-            let verification = v.finish();
-            Ok(Verified {
-                file,
-                verification,
-                findings,
-            })
+            let (carry, verification) = v.into_parts();
+            Ok((
+                Verified {
+                    file,
+                    verification,
+                    findings,
+                },
+                carry,
+            ))
         })
         .collect()
 }

@@ -97,23 +97,46 @@ pub fn build(
     md: &MasterData,
     options: &Options,
 ) -> Result<Option<Built>, dsfinvk::Error> {
-    let Some(e) = dsfinvk::export(register, ops, md, options)? else {
+    Ok(build_continuing(
+        register,
+        ops,
+        md,
+        options,
+        &dsfinvk::Continuation::default(),
+    )?
+    .map(|(b, _)| b))
+}
+
+/// [`build`] going on from an earlier export of the register (`audit --state`); with the
+/// continuation the next export goes on from.
+pub fn build_continuing(
+    register: &str,
+    ops: &[Operation],
+    md: &MasterData,
+    options: &Options,
+    earlier: &dsfinvk::Continuation,
+) -> Result<Option<(Built, dsfinvk::Continuation)>, dsfinvk::Error> {
+    let Some(mut e) = dsfinvk::export_continuing(register, ops, md, options, earlier)? else {
         return Ok(None);
     };
     let bytes = e.to_zip()?;
-    Ok(Some(Built {
-        archive: Archive {
-            register: register.to_string(),
-            path: String::new(),
-            first_day: e.first_day.to_string(),
-            last_day: e.last_day.to_string(),
-            closings: e.n_closings,
-            transactions: e.n_vorgaenge,
-            operations_not_closed: e.left_out,
+    let continuation = std::mem::take(&mut e.continuation);
+    Ok(Some((
+        Built {
+            archive: Archive {
+                register: register.to_string(),
+                path: String::new(),
+                first_day: e.first_day.to_string(),
+                last_day: e.last_day.to_string(),
+                closings: e.n_closings,
+                transactions: e.n_vorgaenge,
+                operations_not_closed: e.left_out,
+            },
+            file_name: e.file_name(),
+            bytes,
         },
-        file_name: e.file_name(),
-        bytes,
-    }))
+        continuation,
+    )))
 }
 
 impl Built {

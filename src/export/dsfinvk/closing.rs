@@ -53,6 +53,29 @@ pub fn effective_utc(op: &Operation) -> Result<DateTime<Utc>, Error> {
         })
 }
 
+/// The operations [`group`] leaves out because their session has not closed yet: the ones a
+/// later export of the register will take (in the order given). Operations without a session
+/// in a session register are not among them: no later close can take them in.
+pub fn unclosed(ops: &[Operation]) -> Vec<&Operation> {
+    let closed: std::collections::HashSet<&str> = ops
+        .iter()
+        .filter(|o| o.kind == OperationKind::SessionClose && o.state == LifecycleState::Completed)
+        .filter_map(|o| o.session_id.as_deref())
+        .collect();
+    let has_sessions = ops.iter().any(|o| {
+        matches!(
+            o.kind,
+            OperationKind::SessionOpen | OperationKind::SessionClose
+        )
+    });
+    if !has_sessions {
+        return Vec::new();
+    }
+    ops.iter()
+        .filter(|o| o.session_id.as_deref().is_some_and(|s| !closed.contains(s)))
+        .collect()
+}
+
 /// Groups `ops` (all of one register) into closings; `tz` is the location's time zone and
 /// `cutoff_hour` (0–23) the local hour a register-shape business day starts.
 pub fn group<'a>(ops: &'a [Operation], tz: Tz, cutoff_hour: u32) -> Result<Grouping<'a>, Error> {

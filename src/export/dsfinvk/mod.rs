@@ -43,13 +43,13 @@ use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use chrono_tz::Tz;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 
 use crate::model::masterdata::MasterData;
-use crate::model::{Fiscal, Operation, Regime};
+use crate::model::{Fiscal, Operation, OperationKind, Regime};
 use mapping::{Context, Target, Vorgang};
 use tables::{TABLES, Table};
 
@@ -191,6 +191,8 @@ pub struct Export {
     pub n_vorgaenge: usize,
     /// Operations in no closing (sessions not closed yet).
     pub left_out: usize,
+    /// Where a later export of the register goes on from.
+    pub continuation: Continuation,
     /// index.xml DataSupplier Name and Location.
     pub supplier: (String, String),
     /// tse.csv as written: [`tables::TSE`], with TSE_ZERTIFIKAT_III… when a certificate
@@ -376,6 +378,39 @@ pub fn export(
     md: &MasterData,
     options: &Options,
 ) -> Result<Option<Export>, Error> {
+    export_continuing(register_id, ops, md, options, &Continuation::default())
+}
+
+/// Where an earlier export of the same register stopped: a nightly run (`audit --state`)
+/// numbers its closings on from there and points references at originals exported before.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Continuation {
+    /// Z_NR of the last closing exported so far (0: none).
+    pub last_z_nr: u64,
+    /// Where the goods operations exported so far landed, by operation id: what a later
+    /// return, void or exchange references (REF_Z_NR, REF_DATUM, REF_BON_ID).
+    pub targets: BTreeMap<String, CarriedTarget>,
+}
+
+/// An operation's place in an earlier export.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CarriedTarget {
+    /// Z_NR of its closing.
+    pub z_nr: u64,
+    /// Its BON_ENDE, as written.
+    pub bon_ende: DateTime<FixedOffset>,
+}
+
+/// [`export`], continuing `earlier`: Z_NR goes on from `earlier.last_z_nr`, and references
+/// to operations of earlier exports point into them. The export's
+/// [`Export::continuation`] is where the next one goes on from.
+pub fn export_continuing(
+    register_id: &str,
+    ops: &[Operation],
+    md: &MasterData,
+    options: &Options,
+    earlier: &Continuation,
+) -> Result<Option<Export>, Error> {
     let md_err = |message: String| Error::MasterData {
         register: register_id.to_string(),
         message,
@@ -433,9 +468,22 @@ pub fn export(
         return Ok(None);
     }
     for (i, c) in closings.iter_mut().enumerate() {
-        c.z_nr = i as u64 + 1;
+        c.z_nr = earlier.last_z_nr + i as u64 + 1;
     }
-    let mut targets: HashMap<&str, Target> = HashMap::new();
+    let mut targets: HashMap<&str, Target> = earlier
+        .targets
+        .iter()
+        .map(|(id, t)| {
+            (
+                id.as_str(),
+                Target {
+                    z_nr: t.z_nr,
+                    bon_id: id.clone(),
+                    bon_ende: t.bon_ende,
+                },
+            )
+        })
+        .collect();
     for c in &closings {
         for op in &c.operations {
             let end = closing::effective_utc(op)?;
@@ -447,6 +495,28 @@ pub fn export(
                     bon_ende: end.with_timezone(&tz).fixed_offset(),
                 },
             );
+        }
+    }
+    let mut continuation = Continuation {
+        last_z_nr: earlier.last_z_nr + closings.len() as u64,
+        targets: earlier.targets.clone(),
+    };
+    for c in &closings {
+        // Only what a later operation can reference: the goods movements and deposits.
+        for op in c
+            .operations
+            .iter()
+            .filter(|o| o.kind.moves_goods() || o.kind == OperationKind::Deposit)
+        {
+            if let Some(t) = targets.get(op.id.as_str()) {
+                continuation.targets.insert(
+                    op.id.clone(),
+                    CarriedTarget {
+                        z_nr: t.z_nr,
+                        bon_ende: t.bon_ende,
+                    },
+                );
+            }
         }
     }
     let ctx = Context {
@@ -573,6 +643,7 @@ pub fn export(
         n_closings: closings.len(),
         n_vorgaenge,
         left_out: grouping.left_out,
+        continuation,
         supplier: (
             merchant.name.clone(),
             format!(

@@ -118,6 +118,33 @@ type Split = BTreeMap<Key, Decimal>;
 /// Documents left out of every closing: operation id and why.
 pub type LeftOut = Vec<(String, String)>;
 
+/// What a nightly run (`audit --state`) hands the next: the last closing written per RT, and
+/// the split of every sale document an annullo of a later night may cancel.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Carry {
+    /// Matricola → daily closing number of the last closing written.
+    pub written: BTreeMap<String, u32>,
+    /// Id hash of a sale document → its gross per key (`22.00` for a rate, `N1`…`N6`).
+    pub originals: BTreeMap<u64, BTreeMap<String, Decimal>>,
+}
+
+impl Key {
+    fn to_text(&self) -> String {
+        match self {
+            Key::Rate(r) => r.0.to_string(),
+            Key::Natura(n) => n.clone(),
+        }
+    }
+
+    fn from_text(s: &str) -> Option<Key> {
+        if s.starts_with('N') {
+            Some(Key::Natura(s.to_string()))
+        } else {
+            s.parse().ok().map(|d| Key::Rate(std::cmp::Reverse(d)))
+        }
+    }
+}
+
 /// Builds closings from the operation stream and writes each as soon as the next closing of
 /// its device begins.
 pub struct Writer<'m> {
@@ -128,6 +155,8 @@ pub struct Writer<'m> {
     /// Gross per key of sale documents, by id hash, for the annulli that refer to them.
     originals: HashMap<u64, Split>,
     written: Vec<ClosingFile>,
+    /// Per matricola the last closing written by an earlier run: its documents come too late.
+    written_before: BTreeMap<String, u32>,
     /// Documents left out: no closing number, or an annullo whose original is not in the
     /// input (its split per key is unknown).
     pub skipped: LeftOut,
@@ -144,9 +173,34 @@ impl<'m> Writer<'m> {
             open: BTreeMap::new(),
             originals: HashMap::new(),
             written: Vec::new(),
+            written_before: BTreeMap::new(),
             skipped: Vec::new(),
             error: None,
         }
+    }
+
+    /// A writer going on from an earlier run's [`Carry`]. A document of a closing that run
+    /// already wrote is left out and reported: the file exists and is sealed.
+    pub fn resume(
+        dir: &Path,
+        md: Option<&'m MasterData>,
+        seal: &'m Seal,
+        carry: Carry,
+    ) -> Writer<'m> {
+        let mut w = Writer::new(dir, md, seal);
+        w.written_before = carry.written;
+        w.originals = carry
+            .originals
+            .into_iter()
+            .map(|(h, split)| {
+                let split = split
+                    .into_iter()
+                    .filter_map(|(k, v)| Some((Key::from_text(&k)?, v)))
+                    .collect();
+                (h, split)
+            })
+            .collect();
+        w
     }
 
     /// Adds the operation's document, if it is an RT one, to its closing.
@@ -162,6 +216,15 @@ impl<'m> Writer<'m> {
                 .push((op.id.clone(), "no rt_serial or daily_closing_number".into()));
             return;
         };
+        if let Some(&done) = self.written_before.get(serial)
+            && z <= done
+        {
+            self.skipped.push((
+                op.id.clone(),
+                format!("daily closing {z:04} of RT {serial} was written by an earlier run"),
+            ));
+            return;
+        }
         if self.open.get(serial).is_some_and(|c| c.z != z) {
             let done = self.open.remove(serial).expect("checked");
             self.write(done);
@@ -245,6 +308,22 @@ impl<'m> Writer<'m> {
             }),
             Err(source) => self.error = Some(Error::Io { path, source }),
         }
+    }
+
+    /// [`finish`](Self::finish), and what the next run goes on from.
+    pub fn finish_carry(mut self) -> Result<(Vec<ClosingFile>, LeftOut, Carry), Error> {
+        let originals = std::mem::take(&mut self.originals);
+        let mut written = std::mem::take(&mut self.written_before);
+        let (files, left_out) = self.finish()?;
+        for f in &files {
+            let z = written.entry(f.rt_serial.clone()).or_insert(0);
+            *z = (*z).max(f.daily_closing_number);
+        }
+        let originals = originals
+            .into_iter()
+            .map(|(h, split)| (h, split.iter().map(|(k, v)| (k.to_text(), *v)).collect()))
+            .collect();
+        Ok((files, left_out, Carry { written, originals }))
     }
 
     /// Writes the closings still open; the files written, in order of writing.

@@ -7,15 +7,22 @@
 //! parallel (rayon); findings of a batch come out in input order, so output stays
 //! deterministic. Everything else is judged as the operation streams by, except voids whose
 //! original comes later in the input: they wait for the end.
+//!
+//! Across runs (`validate::carry`) the stage hands on the last signature counter per TSE,
+//! the expected amounts of every signed goods operation (for the voids of a later run) and
+//! the voids whose original has not come yet; signature batches are emptied at the end of
+//! every run.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
 use super::SignedLog;
 use super::fiscal::from_fiscal;
-use super::process_data::{self, Expected};
+use super::process_data::{self, Expected, PayKey, PayType};
 use super::qr::{QrError, QrFields, split_qr};
 use super::verify::{Verdict, Verification, verify};
 use crate::model::masterdata::{MasterData, Tse};
@@ -56,10 +63,90 @@ impl TseTable {
 }
 
 /// A void whose original had not been seen when it arrived.
-struct PendingVoid {
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct PendingVoid {
     at: OpRef,
     original: u64,
     signed: String,
+}
+
+/// An [`Expected`] as a carry saves it: what a later void's negation needs (the Vorgangstyp
+/// is the void's own). Payment keys are written as in processData (`Bar`, `Unbar:CHF`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Original {
+    #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
+    slots: Option<[Decimal; 5]>,
+    #[serde(rename = "t", default, skip_serializing_if = "Option::is_none")]
+    slot_total: Option<Decimal>,
+    #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
+    payments: Option<Vec<(String, Decimal)>>,
+    #[serde(rename = "u", default, skip_serializing_if = "Vec::is_empty")]
+    unknown: Vec<String>,
+}
+
+fn pay_key_name(k: &PayKey) -> String {
+    let t = match k.0 {
+        PayType::Bar => "Bar",
+        PayType::Unbar => "Unbar",
+    };
+    match &k.1 {
+        Some(c) => format!("{t}:{c}"),
+        None => t.to_string(),
+    }
+}
+
+fn pay_key_of(s: &str) -> PayKey {
+    let (t, c) = match s.split_once(':') {
+        Some((t, c)) => (t, Some(c.to_string())),
+        None => (s, None),
+    };
+    let t = if t == "Bar" {
+        PayType::Bar
+    } else {
+        PayType::Unbar
+    };
+    (t, c)
+}
+
+impl Original {
+    fn of(e: &Expected) -> Original {
+        Original {
+            slots: e.slots,
+            slot_total: e.slot_total,
+            payments: e
+                .payments
+                .as_ref()
+                .map(|p| p.iter().map(|(k, v)| (pay_key_name(k), *v)).collect()),
+            unknown: e.unknown.iter().map(pay_key_name).collect(),
+        }
+    }
+
+    fn expected(self) -> Expected {
+        Expected {
+            // Only the negation is ever used, which names the void's own Vorgangstypen.
+            vorgang: &["Beleg"],
+            slots: self.slots,
+            slot_total: self.slot_total,
+            payments: self
+                .payments
+                .map(|p| p.iter().map(|(k, v)| (pay_key_of(k), *v)).collect()),
+            unknown: self.unknown.iter().map(|k| pay_key_of(k)).collect(),
+        }
+    }
+}
+
+/// What the KassenSichV stage hands on to the next run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct TseCarry {
+    /// Per TSE: the last signature counter and the operation that carried it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub last_counter: BTreeMap<String, (u64, String)>,
+    /// The expected amounts of every signed goods operation, by id hash.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub originals: BTreeMap<u64, Original>,
+    /// Voids whose original has not come yet, in input order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending_voids: Vec<PendingVoid>,
 }
 
 /// The KassenSichV stage of the validator.
@@ -166,14 +253,48 @@ impl TseCheck {
         }
     }
 
+    /// Continues from an earlier run's carry.
+    pub fn resume(&mut self, c: TseCarry) {
+        self.last_counter = c.last_counter.into_iter().collect();
+        self.originals = c
+            .originals
+            .into_iter()
+            .map(|(k, o)| (k, o.expected()))
+            .collect();
+        self.pending_voids = c.pending_voids;
+    }
+
     /// Judges what needs the whole stream and empties the last batch.
     pub fn finish(mut self, emit: &mut Emit) {
         self.flush(emit);
+        self.resolve_voids(emit);
+    }
+
+    /// Like [`TseCheck::finish`], but a void whose original has not come yet is handed on.
+    pub fn finish_carry(mut self, emit: &mut Emit) -> TseCarry {
+        self.flush(emit);
+        let pending_voids = self.resolve_voids(emit);
+        TseCarry {
+            last_counter: self.last_counter.into_iter().collect(),
+            originals: self
+                .originals
+                .iter()
+                .map(|(k, e)| (*k, Original::of(e)))
+                .collect(),
+            pending_voids,
+        }
+    }
+
+    /// Compares the waiting voids whose original is known; returns the others.
+    fn resolve_voids(&mut self, emit: &mut Emit) -> Vec<PendingVoid> {
+        let mut waiting = Vec::new();
         for v in std::mem::take(&mut self.pending_voids) {
-            if let Some(orig) = self.originals.get(&v.original) {
-                compare(&orig.negated(), &v.signed, &v.at, emit);
+            match self.originals.get(&v.original) {
+                Some(orig) => compare(&orig.negated(), &v.signed, &v.at, emit),
+                None => waiting.push(v),
             }
         }
+        waiting
     }
 
     fn counters(&mut self, f: &TseFiscal, qr: Option<&QrFields>, at: &OpRef, emit: &mut Emit) {

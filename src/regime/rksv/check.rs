@@ -10,16 +10,23 @@
 //! means the same in `check` as in `verify dep7`. Receipts are verified in batches, in
 //! parallel, as in a DEP file; findings come back with the receipt's position and are mapped
 //! to the operation that carried it.
+//!
+//! Across runs (`validate::carry`) each cash box hands on its verifier's [`Carry`] (chain
+//! tail, turnover counter, receipt ids, as `rksv::state` writes it), the number of receipts
+//! verified and which master data entry gave its keys; the stage hands on the booked amounts
+//! of every goods operation for the voids of a later run.
 
 use std::collections::{BTreeMap, HashMap};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
 use super::crypto::{self, PublicKey};
 use super::dep::{self, Carry, KeyMaterial, Verifier};
 use super::receipt::{self, Counter, FormatClass};
+use super::state;
 use crate::model::masterdata::{MasterData, RksvCashbox};
 use crate::model::{Fiscal, Operation, OperationKind, RksvFiscal};
 use crate::regime::kassensichv::process_data::{self, Expected, Slots};
@@ -58,8 +65,9 @@ const FIELD_NAMES: [&str; 5] = [
 ];
 
 /// What an operation books into the five fields, in cents.
-#[derive(Clone, Copy)]
-enum Booked {
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Booked {
     /// Per field.
     Fields([i64; 5]),
     /// Only the sum over the fields is known (v1.1 cart-level discounts are not allocated to
@@ -106,11 +114,41 @@ struct Cashbox {
     /// Whether any key is known: without one, "no key" is said once for the cash box instead
     /// of once per receipt.
     has_key: bool,
+    /// The Kassen-ID of the master data entry the keys came from.
+    keys_from: Option<String>,
     carry: Carry,
     /// Receipts verified so far.
     position: usize,
     batch: Vec<(OpRef, String)>,
     unverifiable: Option<(OpRef, u64)>,
+    /// RKS105 was said (in this run or an earlier one).
+    unverifiable_reported: bool,
+}
+
+/// What a cash box hands on to the next run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct CashboxCarry {
+    /// The verifier's carried state, as `rksv::state` writes a state file.
+    #[serde(with = "state::serde_carry")]
+    pub state: Carry,
+    /// Receipts verified so far.
+    pub position: usize,
+    /// The Kassen-ID of the master data entry the keys came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys_from: Option<String>,
+    /// RKS105 was said.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unverifiable_reported: bool,
+}
+
+/// What the RKSV stage hands on to the next run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct RksvCarry {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub boxes: BTreeMap<String, CashboxCarry>,
+    /// The booked amounts of every goods operation, by id hash, for later voids.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub originals: BTreeMap<u64, Booked>,
 }
 
 /// The RKSV stage of the validator.
@@ -203,11 +241,13 @@ impl RksvCheck {
                 by_block.or(by_register)
             });
             let (keys, has_key) = md.map(key_material).unwrap_or_default();
+            let keys_from = md.map(|m| m.cashbox_id.clone());
             self.boxes.insert(
                 id.to_string(),
                 Cashbox {
                     keys,
                     has_key,
+                    keys_from,
                     ..Cashbox::default()
                 },
             );
@@ -284,13 +324,69 @@ impl RksvCheck {
         }
     }
 
+    /// Continues from an earlier run's carry; the keys come from this run's master data, by
+    /// the entry that gave them before.
+    pub fn resume(&mut self, c: RksvCarry) {
+        for (id, b) in c.boxes {
+            // An entry added to the master data since is used from now on.
+            let keys_from = b
+                .keys_from
+                .or_else(|| self.known.contains_key(&id).then(|| id.clone()));
+            let (keys, has_key) = keys_from
+                .as_deref()
+                .and_then(|k| self.known.get(k))
+                .map(key_material)
+                .unwrap_or_default();
+            self.boxes.insert(
+                id,
+                Cashbox {
+                    keys,
+                    has_key,
+                    keys_from,
+                    carry: b.state,
+                    position: b.position,
+                    batch: Vec::new(),
+                    unverifiable: None,
+                    unverifiable_reported: b.unverifiable_reported,
+                },
+            );
+        }
+        self.originals = c.originals.into_iter().collect();
+    }
+
     /// Verifies what is still batched and reports what needs the whole stream.
     pub fn finish(mut self, emit: &mut Emit) {
+        self.flush_all(emit);
+    }
+
+    /// Like [`RksvCheck::finish`], and hands on each cash box's state.
+    pub fn finish_carry(mut self, emit: &mut Emit) -> RksvCarry {
+        self.flush_all(emit);
+        RksvCarry {
+            boxes: self
+                .boxes
+                .into_iter()
+                .map(|(id, b)| {
+                    let c = CashboxCarry {
+                        state: b.carry,
+                        position: b.position,
+                        keys_from: b.keys_from,
+                        unverifiable_reported: b.unverifiable_reported,
+                    };
+                    (id, c)
+                })
+                .collect(),
+            originals: self.originals.into_iter().collect(),
+        }
+    }
+
+    fn flush_all(&mut self, emit: &mut Emit) {
         let ids: Vec<String> = self.boxes.keys().cloned().collect();
         for id in ids {
             let cb = self.boxes.get_mut(&id).expect("listed");
             flush(&id, cb, emit);
             if let Some((at, n)) = cb.unverifiable.take() {
+                cb.unverifiable_reported = true;
                 emit.mismatch(
                     "RKS105",
                     &at,
@@ -324,8 +420,11 @@ fn flush(id: &str, cb: &mut Cashbox, emit: &mut Emit) {
         };
         let at = &cb.batch[i].0;
         if f.code == "RKS010" && !cb.has_key {
-            let entry = cb.unverifiable.get_or_insert_with(|| (at.clone(), 0));
-            entry.1 += 1;
+            // Said once per cash box: after an earlier run said it, not again.
+            if !cb.unverifiable_reported {
+                let entry = cb.unverifiable.get_or_insert_with(|| (at.clone(), 0));
+                entry.1 += 1;
+            }
             continue;
         }
         let title = dep::check(f.code).map_or("", |c| c.title);

@@ -522,6 +522,11 @@ pub struct Carry {
 }
 
 impl Carry {
+    /// Receipts seen so far (their ids).
+    pub fn receipt_count(&self) -> usize {
+        self.ids.len()
+    }
+
     /// The running turnover counter after the last receipt, in cents.
     pub fn counter(&self) -> i128 {
         self.counter

@@ -99,10 +99,16 @@ pub fn receipt_id_hash(receipt_id: &str) -> u64 {
 
 /// The state file of `carry`.
 pub fn to_bytes(carry: &Carry) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(&to_file(carry)).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}
+
+fn to_file(carry: &Carry) -> StateFile {
     let mut hashes: Vec<u64> = carry.ids.iter().copied().collect();
     hashes.sort_unstable();
     let packed: Vec<u8> = hashes.iter().flat_map(|h| h.to_be_bytes()).collect();
-    let file = StateFile {
+    StateFile {
         format: FORMAT.into(),
         version: VERSION,
         cashbox_id: carry.cashbox_id.clone(),
@@ -122,10 +128,37 @@ pub fn to_bytes(carry: &Carry) -> Vec<u8> {
             .iter()
             .map(|(serial, key)| (serial.clone(), B64.encode(key.to_sec1())))
             .collect(),
-    };
-    let mut bytes = serde_json::to_vec_pretty(&file).unwrap_or_default();
-    bytes.push(b'\n');
-    bytes
+    }
+}
+
+/// A [`Carry`] as the state file's JSON object (format and version included), for a file
+/// that holds the states of several cash boxes (the validator's carry, `validate::carry`):
+/// `#[serde(with = "state::serde_carry")]`. Reading checks what [`from_bytes`] checks.
+pub(crate) mod serde_carry {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::{Carry, FORMAT, StateFile, VERSION, carry_of, to_file};
+
+    pub fn serialize<S: Serializer>(carry: &Carry, s: S) -> Result<S::Ok, S::Error> {
+        to_file(carry).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Carry, D::Error> {
+        use serde::de::Error as _;
+        let file = StateFile::deserialize(d)?;
+        if file.format != FORMAT {
+            return Err(D::Error::custom(format!(
+                "\"format\" is {:?}, expected {FORMAT:?}",
+                file.format
+            )));
+        }
+        if file.version != VERSION {
+            return Err(D::Error::custom(super::Error::Version {
+                found: file.version,
+            }));
+        }
+        carry_of(file).map_err(D::Error::custom)
+    }
 }
 
 /// The carried state a state file holds.

@@ -16,14 +16,20 @@
 //! Memory: one entry per RT document (a 64-bit hash of its id and whether it carried a lottery
 //! code), the resi, annulli and exchanges waiting for the end, and one hash per RT serial
 //! reported as malformed.
+//!
+//! Across runs (`validate::carry`) all of it is handed on, except that resi, annulli and
+//! exchanges whose original is known are judged at the end of their run; what remains of
+//! them is the time of every reso and exchange per original (RTD005 of a later annullo).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
 use crate::model::{
     Direction, Fiscal, LifecycleState, Operation, OperationKind, PaymentMethod, RtFiscal,
 };
+use crate::validate::carry::kind_serde;
 use crate::validate::sequence::hash;
 use crate::validate::{Emit, FirstOf, OpRef};
 
@@ -98,8 +104,8 @@ pub(crate) fn is_matricola(s: &str) -> bool {
 const NO_TIME: i64 = i64::MIN;
 
 /// When a document was issued: its time where known, else its place in the input.
-#[derive(Clone, Copy, Debug)]
-struct Order {
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Order {
     /// Milliseconds since the epoch; `NO_TIME` when unknown.
     time_ms: i64,
     index: u64,
@@ -116,8 +122,10 @@ impl Order {
 }
 
 /// A reso, annullo or exchange waiting for the end, where its original is known.
-struct Pending {
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Pending {
     at: OpRef,
+    #[serde(with = "kind_serde")]
     kind: OperationKind,
     completed: bool,
     target: Box<str>,
@@ -134,12 +142,52 @@ pub(crate) struct RtCheck {
     pending: Vec<Pending>,
     /// RT serials (and registers without one) already reported by RTD010.
     reported_serials: HashSet<u64>,
+    /// When the completed resi and exchanges of earlier runs were issued, by the hash of
+    /// their original (those still in `pending` aside).
+    taken_back: HashMap<u64, Vec<Order>>,
     n_ops: u64,
+}
+
+/// What the RT stage hands on to the next run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct RtCarry {
+    /// Hashes of the RT documents without a lottery code, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<u64>,
+    /// Hashes of the RT documents with a lottery code, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lottery_documents: Vec<u64>,
+    /// Resi, annulli and exchanges whose original has not come yet, in input order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<Pending>,
+    /// When the completed resi and exchanges judged so far were issued, per original.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub taken_back: BTreeMap<u64, Vec<Order>>,
+    /// Hashes of the RT serials (and registers) RTD010 was said for, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reported_serials: Vec<u64>,
 }
 
 impl RtCheck {
     pub fn new() -> RtCheck {
         RtCheck::default()
+    }
+
+    /// Continues from an earlier run's carry, after `n_ops` operations.
+    pub fn resume(c: RtCarry, n_ops: u64) -> RtCheck {
+        let documents = c
+            .documents
+            .into_iter()
+            .map(|h| (h, false))
+            .chain(c.lottery_documents.into_iter().map(|h| (h, true)))
+            .collect();
+        RtCheck {
+            documents,
+            pending: c.pending,
+            reported_serials: c.reported_serials.into_iter().collect(),
+            taken_back: c.taken_back.into_iter().collect(),
+            n_ops,
+        }
     }
 
     /// Checks one operation; reference findings come in [`RtCheck::finish`].
@@ -246,15 +294,56 @@ impl RtCheck {
     /// Resolves the references of resi, annulli and exchanges (RTD004, RTD005, RTD008).
     /// `in_input` tells whether an operation id is in the input at all: an original that is
     /// missing is REF001's finding, not this stage's.
-    pub fn finish(self, in_input: &dyn Fn(&str) -> bool, emit: &mut Emit) {
-        // What resi and exchanges took back, per original.
-        let mut taken_back: HashMap<u64, Vec<Order>> = HashMap::new();
+    pub fn finish(mut self, in_input: &dyn Fn(&str) -> bool, emit: &mut Emit) {
+        self.resolve(true, in_input, emit);
+    }
+
+    /// Like [`RtCheck::finish`], but a reso, annullo or exchange whose original is not in the
+    /// input yet is handed on: it may come in a later run.
+    pub fn finish_carry(mut self, in_input: &dyn Fn(&str) -> bool, emit: &mut Emit) -> RtCarry {
+        let pending = self.resolve(false, in_input, emit);
+        let mut documents = Vec::new();
+        let mut lottery_documents = Vec::new();
+        for (h, lottery) in self.documents {
+            if lottery {
+                lottery_documents.push(h);
+            } else {
+                documents.push(h);
+            }
+        }
+        documents.sort_unstable();
+        lottery_documents.sort_unstable();
+        let mut reported_serials: Vec<u64> = self.reported_serials.into_iter().collect();
+        reported_serials.sort_unstable();
+        RtCarry {
+            documents,
+            lottery_documents,
+            pending,
+            taken_back: self.taken_back.into_iter().collect(),
+            reported_serials,
+        }
+    }
+
+    /// Judges the waiting references; returns those whose original is not in the input,
+    /// unless `last`. What resi and exchanges took back is kept for later annulli.
+    fn resolve(
+        &mut self,
+        last: bool,
+        in_input: &dyn Fn(&str) -> bool,
+        emit: &mut Emit,
+    ) -> Vec<Pending> {
+        let takes_back = |p: &Pending| {
+            p.completed && matches!(p.kind, OperationKind::Return | OperationKind::Exchange)
+        };
+        // What resi and exchanges took back, per original: of earlier runs and of all waiting.
+        let mut taken_back = self.taken_back.clone();
         for p in &self.pending {
-            if p.completed && matches!(p.kind, OperationKind::Return | OperationKind::Exchange) {
+            if takes_back(p) {
                 taken_back.entry(hash(&p.target)).or_default().push(p.order);
             }
         }
-        for p in &self.pending {
+        let mut waiting = Vec::new();
+        for p in std::mem::take(&mut self.pending) {
             let what = p.kind.name();
             let key = hash(&p.target);
             let Some(&had_lottery) = self.documents.get(&key) else {
@@ -269,6 +358,12 @@ impl RtCheck {
                         "an operation with an RT fiscal block",
                         "no RT fiscal block",
                     );
+                } else if !last {
+                    waiting.push(p);
+                    continue;
+                }
+                if takes_back(&p) {
+                    self.taken_back.entry(key).or_default().push(p.order);
                 }
                 continue;
             };
@@ -301,7 +396,11 @@ impl RtCheck {
                     "partly returned before",
                 );
             }
+            if takes_back(&p) {
+                self.taken_back.entry(key).or_default().push(p.order);
+            }
         }
+        waiting
     }
 }
 
@@ -629,6 +728,83 @@ mod tests {
             of(OperationKind::Return, "r", 5, "s", reso),
         ];
         assert_eq!(run(&ops), []);
+    }
+
+    /// `validate::carry`, "Where a split run differs": an annullo is judged at the end of its
+    /// night, so a reso of the same document that comes in a later night, dated before the
+    /// annullo, is not held against it; one run over both nights reports RTD005.
+    #[test]
+    fn rtd005_is_judged_in_the_annullos_night() {
+        use crate::validate::{Carry, Validator};
+        let mut reso = rt(1, 2);
+        reso.document_type = Some("RESO".into());
+        let mut annullo = rt(1, 3);
+        annullo.document_type = Some("ANNULLO".into());
+        let s = sale("s", 0, rt(1, 1), "3.00");
+        let v = of(OperationKind::Void, "v", 9, "s", annullo);
+        let r = of(OperationKind::Return, "r", 5, "s", reso);
+        assert_eq!(
+            run(&[s.clone(), v.clone(), r.clone()]),
+            [("RTD005", "v".to_string())]
+        );
+        let rtd = |found: Vec<crate::model::Finding>| -> Vec<(&'static str, String)> {
+            found
+                .into_iter()
+                .filter(|f| f.code.starts_with("RTD"))
+                .map(|f| (f.code, f.operation_id.unwrap_or_default()))
+                .collect()
+        };
+        let night = |ops: &[Operation], carry: Carry| {
+            let mut found = Vec::new();
+            let mut val = Validator::resume(Config::default(), None, carry);
+            for op in ops {
+                val.push(op, &mut |f| found.push(f));
+            }
+            let carry = val.finish_carry(&mut |f| found.push(f));
+            (rtd(found), carry)
+        };
+        let (first, carry) = night(&[s, v], Carry::default());
+        assert_eq!(first, []);
+        let (second, carry) = night(&[r], carry);
+        assert_eq!(second, []);
+        let mut end = Vec::new();
+        carry.report_open(Config::default(), None, &mut |f| end.push(f));
+        assert_eq!(rtd(end), []);
+    }
+
+    /// A reso in one night and the annullo of the same document in the next: RTD005 in the
+    /// annullo's night, as one run reports it.
+    #[test]
+    fn rtd005_across_nights_in_input_order() {
+        use crate::validate::{Carry, Validator};
+        let mut reso = rt(1, 2);
+        reso.document_type = Some("RESO".into());
+        let mut annullo = rt(1, 3);
+        annullo.document_type = Some("ANNULLO".into());
+        let ops = [
+            sale("s", 0, rt(1, 1), "3.00"),
+            of(OperationKind::Return, "r", 5, "s", reso),
+            of(OperationKind::Void, "v", 9, "s", annullo),
+        ];
+        assert_eq!(run(&ops), [("RTD005", "v".to_string())]);
+        let mut carry = Carry::default();
+        let mut per_night = Vec::new();
+        for part in [&ops[..2], &ops[2..]] {
+            let mut found = Vec::new();
+            let mut val = Validator::resume(Config::default(), None, carry);
+            for op in part {
+                val.push(op, &mut |f| found.push(f));
+            }
+            carry = val.finish_carry(&mut |f| found.push(f));
+            per_night.push(
+                found
+                    .into_iter()
+                    .filter(|f| f.code.starts_with("RTD"))
+                    .map(|f| (f.code, f.operation_id.unwrap_or_default()))
+                    .collect::<Vec<_>>(),
+            );
+        }
+        assert_eq!(per_night, [vec![], vec![("RTD005", "v".to_string())]]);
     }
 
     #[test]
