@@ -8,8 +8,9 @@
 //! - a register without session records (the register shape): one closing per business day
 //!   in the location's time zone, the day starting at the configurable cut-off hour.
 //!
-//! Closings are numbered Z_NR = 1, 2, … in time order: the export knows no closings before its
-//! input, so the numbering restarts with each export of a register.
+//! Closings are numbered Z_NR = 1, 2, … in time order: an export knows no closings before its
+//! input, so the numbering restarts with each export of a register — unless it continues an
+//! earlier one (`export_continuing`, as nightly runs do), which numbers on from its last Z_NR.
 
 use std::collections::BTreeMap;
 

@@ -165,6 +165,54 @@ fn an_original_outside_the_export_is_an_external_reference() {
 }
 
 #[test]
+fn a_continued_export_numbers_on_and_references_the_earlier_closing() {
+    // Night 1: the sale, in closing 1.
+    let s = sale("s1", "2026-03-02T09:00:00+01:00");
+    let first = export_continuing(
+        "reg_de_01",
+        std::slice::from_ref(&s),
+        &md(),
+        &Options::default(),
+        &Continuation::default(),
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(first.continuation.last_z_nr, 1);
+    assert_eq!(first.continuation.targets["s1"].z_nr, 1);
+    // Night 2: the return, continuing from night 1.
+    let mut r = op("r1", OperationKind::Return, "2026-03-03T10:00:00+01:00");
+    r.lines = s.lines.clone();
+    r.payments = vec![pay(PaymentMethod::Cash, Direction::Out, "11.90")];
+    r.totals = totals("11.90");
+    r.references.original_operation_id = Some("s1".into());
+    let second = export_continuing(
+        "reg_de_01",
+        &[r],
+        &md(),
+        &Options::default(),
+        &first.continuation,
+    )
+    .unwrap()
+    .unwrap();
+    let z = &tables::CASHPOINTCLOSING;
+    assert_eq!(cell(&second, z, 0, "Z_NR"), "2");
+    let refs = &tables::REFERENCES;
+    assert_eq!(cell(&second, refs, 0, "REF_TYP"), "Transaktion");
+    assert_eq!(cell(&second, refs, 0, "REF_Z_NR"), "1");
+    assert_eq!(cell(&second, refs, 0, "REF_BON_ID"), "s1");
+    assert_eq!(
+        cell(&second, refs, 0, "REF_DATUM"),
+        cell(&first, &tables::TRANSACTIONS, 0, "BON_ENDE")
+    );
+    // Only goods movements are carried on; the return joins them.
+    assert_eq!(second.continuation.last_z_nr, 2);
+    assert_eq!(
+        second.continuation.targets.keys().collect::<Vec<_>>(),
+        ["r1", "s1"]
+    );
+}
+
+#[test]
 fn gift_cards_foreign_cash_and_payment_types() {
     // A gift card sold (key 5) and one redeemed (a Mehrzweckgutschein line, not a payment).
     let mut s = sale("s1", "2026-03-02T09:00:00+01:00");

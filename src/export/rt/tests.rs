@@ -297,3 +297,63 @@ fn cart_discounts_are_spread_pro_rata_to_the_cent() {
     }];
     assert_eq!(allocate_cart_discounts(&op), [d("9.33"), d("4.67")]);
 }
+
+/// A nightly run goes on from the night before: an annullo takes the split of a sale sealed
+/// the night before, and a document of a closing already written is left out and reported.
+#[test]
+fn a_resumed_writer_takes_earlier_splits_and_leaves_out_sealed_closings() {
+    use crate::model::{OperationKind as K, PaymentMethod as P};
+    let seal = Seal::from_master_data(&seal::demo()).unwrap();
+    let night1 = tempfile::tempdir().unwrap();
+    let mut w = Writer::new(night1.path(), None, &seal);
+    w.push(&document(
+        "s1",
+        K::Sale,
+        "VENDITA",
+        7,
+        1,
+        vec![line("12.20", "0.22", None), line("5.00", "0", Some("N4"))],
+        P::Card,
+    ));
+    let (files, _, carry) = w.finish_carry().unwrap();
+    assert_eq!(files.len(), 1);
+    assert_eq!(carry.written["99IEB000001"], 7);
+    // Through its serialised form, as the state directory keeps it.
+    let carry: Carry = serde_json::from_slice(&serde_json::to_vec(&carry).unwrap()).unwrap();
+
+    let night2 = tempfile::tempdir().unwrap();
+    let mut w = Writer::resume(night2.path(), None, &seal, carry);
+    let late = document(
+        "s0",
+        K::Sale,
+        "VENDITA",
+        7,
+        2,
+        vec![line("1.00", "0.22", None)],
+        P::Cash,
+    );
+    let mut void = document("a1", K::Void, "ANNULLO", 8, 1, Vec::new(), P::Card);
+    void.references.original_operation_id = Some("s1".into());
+    w.push(&late);
+    w.push(&void);
+    let (files, skipped, carry) = w.finish_carry().unwrap();
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0].0, "s0");
+    assert!(
+        skipped[0].1.contains("written by an earlier run"),
+        "{}",
+        skipped[0].1
+    );
+    assert_eq!(files.len(), 1);
+    assert_eq!(carry.written["99IEB000001"], 8);
+    let xml = std::fs::read_to_string(night2.path().join("99IEB000001_0008.xml")).unwrap();
+    // The annullo cancels the 22 % and the N4 part of s1, as it would in one run.
+    assert!(
+        xml.contains("<TotaleAmmontareAnnulli>10.00</TotaleAmmontareAnnulli>"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<TotaleAmmontareAnnulli>5.00</TotaleAmmontareAnnulli>"),
+        "{xml}"
+    );
+}
