@@ -11,7 +11,11 @@
 //! data has a seal (`fiskal export rt`). A register whose export fails is listed with the error in summary.json and
 //! makes the run exit 1.
 //! Each file is written to a temporary name and renamed when complete, so an interrupted run
-//! never leaves a file that looks finished. Exit codes as for `check`.
+//! never leaves a file that looks finished. `manifest.json`, written last, lists every input
+//! and output with its SHA-256. With `--state DIR` the run is one night of an incremental
+//! audit: validation and exports continue from the state the nights before left, and the
+//! next state is committed after the outputs (docs/nightly.md, `crate::nightly`). Exit codes
+//! as for `check`.
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
@@ -37,7 +41,7 @@ use crate::report::summary::InputSummary;
 /// Arguments of `fiskal audit`.
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Examples:\n  fiskal audit fixtures/demo --out out/\n  fiskal audit dumps/*.ndjson.gz --master-data md.toml --out audit-2026-03/ --json"
+    after_help = "Examples:\n  fiskal audit fixtures/demo --out out/\n  fiskal audit dumps/*.ndjson.gz --master-data md.toml --out audit-2026-03/ --json\n  fiskal audit night/2026-03-02.ndjson --master-data md.toml --state state/ --out audit/2026-03-02/"
 )]
 pub struct Args {
     #[command(flatten)]
