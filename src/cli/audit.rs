@@ -273,7 +273,7 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         ))?;
     }
     if let (Some(n), Some(c)) = (night.as_mut(), carried) {
-        let meta = n.commit(c)?;
+        let meta = n.commit(c, summary.accepted - already_audited)?;
         out.human(&format!(
             "state {}: night {} saved{}",
             args.state

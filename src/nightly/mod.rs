@@ -86,6 +86,10 @@ pub struct Meta {
     pub base: Option<u64>,
     /// [`inputs_digest`] of the inputs that built it.
     pub inputs_digest: String,
+    /// Operations the night audited. Inputs that held none may come again (a closed day's
+    /// empty dump is like every other's) without being taken for a night audited before.
+    #[serde(default)]
+    pub operations: u64,
 }
 
 /// An opened, locked state directory.
@@ -232,7 +236,11 @@ impl StateDir {
             None => (1, None, false),
             Some(cur) if cur.inputs_digest == digest => (cur.generation, cur.base, true),
             Some(cur) => {
-                if let Some(old) = self.history.iter().find(|m| m.inputs_digest == digest) {
+                if let Some(old) = self
+                    .history
+                    .iter()
+                    .find(|m| m.inputs_digest == digest && m.operations > 0)
+                {
                     return Err(Error::AlreadyAudited {
                         generation: old.generation,
                         current: cur.generation,
@@ -261,17 +269,20 @@ impl StateDir {
         Ok(files)
     }
 
-    /// Commits `files` as the generation `plan` announced and makes it current.
+    /// Commits `files`, the state after a night that audited `operations`, as the generation
+    /// `plan` announced and makes it current.
     pub fn commit(
         &mut self,
         plan: &Plan,
         files: &BTreeMap<String, Vec<u8>>,
+        operations: u64,
     ) -> Result<Meta, Error> {
         let meta = Meta {
             format: FORMAT,
             generation: plan.generation,
             base: plan.base_generation(),
             inputs_digest: plan.digest.clone(),
+            operations,
         };
         let live = self.gen_dir(plan.generation);
         let tmp = self.root.join(format!("gen-{:06}.tmp", plan.generation));
@@ -401,7 +412,7 @@ mod tests {
             (p1.generation, p1.base_generation(), p1.rerun),
             (1, None, false)
         );
-        s.commit(&p1, &files(&[("a.json", "1"), ("dep7/x.json", "x1")]))
+        s.commit(&p1, &files(&[("a.json", "1"), ("dep7/x.json", "x1")]), 5)
             .unwrap();
         let p2 = s.plan("d2").unwrap();
         assert_eq!(
@@ -413,7 +424,7 @@ mod tests {
             p2.files_under("dep7/").collect::<Vec<_>>(),
             vec![("x.json", &b"x1"[..])]
         );
-        s.commit(&p2, &files(&[("a.json", "2")])).unwrap();
+        s.commit(&p2, &files(&[("a.json", "2")]), 5).unwrap();
         drop(s);
 
         // Reopened: the same night again starts from night 1's state and replaces night 2.
@@ -425,7 +436,7 @@ mod tests {
             (2, Some(1), true)
         );
         assert_eq!(again.file("a.json"), Some(&b"1"[..]));
-        s.commit(&again, &files(&[("a.json", "2")])).unwrap();
+        s.commit(&again, &files(&[("a.json", "2")]), 5).unwrap();
         // Night 1's inputs again are refused: the state is past them.
         let err = s.plan("d1").unwrap_err();
         assert!(
@@ -439,7 +450,7 @@ mod tests {
             "{err}"
         );
         let p3 = s.plan("d3").unwrap();
-        s.commit(&p3, &files(&[("a.json", "3")])).unwrap();
+        s.commit(&p3, &files(&[("a.json", "3")]), 5).unwrap();
         let mut gens: Vec<String> = std::fs::read_dir(&root)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -449,6 +460,28 @@ mod tests {
         assert_eq!(gens, ["gen-000002", "gen-000003"]);
         let history = std::fs::read_to_string(root.join("history.jsonl")).unwrap();
         assert_eq!(history.lines().count(), 3);
+    }
+
+    #[test]
+    fn empty_inputs_may_come_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = StateDir::open(dir.path()).unwrap();
+        let p = s.plan("empty").unwrap();
+        s.commit(&p, &files(&[]), 0).unwrap();
+        let p = s.plan("d2").unwrap();
+        s.commit(&p, &files(&[]), 3).unwrap();
+        // Another closed day: the same empty dump is a new night, not night 1 again.
+        let p = s.plan("empty").unwrap();
+        assert_eq!(
+            (p.generation, p.base_generation(), p.rerun),
+            (3, Some(2), false)
+        );
+        s.commit(&p, &files(&[]), 0).unwrap();
+        // Nights with operations are still refused.
+        assert!(matches!(
+            s.plan("d2"),
+            Err(Error::AlreadyAudited { generation: 2, .. })
+        ));
     }
 
     #[test]
@@ -468,7 +501,7 @@ mod tests {
         {
             let mut s = StateDir::open(root).unwrap();
             let p = s.plan("d1").unwrap();
-            s.commit(&p, &files(&[("a.json", "1")])).unwrap();
+            s.commit(&p, &files(&[("a.json", "1")]), 5).unwrap();
         }
         // A re-run of night 1 that crashed after moving the live generation aside, and a
         // half-written generation.

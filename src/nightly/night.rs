@@ -218,9 +218,10 @@ impl Night {
         })
     }
 
-    /// Saves `p` as the current generation.
-    pub fn commit(&mut self, p: Prepared) -> Result<Meta, Error> {
-        self.dir.commit(&self.plan, &p.files)
+    /// Saves `p`, the state after a night that audited `operations`, as the current
+    /// generation.
+    pub fn commit(&mut self, p: Prepared, operations: u64) -> Result<Meta, Error> {
+        self.dir.commit(&self.plan, &p.files, operations)
     }
 }
 

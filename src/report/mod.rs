@@ -1,4 +1,5 @@
 //! Reports: what a person (and a machine) reads after a run.
 
+pub mod benford;
 pub mod findings;
 pub mod summary;
