@@ -255,6 +255,45 @@ pub struct Operation {
 }
 
 impl Operation {
+    /// Each line's share of the cart-level discounts, which the v1.1 shape states for the
+    /// whole cart and does not allocate to lines: pro rata by |gross|, cut to the cent, the
+    /// cents left by rounding going to the largest lines first (ties: the earlier line), so the
+    /// shares add up to the discount exactly. All zero when the lines carry their own
+    /// allocations (the register shape, whose line totals are already after them) or there is
+    /// no cart discount. The RT daily closing and the report's VAT split use it, so both split
+    /// a receipt alike.
+    pub fn cart_discount_shares(&self) -> Vec<Decimal> {
+        let zero = vec![Decimal::ZERO; self.lines.len()];
+        let discount: Decimal = self.cart_discounts.iter().map(|d| d.amount.abs()).sum();
+        let gross: Vec<Decimal> = self.lines.iter().map(|l| l.total_gross.abs()).collect();
+        let base: Decimal = gross.iter().sum();
+        if discount.is_zero()
+            || base.is_zero()
+            || self.lines.iter().any(|l| !l.cart_allocations.is_empty())
+        {
+            return zero;
+        }
+        let mut shares: Vec<Decimal> = gross
+            .iter()
+            .map(|g| {
+                (discount * g / base)
+                    .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::ToZero)
+            })
+            .collect();
+        let mut rest = discount - shares.iter().copied().sum::<Decimal>();
+        let mut order: Vec<usize> = (0..gross.len()).collect();
+        order.sort_by(|a, b| gross[*b].cmp(&gross[*a]).then(a.cmp(b)));
+        let cent = Decimal::new(1, 2);
+        for i in order.iter().cycle().take(order.len() * 100) {
+            if rest < cent {
+                break;
+            }
+            shares[*i] += cent;
+            rest -= cent;
+        }
+        shares
+    }
+
     /// The fiscal regime, from the fiscal block.
     pub fn regime(&self) -> Option<Regime> {
         self.fiscal.as_ref().map(Fiscal::regime)

@@ -128,7 +128,7 @@ pub struct DayAnalytics {
     /// Revenue per VAT rate (the rate as a fraction, e.g. `0.19`; [`UNTAXED`] for lines
     /// without a tax entry; [`TIP`] for tips stated beside the lines), from the lines of
     /// completed goods movements, signed (returns negative), after cart discounts the source
-    /// did not allocate to lines (see `cart_shares`). This is the split the VAT return and the
+    /// did not allocate to lines (see `Operation::cart_discount_shares`). This is the split the VAT return and the
     /// Z-report must agree with.
     pub revenue_by_rate: BTreeMap<String, VatAmounts>,
     /// The same revenue from the operations' stated totals (gross), signed. A difference from
@@ -445,43 +445,6 @@ fn line_amounts(op: &Operation, line: &Line, share: Decimal) -> VatAmounts {
     }
 }
 
-/// Each line's share of the cart discounts that the v1.1 shape states for the whole cart and
-/// does not allocate to lines: pro rata by gross, cut to the cent, the cents left by rounding
-/// going to the largest lines first, so the shares add up to the discount exactly. The same
-/// allocation as the RT exporter's (`export::rt`). All zero when the lines carry their own
-/// allocations (register shape, whose line totals are already after them) or there is no cart
-/// discount.
-fn cart_shares(op: &Operation) -> Vec<Decimal> {
-    let zero = vec![Decimal::ZERO; op.lines.len()];
-    let discount: Decimal = op.cart_discounts.iter().map(|d| d.amount.abs()).sum();
-    let gross: Vec<Decimal> = op.lines.iter().map(|l| l.total_gross.abs()).collect();
-    let base: Decimal = gross.iter().sum();
-    if discount.is_zero()
-        || base.is_zero()
-        || op.lines.iter().any(|l| !l.cart_allocations.is_empty())
-    {
-        return zero;
-    }
-    let mut shares: Vec<Decimal> = gross
-        .iter()
-        .map(|g| {
-            (discount * g / base).round_dp_with_strategy(2, rust_decimal::RoundingStrategy::ToZero)
-        })
-        .collect();
-    let mut rest = discount - shares.iter().copied().sum::<Decimal>();
-    let mut order: Vec<usize> = (0..gross.len()).collect();
-    order.sort_by(|a, b| gross[*b].cmp(&gross[*a]).then(a.cmp(b)));
-    let cent = Decimal::new(1, 2);
-    for i in order.iter().cycle().take(order.len() * 100) {
-        if rest < cent {
-            break;
-        }
-        shares[*i] += cent;
-        rest -= cent;
-    }
-    shares
-}
-
 /// The stated gross of an operation: its totals, else the sum of its lines' gross.
 fn stated_gross(op: &Operation) -> Decimal {
     match &op.totals {
@@ -568,7 +531,7 @@ impl Analytics {
         } else {
             gross
         };
-        for (line, share) in op.lines.iter().zip(cart_shares(op)) {
+        for (line, share) in op.lines.iter().zip(op.cart_discount_shares()) {
             day.revenue_by_rate
                 .entry(rate_key(line))
                 .or_default()

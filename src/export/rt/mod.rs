@@ -446,37 +446,13 @@ fn line_key(line: &crate::model::Line) -> Result<Key, String> {
 /// allocate to lines: pro rata by gross, the cents left by rounding to the largest lines
 /// first, so the lines add up to the document total exactly.
 fn allocate_cart_discounts(op: &Operation) -> Vec<Decimal> {
-    let gross: Vec<Decimal> = op.lines.iter().map(|l| l.total_gross).collect();
-    let discount: Decimal = op.cart_discounts.iter().map(|d| d.amount.abs()).sum();
-    let base: Decimal = gross.iter().map(|g| g.abs()).sum();
-    if discount.is_zero()
-        || base.is_zero()
-        || op.lines.iter().any(|l| !l.cart_allocations.is_empty())
-    {
-        return gross;
-    }
-    let mut shares: Vec<Decimal> = gross
+    op.lines
         .iter()
-        .map(|g| {
-            (discount * g.abs() / base)
-                .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::ToZero)
+        .zip(op.cart_discount_shares())
+        .map(|(l, s)| {
+            let g = l.total_gross;
+            if g.is_sign_negative() { g + s } else { g - s }
         })
-        .collect();
-    let mut rest = discount - shares.iter().copied().sum::<Decimal>();
-    let mut order: Vec<usize> = (0..gross.len()).collect();
-    order.sort_by(|a, b| gross[*b].abs().cmp(&gross[*a].abs()).then(a.cmp(b)));
-    let cent = Decimal::new(1, 2);
-    for i in order.iter().cycle().take(order.len() * 100) {
-        if rest < cent {
-            break;
-        }
-        shares[*i] += cent;
-        rest -= cent;
-    }
-    gross
-        .iter()
-        .zip(shares)
-        .map(|(g, s)| if g.is_sign_negative() { *g + s } else { *g - s })
         .collect()
 }
 
