@@ -165,12 +165,8 @@ pub fn raw_records(
     ) {
         match wire::detect(text) {
             Ok(Detected::ListPage) => {
-                #[derive(serde::Deserialize)]
-                struct Page {
-                    data: Vec<Box<RawValue>>,
-                }
-                if let Ok(page) = wire::parse_record::<Page>(text) {
-                    for raw in &page.data {
+                if let Ok(data) = page_data(text) {
+                    for raw in &data {
                         one(raw.get(), wanted, sink);
                     }
                 }
@@ -219,14 +215,19 @@ fn parse(loc: SourceLoc, text: &str, out: &mut dyn FnMut(Item)) {
     }
 }
 
-fn list_page(loc: SourceLoc, text: &str, out: &mut dyn FnMut(Item)) {
+/// The `data` elements of a list page, unparsed.
+fn page_data(text: &str) -> Result<Vec<Box<RawValue>>, FieldError> {
     #[derive(serde::Deserialize)]
     struct Page {
         data: Vec<Box<RawValue>>,
     }
-    match wire::parse_record::<Page>(text) {
-        Ok(page) => {
-            for (i, raw) in page.data.into_iter().enumerate() {
+    wire::parse_record::<Page>(text).map(|p| p.data)
+}
+
+fn list_page(loc: SourceLoc, text: &str, out: &mut dyn FnMut(Item)) {
+    match page_data(text) {
+        Ok(data) => {
+            for (i, raw) in data.into_iter().enumerate() {
                 let here = SourceLoc {
                     pointer: format!("{}/data/{i}", loc.pointer),
                     ..loc.clone()

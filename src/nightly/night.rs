@@ -86,34 +86,14 @@ impl Night {
     pub fn start(root: &Path, inputs: &Inputs) -> Result<Night, Error> {
         let dir = StateDir::open(root)?;
         let plan = dir.plan(&inputs.digest())?;
-        let json = |name: &str| -> Result<Option<serde_json::Value>, Error> {
-            plan.file(name)
-                .map(|b| serde_json::from_slice(b).map_err(|e| damaged(name, e)))
-                .transpose()
-        };
         let validator = plan
             .file(VALIDATOR)
             .map(|b| validate::Carry::from_bytes(b).map_err(|e| damaged(VALIDATOR, e)))
             .transpose()?;
-        let dsfinvk = match json(DSFINVK)? {
-            Some(v) => serde_json::from_value(v).map_err(|e| damaged(DSFINVK, e))?,
-            None => BTreeMap::new(),
-        };
-        let mut dep7 = BTreeMap::new();
-        if let Some(v) = json(DEP7)? {
-            let map: BTreeMap<String, serde_json::Value> =
-                serde_json::from_value(v).map_err(|e| damaged(DEP7, e))?;
-            for (cashbox, state) in map {
-                let bytes = serde_json::to_vec(&state).unwrap_or_default();
-                let carry = crate::regime::rksv::state::from_bytes(&bytes)
-                    .map_err(|e| damaged(DEP7, format!("cash box {cashbox}: {e}")))?;
-                dep7.insert(cashbox, carry);
-            }
-        }
-        let rt = match json(RT)? {
-            Some(v) => serde_json::from_value(v).map_err(|e| damaged(RT, e))?,
-            None => rt::Carry::default(),
-        };
+        let dsfinvk = load(&plan, DSFINVK)?;
+        let dep7: BTreeMap<String, Dep7Carry> = load(&plan, DEP7)?;
+        let dep7 = dep7.into_iter().map(|(k, c)| (k, c.0)).collect();
+        let rt = load(&plan, RT)?;
         let pending = plan.file(PENDING).map(<[u8]>::to_vec).unwrap_or_default();
         Ok(Night {
             dir,
@@ -161,12 +141,12 @@ impl Night {
     ) -> Result<Prepared, Error> {
         let mut pending = Vec::new();
         let mut found: HashSet<String> = HashSet::new();
-        let mut keep = |id: &str, raw: &str| {
+        fn keep(found: &mut HashSet<String>, pending: &mut Vec<u8>, id: &str, raw: &str) {
             if found.insert(id.to_string()) {
                 pending.extend_from_slice(raw.as_bytes());
                 pending.push(b'\n');
             }
-        };
+        }
         for line in self.pending.split(|&b| b == b'\n') {
             let Ok(text) = std::str::from_utf8(line) else {
                 continue;
@@ -174,10 +154,15 @@ impl Night {
             if let Ok(ingest::wire::Detected::Operation(_, Some(id))) = ingest::wire::detect(text)
                 && unclosed.contains(&id)
             {
-                keep(&id, text);
+                keep(&mut found, &mut pending, &id, text);
             }
         }
-        ingest::raw_records(inputs, unclosed, &mut |id, raw| keep(id, raw));
+        // The night's inputs are read a second time only for what the carried records lack.
+        if found.len() < unclosed.len() {
+            ingest::raw_records(inputs, unclosed, &mut |id, raw| {
+                keep(&mut found, &mut pending, id, raw)
+            });
+        }
         let pending_out = found.len() as u64;
 
         let mut files = BTreeMap::new();
@@ -199,13 +184,8 @@ impl Night {
         });
         files.insert(VALIDATOR.to_string(), validator.to_bytes());
         files.insert(DSFINVK.to_string(), pretty(&dsfinvk));
-        let dep7: BTreeMap<&String, serde_json::Value> = dep7
-            .iter()
-            .map(|(k, c)| {
-                let bytes = crate::regime::rksv::state::to_bytes(c);
-                (k, serde_json::from_slice(&bytes).unwrap_or_default())
-            })
-            .collect();
+        let dep7: BTreeMap<&String, Dep7CarryRef> =
+            dep7.iter().map(|(k, c)| (k, Dep7CarryRef(c))).collect();
         files.insert(DEP7.to_string(), pretty(&dep7));
         files.insert(RT.to_string(), pretty(&rt));
         files.insert(PENDING.to_string(), pending);
@@ -245,6 +225,23 @@ impl Prepared {
             "carried": self.overview,
         })
     }
+}
+
+/// A DEP7 carry as `fiskal verify dep7 --state-out` writes it (`rksv::state`).
+#[derive(serde::Deserialize)]
+struct Dep7Carry(#[serde(with = "crate::regime::rksv::state::serde_carry")] dep::Carry);
+
+#[derive(Serialize)]
+struct Dep7CarryRef<'a>(
+    #[serde(serialize_with = "crate::regime::rksv::state::serde_carry::serialize")] &'a dep::Carry,
+);
+
+/// The state file `name` of the base generation, or the empty state without one.
+fn load<T: serde::de::DeserializeOwned + Default>(plan: &Plan, name: &str) -> Result<T, Error> {
+    plan.file(name)
+        .map(|b| serde_json::from_slice(b).map_err(|e| damaged(name, e)))
+        .transpose()
+        .map(Option::unwrap_or_default)
 }
 
 fn pretty<T: Serialize>(v: &T) -> Vec<u8> {

@@ -54,6 +54,17 @@ pub fn effective_utc(op: &Operation) -> Result<DateTime<Utc>, Error> {
         })
 }
 
+/// Whether the register records sessions (the v1.1 shape): its closings are then its
+/// closed sessions, not business days.
+fn has_sessions(ops: &[Operation]) -> bool {
+    ops.iter().any(|o| {
+        matches!(
+            o.kind,
+            OperationKind::SessionOpen | OperationKind::SessionClose
+        )
+    })
+}
+
 /// The operations [`group`] leaves out because their session has not closed yet: the ones a
 /// later export of the register will take (in the order given). Operations without a session
 /// in a session register are not among them: no later close can take them in.
@@ -63,13 +74,7 @@ pub fn unclosed(ops: &[Operation]) -> Vec<&Operation> {
         .filter(|o| o.kind == OperationKind::SessionClose && o.state == LifecycleState::Completed)
         .filter_map(|o| o.session_id.as_deref())
         .collect();
-    let has_sessions = ops.iter().any(|o| {
-        matches!(
-            o.kind,
-            OperationKind::SessionOpen | OperationKind::SessionClose
-        )
-    });
-    if !has_sessions {
+    if !has_sessions(ops) {
         return Vec::new();
     }
     ops.iter()
@@ -90,12 +95,7 @@ pub fn group<'a>(ops: &'a [Operation], tz: Tz, cutoff_hour: u32) -> Result<Group
             .then(a.sequence_number.cmp(&b.sequence_number))
             .then(a.id.cmp(&b.id))
     });
-    let has_sessions = ops.iter().any(|o| {
-        matches!(
-            o.kind,
-            OperationKind::SessionOpen | OperationKind::SessionClose
-        )
-    });
+    let has_sessions = has_sessions(ops);
     let local = |t: DateTime<Utc>| t.with_timezone(&tz).fixed_offset();
     let mut closings = Vec::new();
     let mut left_out = 0;
