@@ -35,6 +35,7 @@ use crate::fsutil::AtomicFile;
 use crate::nightly::manifest;
 use crate::nightly::night::Night;
 use crate::output::Output;
+use crate::report::build::{Accumulator, Produced};
 use crate::report::findings::FindingSummary;
 use crate::report::summary::InputSummary;
 
@@ -56,6 +57,8 @@ pub struct Args {
     /// (docs/nightly.md).
     #[arg(long, value_name = "DIR")]
     state: Option<PathBuf>,
+    #[command(flatten)]
+    report: super::report::ReportArgs,
     /// With --state: this night ends the history, so what still waits for a later night (a
     /// return whose sale never came, a session never closed) is reported now, as one run
     /// over everything reports it at its end.
@@ -142,6 +145,7 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         }
     });
     let mut rt_documents = false;
+    let report_acc = std::cell::RefCell::new(Accumulator::new(args.report.top));
     let night_run = night.as_mut().map(|n| common::NightRun {
         carry: n.take_validator(),
         last: args.last,
@@ -153,8 +157,12 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         night_run,
         out,
         &mut |r| json_line(&mut rejects, r),
-        &mut |f| json_line(&mut findings_file, f),
+        &mut |f| {
+            report_acc.borrow_mut().finding(f);
+            json_line(&mut findings_file, f)
+        },
         &mut |op| {
+            report_acc.borrow_mut().push(&op);
             dep7.push(&op);
             if let Some(w) = &mut rt {
                 w.push(&op);
@@ -168,6 +176,7 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         findings,
         carry: validator_carry,
         already_audited,
+        sessions,
     } = checked;
     let missing = common::registers_without_master_data(&summary, md.as_ref().map(|(_, m)| m));
     let earlier = night.as_ref().map(|n| &n.dsfinvk);
@@ -256,7 +265,7 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
     written.extend(audit.dsfinvk.archives.iter().map(|a| a.path.clone()));
     written.extend(audit.dep7.iter().map(|v| v.file.path.clone()));
     written.extend(audit.rt.closings.iter().map(|c| c.file.path.clone()));
-    let manifest = manifest::Manifest::build(
+    let mut manifest = manifest::Manifest::build(
         inputs,
         &args.out,
         written,
@@ -264,6 +273,41 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         &findings,
         carried.as_ref().map(|c| c.manifest_state()),
     )?;
+    // The report lists the files written before it with their digests; the manifest then
+    // lists the report too.
+    let mut closings: Vec<crate::export::ZTotals> = audit
+        .dsfinvk
+        .archives
+        .iter()
+        .flat_map(|a| a.z.iter().cloned())
+        .collect();
+    closings.extend(audit.rt.closings.iter().filter_map(|c| c.file.z.clone()));
+    for z in &mut closings {
+        let dir = if z.format == "rt" { "rt" } else { "dsfinvk" };
+        z.file = in_audit_dir(dir, &z.file);
+    }
+    let report = report_acc.into_inner().finish(Produced {
+        input: &summary,
+        findings: &findings,
+        sessions: &sessions,
+        closings,
+        inputs: Some(&manifest.inputs),
+        exports: manifest.outputs.clone(),
+        failed_exports: audit.dsfinvk.errors.len() as u64
+            + audit
+                .dep7
+                .iter()
+                .filter(|v| v.verification.errors > 0)
+                .count() as u64,
+    });
+    super::report::write(&args.out, &report)?;
+    for name in super::report::FILES {
+        manifest.outputs.push(
+            manifest::FileEntry::of(&args.out.join(name), name.to_string())
+                .with_context(|| format!("hashing {name}"))?,
+        );
+    }
+    manifest.outputs.sort_by(|a, b| a.path.cmp(&b.path));
     let manifest_path = args.out.join("manifest.json");
     crate::fsutil::write_atomic(&manifest_path, &manifest.to_bytes())
         .with_context(|| format!("writing {}", manifest_path.display()))?;

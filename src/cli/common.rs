@@ -82,6 +82,8 @@ pub struct Checked {
     pub carry: Option<crate::validate::Carry>,
     /// Operations an earlier night already audited, passed over.
     pub already_audited: u64,
+    /// The cash reconciliation of every register session seen.
+    pub sessions: Vec<crate::validate::Reconciliation>,
 }
 
 /// One night of `audit --state`: the validator's state from the nights before, and whether
@@ -143,6 +145,7 @@ pub fn check_inputs_with(
             Ok(())
         },
     )?;
+    let sessions = validator.reconciliations();
     let carry = match last {
         None => {
             validator.finish(&mut |f| handle(f, out));
@@ -166,6 +169,7 @@ pub fn check_inputs_with(
         findings,
         carry,
         already_audited,
+        sessions,
     })
 }
 

@@ -9,6 +9,7 @@ pub mod check;
 pub mod common;
 pub mod export;
 pub mod fetch;
+pub mod report;
 pub mod synth;
 pub mod verify;
 
@@ -52,8 +53,10 @@ pub enum Command {
     Check(check::Args),
     /// The main job: read, validate and write the audit output into a directory.
     Audit(audit::Args),
-    /// Write tax-audit exports (DSFinV-K for German registers).
+    /// Write tax-audit exports (DSFinV-K, DEP7, RT daily closings).
     Export(export::Args),
+    /// Write the audit report (HTML, Markdown, JSON) without the exports.
+    Report(report::Args),
     /// Pull operation histories from the OpenFiskal API into an NDJSON dump (resumable).
     Fetch(fetch::Args),
     /// Generate a deterministic synthetic history (tests, demo, benchmarks).
@@ -86,6 +89,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(args, &mut out),
         Command::Audit(args) => audit::run(args, &mut out),
         Command::Export(args) => export::run(args, &mut out),
+        Command::Report(args) => report::run(args, &mut out),
         Command::Fetch(args) => fetch::run(args, &mut out),
         Command::Synth(args) => synth::run(args, &mut out),
         Command::Verify(args) => verify::run(args, &mut out),

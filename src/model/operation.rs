@@ -255,6 +255,24 @@ pub struct Operation {
 }
 
 impl Operation {
+    /// What its cash payments put into and take out of the drawer: (in, out), both as
+    /// absolute amounts in the operation currency. Foreign cash counts at its amount in the
+    /// operation currency, the drawer's value, as the API's expected closing amount counts it.
+    pub fn drawer_cash(&self) -> (Decimal, Decimal) {
+        let mut cash = (Decimal::ZERO, Decimal::ZERO);
+        for p in self
+            .payments
+            .iter()
+            .filter(|p| p.method == PaymentMethod::Cash)
+        {
+            match p.direction {
+                Direction::In => cash.0 += p.amount.abs(),
+                Direction::Out => cash.1 += p.amount.abs(),
+            }
+        }
+        cash
+    }
+
     /// Each line's share of the cart-level discounts, which the v1.1 shape states for the
     /// whole cart and does not allocate to lines: pro rata by |gross|, cut to the cent, the
     /// cents left by rounding going to the largest lines first (ties: the earlier line), so the
@@ -559,6 +577,25 @@ pub struct Payment {
     /// Gift card id for gift-card payments.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gift_card_id: Option<String>,
+}
+
+impl Payment {
+    /// A payment of `amount` with nothing else stated.
+    pub fn new(method: PaymentMethod, direction: Direction, amount: Decimal) -> Payment {
+        Payment {
+            id: None,
+            method,
+            direction,
+            amount,
+            foreign_currency: None,
+            tendered: None,
+            change: None,
+            reference: None,
+            status: None,
+            card_brand: None,
+            gift_card_id: None,
+        }
+    }
 }
 
 /// Totals as stated by the source.

@@ -72,7 +72,7 @@ pub struct Analytics {
 pub const AMOUNT_LIMIT: Decimal = Decimal::from_parts(0xA764_0000, 0x0DE0_B6B3, 0, false, 0);
 
 /// Whether every amount of `op` is within [`AMOUNT_LIMIT`].
-fn in_range(op: &Operation) -> bool {
+pub fn in_range(op: &Operation) -> bool {
     let ok = |d: &Decimal| d.abs() <= AMOUNT_LIMIT;
     op.totals
         .as_ref()
@@ -164,7 +164,8 @@ pub struct VatAmounts {
 }
 
 impl VatAmounts {
-    fn add(&mut self, other: &VatAmounts) {
+    /// Adds another rate's amounts.
+    pub fn add(&mut self, other: &VatAmounts) {
         self.gross += other.gross;
         self.net += other.net;
         self.tax += other.tax;
@@ -199,7 +200,8 @@ impl Counted {
         self.gross += gross;
     }
 
-    fn merge(&mut self, other: &Counted) {
+    /// Adds another count.
+    pub fn merge(&mut self, other: &Counted) {
         self.count += other.count;
         self.gross += other.gross;
     }
@@ -290,7 +292,8 @@ impl RoundAmounts {
         }
     }
 
-    fn merge(&mut self, o: &RoundAmounts) {
+    /// Adds another register's classes.
+    pub fn merge(&mut self, o: &RoundAmounts) {
         self.n_receipts += o.n_receipts;
         self.n_zero += o.n_zero;
         self.whole += o.whole;
@@ -469,17 +472,19 @@ impl Analytics {
     /// Counts one operation. (Sums use `Decimal` arithmetic, which overflows only beyond
     /// about 7.9 × 10^28, far past any amount ingest accepts from a register.)
     pub fn push(&mut self, op: &Operation) {
+        let register = op.register_id.as_deref().unwrap_or(NO_REGISTER);
+        let reg = self.registers.entry(register.to_string()).or_default();
+        // Every operation takes a sequence number, training and oversized ones too: leaving
+        // them out would show their numbers as gaps.
+        if let Some(n) = op.sequence_number {
+            reg.sequence.insert(n);
+        }
         if op.kind == OperationKind::Training {
             return;
         }
         if !in_range(op) {
             self.out_of_range += 1;
             return;
-        }
-        let register = op.register_id.as_deref().unwrap_or(NO_REGISTER);
-        let reg = self.registers.entry(register.to_string()).or_default();
-        if let Some(n) = op.sequence_number {
-            reg.sequence.insert(n);
         }
         let at = op.timestamps.effective();
         let day_key = at.map_or_else(
@@ -618,7 +623,8 @@ impl RegisterAnalytics {
 }
 
 impl DayAnalytics {
-    fn merge(&mut self, other: &DayAnalytics) {
+    /// Adds another day (or register's day) into this one.
+    pub fn merge(&mut self, other: &DayAnalytics) {
         for (rate, v) in &other.revenue_by_rate {
             self.revenue_by_rate.entry(rate.clone()).or_default().add(v);
         }
@@ -679,19 +685,7 @@ mod tests {
     }
 
     fn pay(method: PaymentMethod, direction: Direction, amount: &str) -> Payment {
-        Payment {
-            id: None,
-            method,
-            direction,
-            amount: d(amount),
-            foreign_currency: None,
-            tendered: None,
-            change: None,
-            reference: None,
-            status: None,
-            card_brand: None,
-            gift_card_id: None,
-        }
+        Payment::new(method, direction, d(amount))
     }
 
     /// A completed operation on register `reg` at `at` (RFC 3339) with `lines`, stated totals
@@ -1144,7 +1138,8 @@ mod tests {
             a.push(&o);
         }
         assert_eq!(a.out_of_range, 2);
-        assert!(a.registers.is_empty());
+        // The register is known (its sequence numbers count), but nothing was summed.
+        assert!(a.registers["r"].days.is_empty());
         let mut b = Analytics::default();
         b.merge(a);
         assert_eq!(b.out_of_range, 2);

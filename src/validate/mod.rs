@@ -24,6 +24,7 @@ use std::collections::BTreeMap;
 
 pub use carry::{Carry, CarryError};
 pub use config::Config;
+pub use session::{Reconciliation, SessionStatus};
 
 use crate::model::masterdata::MasterData;
 use crate::model::{Finding, Operation, Regime, SourceLoc, SourceTable};
@@ -213,6 +214,12 @@ impl Validator {
     /// earlier one.
     pub fn audited_before(&self, id: &str) -> bool {
         self.references.contains(id)
+    }
+
+    /// The cash reconciliation of every register session seen so far (before `finish`, which
+    /// consumes them).
+    pub fn reconciliations(&self) -> Vec<Reconciliation> {
+        self.sessions.reconciliations()
     }
 
     /// Runs the rules that need the whole stream and emits their findings.

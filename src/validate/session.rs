@@ -48,7 +48,11 @@ pub(crate) struct Session {
     first: OpRef,
     open: Option<Event<Decimal>>,
     adjustments: Decimal,
+    /// Cash in − cash out of the session's goods movements.
     cash: Decimal,
+    /// The cash-out part of `cash`, for the report's reconciliation (in = cash + cash_out).
+    #[serde(default, skip_serializing_if = "Decimal::is_zero")]
+    cash_out: Decimal,
     count: Option<Event<Count>>,
     close: Option<Event<Close>>,
     order_reported: bool,
@@ -62,6 +66,116 @@ impl Session {
 
     pub fn id(&self) -> &str {
         &self.id
+    }
+}
+
+/// Where a session stands at the end of the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStatus {
+    /// No cash count yet.
+    Open,
+    /// Counted, not closed.
+    Counted,
+    /// Closed.
+    Closed,
+}
+
+/// One register session's cash reconciliation as the validator computed it (SES002, SES003):
+/// what the report's cash table and the Parquet `sessions` table show.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reconciliation {
+    /// Register id (`""` for none).
+    pub register: String,
+    /// Session id.
+    pub session: String,
+    /// The session's currency.
+    pub currency: Currency,
+    /// When the session was opened.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time_serde::option"
+    )]
+    pub opened_at: Option<Timestamp>,
+    /// When the cash was counted.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time_serde::option"
+    )]
+    pub counted_at: Option<Timestamp>,
+    /// When the session was closed.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time_serde::option"
+    )]
+    pub closed_at: Option<Timestamp>,
+    /// The business date the close names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub business_date: Option<NaiveDate>,
+    /// Opening float (absent when the session was never opened).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opening: Option<Decimal>,
+    /// Cash taken in by completed goods movements before the count.
+    pub cash_in: Decimal,
+    /// Cash paid out by completed goods movements before the count.
+    pub cash_out: Decimal,
+    /// Completed cash adjustments (drops, pay-ins, pay-outs) before the count.
+    pub adjustments: Decimal,
+    /// opening + cash in − cash out + adjustments, recomputed (absent without an opening).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<Decimal>,
+    /// The expected amount the source stated with its count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_stated: Option<Decimal>,
+    /// The cash counted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counted: Option<Decimal>,
+    /// counted − expected (the recomputed expected amount).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub difference: Option<Decimal>,
+    /// Whether the count carries a note explaining a difference.
+    pub explained: bool,
+    /// Open, counted or closed.
+    pub status: SessionStatus,
+}
+
+impl Session {
+    fn reconciliation(&self) -> Reconciliation {
+        let opening = self.open.as_ref().map(|o| o.value);
+        // Overflow is impossible in practice, but data never panics: an unrepresentable sum
+        // leaves the expected amount out.
+        let expected = opening.and_then(|o| {
+            o.checked_add(self.cash)
+                .and_then(|v| v.checked_add(self.adjustments))
+        });
+        let count = self.count.as_ref();
+        let counted = count.map(|c| c.value.counted);
+        Reconciliation {
+            register: self.register(),
+            session: self.id.clone(),
+            currency: self.currency,
+            opened_at: self.open.as_ref().and_then(|e| e.time),
+            counted_at: count.and_then(|e| e.time),
+            closed_at: self.close.as_ref().and_then(|e| e.time),
+            business_date: self.close.as_ref().and_then(|e| e.value.business_date),
+            opening,
+            cash_in: self.cash + self.cash_out,
+            cash_out: self.cash_out,
+            adjustments: self.adjustments,
+            expected,
+            expected_stated: count.and_then(|c| c.value.expected),
+            counted,
+            difference: counted.zip(expected).and_then(|(c, e)| c.checked_sub(e)),
+            explained: count.is_some_and(|c| c.value.explained),
+            status: match (&self.count, &self.close) {
+                (_, Some(_)) => SessionStatus::Closed,
+                (Some(_), None) => SessionStatus::Counted,
+                (None, None) => SessionStatus::Open,
+            },
+        }
     }
 }
 
@@ -256,6 +370,7 @@ impl Sessions {
                 open: None,
                 adjustments: Decimal::ZERO,
                 cash: Decimal::ZERO,
+                cash_out: Decimal::ZERO,
                 count: None,
                 close: None,
                 order_reported: false,
@@ -336,21 +451,18 @@ impl Sessions {
                 && op.kind != OperationKind::Training
                 && s.count.is_none() =>
             {
-                // Cash in the drawer: in +, out −; foreign cash at its amount in the operation
-                // currency (the drawer's value), as the API's expected_closing_amount counts it.
-                for p in op
-                    .payments
-                    .iter()
-                    .filter(|p| p.method == PaymentMethod::Cash)
-                {
-                    match p.direction {
-                        Direction::In => s.cash += p.amount.abs(),
-                        Direction::Out => s.cash -= p.amount.abs(),
-                    }
-                }
+                let (cash_in, cash_out) = op.drawer_cash();
+                s.cash += cash_in - cash_out;
+                s.cash_out += cash_out;
             }
             _ => {}
         }
+    }
+
+    /// The cash reconciliation of every session this run saw (carried-in ones included), per
+    /// register in the order the sessions first appeared.
+    pub fn reconciliations(&self) -> Vec<Reconciliation> {
+        self.sessions.iter().map(Session::reconciliation).collect()
     }
 
     /// Judges every session (SES002–SES006, SES008).

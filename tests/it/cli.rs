@@ -129,6 +129,9 @@ fn audit_writes_summary_and_rejects_atomically() {
             "findings.jsonl",
             "manifest.json",
             "rejects.jsonl",
+            "report.html",
+            "report.json",
+            "report.md",
             "summary.json"
         ],
         "no temporary files left"

@@ -663,3 +663,190 @@ fn long_certificates_continue_in_further_columns() {
         }
     }
 }
+
+/// DSFinV-K CSV text split into records of fields: `;` between fields, CRLF after records,
+/// `"` around a field that needs it and doubled inside. Written here, not taken from the
+/// exporter, so that the totals are checked against the file and not against themselves.
+fn parse_dsfinvk_csv(text: &str) -> Vec<Vec<String>> {
+    let (mut records, mut record, mut field) = (Vec::new(), Vec::new(), String::new());
+    let (mut quoted, mut chars) = (false, text.chars().peekable());
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            '"' => quoted = !quoted,
+            ';' if !quoted => record.push(std::mem::take(&mut field)),
+            '\r' if !quoted && chars.peek() == Some(&'\n') => {
+                chars.next();
+                record.push(std::mem::take(&mut field));
+                records.push(std::mem::take(&mut record));
+            }
+            c => field.push(c),
+        }
+    }
+    assert!(
+        field.is_empty() && record.is_empty(),
+        "last record without CRLF"
+    );
+    records
+}
+
+/// One table of the zip as rows of header name → value.
+fn zip_table(
+    zip: &mut zip::ZipArchive<std::io::Cursor<Vec<u8>>>,
+    file: &str,
+) -> Vec<HashMap<String, String>> {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name(file).unwrap(), &mut text).unwrap();
+    let mut records = parse_dsfinvk_csv(&text).into_iter();
+    let header = records.next().unwrap();
+    records
+        .map(|r| {
+            assert_eq!(r.len(), header.len(), "{file}: {r:?}");
+            header.iter().cloned().zip(r).collect()
+        })
+        .collect()
+}
+
+/// A DSFinV-K number (decimal comma) as a Decimal.
+fn comma(s: &str) -> Decimal {
+    s.replace(',', ".").parse().unwrap()
+}
+
+/// The closing totals each written archive carries are the figures of its cashpointclosing,
+/// businesscases (the UST key's rate from its vat.csv) and transactions tables, read here
+/// from the zip on disk; every rate's gross is its net plus tax.
+#[test]
+fn z_totals_are_what_the_written_archives_state() {
+    use fiskal::cli::export::dsfinvk::write_all;
+    use fiskal::export::{ZAmounts, ZTotals};
+    let md = MasterData::load(&demo_dir().join("masterdata.toml")).unwrap();
+    let mut c = Collector::default();
+    for op in read(&[&demo_dir()]).ops {
+        c.push(op);
+    }
+    let w = crate::util::Workdir::new();
+    let dir = w.path("dsfinvk");
+    std::fs::create_dir_all(&dir).unwrap();
+    let archives = write_all(c.finish(), &md, &Options::default(), &dir).unwrap();
+    assert_eq!(archives.len(), 2);
+    for a in &archives {
+        assert_eq!(a.z.len(), a.closings, "{}", a.register);
+        let bytes = std::fs::read(&a.path).unwrap();
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let closings = zip_table(&mut zip, "cashpointclosing.csv");
+        let cases = zip_table(&mut zip, "businesscases.csv");
+        let transactions = zip_table(&mut zip, "transactions.csv");
+        let vat = zip_table(&mut zip, "vat.csv");
+        let want: Vec<ZTotals> = closings
+            .iter()
+            .map(|cl| {
+                let z_nr = &cl["Z_NR"];
+                let rate: HashMap<&str, String> = vat
+                    .iter()
+                    .filter(|v| &v["Z_NR"] == z_nr)
+                    .map(|v| {
+                        (
+                            v["UST_SCHLUESSEL"].as_str(),
+                            v["UST_SATZ"].replace(',', "."),
+                        )
+                    })
+                    .collect();
+                let mut by_rate: BTreeMap<String, ZAmounts> = BTreeMap::new();
+                for b in cases.iter().filter(|b| &b["Z_NR"] == z_nr) {
+                    let e = by_rate
+                        .entry(rate[b["UST_SCHLUESSEL"].as_str()].clone())
+                        .or_default();
+                    e.gross += comma(&b["Z_UMS_BRUTTO"]);
+                    e.net += comma(&b["Z_UMS_NETTO"]);
+                    e.tax += comma(&b["Z_UST"]);
+                }
+                let day = match cl["Z_BUCHUNGSTAG"].as_str() {
+                    "" => &cl["Z_ERSTELLUNG"][..10],
+                    d => d,
+                };
+                ZTotals {
+                    format: "dsfinvk",
+                    register: cl["Z_KASSE_ID"].clone(),
+                    device: None,
+                    z_nr: z_nr.parse().unwrap(),
+                    business_day: Some(day.parse().unwrap()),
+                    gross: by_rate.values().map(|x| x.gross).sum(),
+                    net: by_rate.values().map(|x| x.net).sum(),
+                    tax: by_rate.values().map(|x| x.tax).sum(),
+                    by_rate,
+                    payments_total: comma(&cl["Z_SE_ZAHLUNGEN"]),
+                    cash: comma(&cl["Z_SE_BARZAHLUNGEN"]),
+                    documents: transactions.iter().filter(|t| &t["Z_NR"] == z_nr).count() as u64,
+                    resi: None,
+                    annulli: None,
+                    file: a.path.clone(),
+                }
+            })
+            .collect();
+        assert_eq!(a.z, want, "{}", a.register);
+        for z in &a.z {
+            assert!(!z.by_rate.is_empty(), "{} Z {}", z.register, z.z_nr);
+            for (rate, x) in &z.by_rate {
+                assert_eq!(x.gross, x.net + x.tax, "{} Z {} {rate}", z.register, z.z_nr);
+            }
+            // In the demo every booking is paid, so the closing's turnover is its payments.
+            assert_eq!(z.gross, z.payments_total, "{} Z {}", z.register, z.z_nr);
+        }
+        // summary.json and --json list the archive without the totals.
+        let json = serde_json::to_value(a).unwrap();
+        assert!(json.get("z").is_none(), "{json}");
+    }
+    let d = |s: &str| s.parse::<Decimal>().unwrap();
+    let amounts = |g: &str, n: &str, t: &str| ZAmounts {
+        gross: d(g),
+        net: d(n),
+        tax: d(t),
+    };
+    let z1 = &archives[0].z[0];
+    assert_eq!(
+        (z1.register.as_str(), z1.z_nr, z1.business_day),
+        ("reg_de_01", 1, chrono::NaiveDate::from_ymd_opt(2026, 3, 2))
+    );
+    assert_eq!(
+        z1.by_rate,
+        BTreeMap::from([
+            ("0.00".to_string(), amounts("39.24", "39.24", "0.00")),
+            ("19.00".to_string(), amounts("30.27", "25.44", "4.83")),
+            ("7.00".to_string(), amounts("50.86", "47.52", "3.34")),
+        ])
+    );
+    assert_eq!(
+        (z1.gross, z1.net, z1.tax),
+        (d("120.37"), d("112.20"), d("8.17"))
+    );
+    assert_eq!((z1.payments_total, z1.cash), (d("120.37"), d("0.00")));
+    assert_eq!(z1.documents, 14);
+    let z = &archives[1].z[1];
+    assert_eq!((z.z_nr, z.cash, z.documents), (2, d("159.18"), 14));
+    assert!(
+        z.file.ends_with("reg_de_02_2026-03-02_2026-03-03.zip"),
+        "{}",
+        z.file
+    );
+}
+
+/// A closing that books an earlier day than it was made on takes that day from
+/// Z_BUCHUNGSTAG.
+#[test]
+fn z_totals_take_the_business_day_from_z_buchungstag() {
+    let at9 = demo_exports(&Options { cutoff_hour: 9 });
+    let z = at9["reg_de_01"].z_totals();
+    assert_eq!(z.len(), 3);
+    assert_eq!(
+        z[0].business_day,
+        chrono::NaiveDate::from_ymd_opt(2026, 3, 1)
+    );
+    assert_eq!(z[0].file, "");
+    assert_eq!(
+        z.iter().map(|z| z.documents).sum::<u64>(),
+        at9["reg_de_01"].n_vorgaenge as u64
+    );
+}

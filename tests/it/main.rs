@@ -9,6 +9,10 @@ mod dsfinvk_verify;
 mod fetch;
 mod kassensichv;
 mod nightly;
+#[cfg(feature = "parquet")]
+mod parquet;
+mod report;
+mod report_browser;
 mod rksv_dep7;
 mod rksv_history;
 mod rt_export;

@@ -2,6 +2,7 @@
 //! against the AdE schema (xmllint), its seal verified by xmlsec1, its totals those of the
 //! documents, the same bytes every run.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -232,4 +233,191 @@ fn demo_closings_pass_our_verifier_as_another_seal() {
         assert!(r.is_valid());
         assert_eq!(r.signer.unwrap().kind, SignerKind::OtherSeal);
     }
+}
+
+/// What a COR10 XML states of its closing, read with quick-xml: per Riepilogo its key
+/// (`AliquotaIVA` or `Natura`) and amounts, the Totali, `Progressivo` and the date of
+/// `DataOraRilevazione`.
+#[derive(Debug, Default)]
+struct Stated {
+    progressivo: u64,
+    day: Option<chrono::NaiveDate>,
+    rows: Vec<BTreeMap<String, String>>,
+    totali: BTreeMap<String, String>,
+}
+
+fn stated(xml: &str) -> Stated {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut out = Stated::default();
+    let mut path: Vec<String> = Vec::new();
+    loop {
+        match reader.read_event().unwrap() {
+            Event::Start(e) => {
+                let name = e.local_name().as_ref().to_string();
+                if name == "Riepilogo" {
+                    out.rows.push(BTreeMap::new());
+                }
+                path.push(name);
+            }
+            Event::End(_) => {
+                path.pop();
+            }
+            Event::Text(t) => {
+                let text = t.into_inner().trim().to_string();
+                let Some(name) = path.last() else { continue };
+                if text.is_empty() {
+                    continue;
+                }
+                if path.iter().any(|p| p == "Riepilogo") {
+                    out.rows.last_mut().unwrap().insert(name.clone(), text);
+                } else if path.iter().any(|p| p == "Totali") {
+                    out.totali.insert(name.clone(), text);
+                } else if name == "Progressivo" {
+                    out.progressivo = text.parse().unwrap();
+                } else if name == "DataOraRilevazione" {
+                    out.day = Some(
+                        chrono::DateTime::parse_from_rfc3339(&text)
+                            .unwrap()
+                            .date_naive(),
+                    );
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The closing totals each written closing carries are the figures of its XML, read here
+/// from the file: per key net = ImportoParziale, tax = Imposta, gross their sum; the payments
+/// and documents of Totali; resi and annulli summed over the rows.
+#[test]
+fn z_totals_are_what_the_written_xml_states() {
+    use fiskal::export::rt::Writer;
+    use fiskal::export::{ZAmounts, ZTotals};
+    use fiskal::model::masterdata::MasterData;
+    let md = MasterData::load(&demo().join("masterdata.toml")).unwrap();
+    let seal = fiskal::cli::export::rt::seal(Some(&md)).unwrap();
+    let w = Workdir::new();
+    let dir = w.path("rt");
+    std::fs::create_dir_all(&dir).unwrap();
+    let ops = read(&[&demo()]).ops;
+    let mut writer = Writer::new(&dir, Some(&md), &seal);
+    for op in &ops {
+        writer.push(op);
+    }
+    let (files, left_out) = writer.finish().unwrap();
+    assert_eq!(left_out, []);
+    assert_eq!(files.len(), 4);
+    let d = |s: &str| s.parse::<Decimal>().unwrap();
+    for f in &files {
+        let z = f.z.as_ref().unwrap();
+        let s = stated(&std::fs::read_to_string(&f.path).unwrap());
+        let mut by_rate = BTreeMap::new();
+        let (mut resi, mut annulli) = (Decimal::ZERO, Decimal::ZERO);
+        for row in &s.rows {
+            let key = row
+                .get("AliquotaIVA")
+                .or(row.get("Natura"))
+                .unwrap()
+                .clone();
+            let net = d(&row["ImportoParziale"]);
+            let tax = row.get("Imposta").map_or(Decimal::ZERO, |t| d(t));
+            let amounts = ZAmounts {
+                gross: net + tax,
+                net,
+                tax,
+            };
+            assert!(by_rate.insert(key, amounts).is_none(), "{}", f.path);
+            resi += row
+                .get("TotaleAmmontareResi")
+                .map_or(Decimal::ZERO, |t| d(t));
+            annulli += row
+                .get("TotaleAmmontareAnnulli")
+                .map_or(Decimal::ZERO, |t| d(t));
+        }
+        // The register is the one the closing's documents were recorded on.
+        let registers: BTreeSet<&str> = ops
+            .iter()
+            .filter(|o| match &o.fiscal {
+                Some(fiskal::model::Fiscal::Rt(r)) => {
+                    r.rt_serial.as_deref() == Some(f.rt_serial.as_str())
+                        && r.daily_closing_number == Some(f.daily_closing_number)
+                }
+                _ => false,
+            })
+            .filter_map(|o| o.register_id.as_deref())
+            .collect();
+        assert_eq!(registers.len(), 1, "{registers:?}");
+        let (cash, electronic) = (
+            d(&s.totali["PagatoContanti"]),
+            d(&s.totali["PagatoElettronico"]),
+        );
+        let want = ZTotals {
+            format: "rt",
+            register: registers.first().unwrap().to_string(),
+            device: Some(f.rt_serial.clone()),
+            z_nr: s.progressivo,
+            business_day: s.day,
+            gross: by_rate.values().map(|x: &ZAmounts| x.gross).sum(),
+            net: by_rate.values().map(|x: &ZAmounts| x.net).sum(),
+            tax: by_rate.values().map(|x: &ZAmounts| x.tax).sum(),
+            by_rate,
+            payments_total: cash + electronic,
+            cash,
+            documents: s.totali["NumeroDocCommerciali"].parse().unwrap(),
+            resi: Some(resi),
+            annulli: Some(annulli),
+            file: f.path.clone(),
+        };
+        assert_eq!(*z, want, "{}", f.path);
+        assert_eq!(z.z_nr, u64::from(f.daily_closing_number));
+        for (key, x) in &z.by_rate {
+            assert_eq!(x.gross, x.net + x.tax, "{} {key}", f.path);
+        }
+        // The payments are those of the sale documents: they cover the collected gross and
+        // the resi and annulli on top of it.
+        assert!(z.payments_total >= z.gross, "{}", f.path);
+        let json = serde_json::to_value(f).unwrap();
+        assert!(json.get("z").is_none(), "{json}");
+    }
+    let z = files[0].z.as_ref().unwrap();
+    assert_eq!(
+        (z.register.as_str(), z.device.as_deref(), z.z_nr),
+        ("reg_it_02", Some("72IMA856946"), 250)
+    );
+    assert_eq!(z.business_day, chrono::NaiveDate::from_ymd_opt(2026, 3, 2));
+    assert_eq!(
+        z.by_rate["22.00"],
+        ZAmounts {
+            gross: d("43.45"),
+            net: d("35.61"),
+            tax: d("7.84")
+        }
+    );
+    assert_eq!(
+        z.by_rate["N2"],
+        ZAmounts {
+            gross: d("20.00"),
+            net: d("20.00"),
+            tax: d("0.00")
+        }
+    );
+    assert_eq!(z.by_rate.len(), 6);
+    assert_eq!((z.gross, z.tax), (d("126.10"), d("10.01")));
+    assert_eq!((z.payments_total, z.cash), (d("126.10"), d("46.25")));
+    assert_eq!(
+        (z.documents, z.resi, z.annulli),
+        (12, Some(d("0")), Some(d("0")))
+    );
+    // A closing with resi: their net is carried, and the payments exceed the collected gross.
+    let with_resi: Vec<_> = files
+        .iter()
+        .filter_map(|f| f.z.as_ref())
+        .filter(|z| z.resi != Some(Decimal::ZERO))
+        .collect();
+    assert!(!with_resi.is_empty());
+    assert!(with_resi.iter().all(|z| z.payments_total > z.gross));
 }

@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use super::super::Outcome;
 use super::super::common::{self, InputArgs};
+use crate::export::ZTotals;
 use crate::export::dsfinvk::{self, Collector, Options};
 use crate::ingest::Mode;
 use crate::model::Operation;
@@ -56,6 +57,21 @@ pub struct Archive {
     pub transactions: usize,
     /// Operations in no closing (sessions not yet closed).
     pub operations_not_closed: usize,
+    /// Each closing's totals as the archive states them, `file` the same string as `path`
+    /// (kept so by [`Archive::set_path`]). Not part of summary.json or `--json` output.
+    #[serde(skip)]
+    pub z: Vec<ZTotals>,
+}
+
+impl Archive {
+    /// Sets `path` and the `file` of every closing's totals to it, so that the report finds
+    /// a closing under the path the summary lists its archive by.
+    pub fn set_path(&mut self, path: String) {
+        for z in &mut self.z {
+            z.file.clone_from(&path);
+        }
+        self.path = path;
+    }
 }
 
 /// Exports every register of `by_register` into `dir`; returns the archives written.
@@ -131,6 +147,7 @@ pub fn build_continuing(
                 closings: e.n_closings,
                 transactions: e.n_vorgaenge,
                 operations_not_closed: e.left_out,
+                z: e.z_totals(),
             },
             file_name: e.file_name(),
             bytes,
@@ -147,10 +164,9 @@ impl Built {
             path: path.clone(),
             source,
         })?;
-        Ok(Archive {
-            path: path.display().to_string(),
-            ..self.archive
-        })
+        let mut archive = self.archive;
+        archive.set_path(path.display().to_string());
+        Ok(archive)
     }
 }
 

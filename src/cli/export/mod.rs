@@ -1,10 +1,14 @@
 //! `fiskal export`: tax-audit exports, one subcommand per format.
 //!
-//! `dsfinvk` (Germany), `dep7` (Austria) and `rt` (Italy). Exit codes as for `check`: 0 clean, 1 when a record was
-//! rejected, 2 when nothing could be read or master data the export needs is missing.
+//! `dsfinvk` (Germany), `dep7` (Austria) and `rt` (Italy); with the cargo feature `parquet`,
+//! `parquet` (the canonical data as tables). Exit codes as for `check`: 0 clean, 1 when a
+//! record was rejected, 2 when nothing could be read or master data the export needs is
+//! missing.
 
 pub mod dep7;
 pub mod dsfinvk;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod rt;
 
 use super::Outcome;
@@ -30,6 +34,10 @@ pub enum Format {
     /// RT (Italy): one daily-closing XML (DatiCorrispettivi COR10) per RT and closing, rebuilt
     /// from the documents and sealed with the master data's seal.
     Rt(rt::Args),
+    /// Parquet (cargo feature `parquet`): the validated canonical data as five tables,
+    /// operations, lines, payments, sessions and findings, for DuckDB, Python or R.
+    #[cfg(feature = "parquet")]
+    Parquet(parquet::Args),
 }
 
 /// Runs `fiskal export`.
@@ -38,5 +46,7 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         Format::Dsfinvk(a) => dsfinvk::run(a, out),
         Format::Dep7(a) => dep7::run(a, out),
         Format::Rt(a) => rt::run(a, out),
+        #[cfg(feature = "parquet")]
+        Format::Parquet(a) => parquet::run(a, out),
     }
 }

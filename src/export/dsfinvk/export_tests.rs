@@ -69,19 +69,7 @@ fn item(desc: &str, qty: &str, price: &str, total: &str, rate: &str, tax: &str) 
 }
 
 fn pay(method: PaymentMethod, direction: Direction, amount: &str) -> Payment {
-    Payment {
-        id: None,
-        method,
-        direction,
-        amount: d(amount),
-        foreign_currency: None,
-        tendered: None,
-        change: None,
-        reference: None,
-        status: None,
-        card_brand: None,
-        gift_card_id: None,
-    }
+    Payment::new(method, direction, d(amount))
 }
 
 fn totals(gross: &str) -> Option<Totals> {

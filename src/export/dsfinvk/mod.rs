@@ -18,7 +18,8 @@
 //! - [`mapping`]: one operation as Vorgänge (header, lines, payments, TSE transaction,
 //!   references);
 //! - [`export`] here: all 20 tables of one register's closings from those Vorgänge and the
-//!   master data, and [`Export::to_zip`] / [`Export::write`] for the archive.
+//!   master data, and [`Export::to_zip`] / [`Export::write`] for the archive;
+//! - `totals`: [`Export::z_totals`], each closing's totals as the archive states them.
 //!
 //! Memory: an export holds one register's KassenSichV operations and its rows at a time (a
 //! closing's aggregates need all its Vorgänge, and references need the closings of earlier
@@ -34,6 +35,7 @@ pub mod csv;
 pub mod index_xml;
 pub mod mapping;
 pub mod tables;
+mod totals;
 
 #[cfg(test)]
 mod export_tests;

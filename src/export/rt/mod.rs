@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use crate::export::{ZAmounts, ZTotals};
 use crate::model::masterdata::MasterData;
 use crate::model::money::round_commercial;
 use crate::model::{
@@ -83,6 +84,8 @@ pub struct Sums {
 pub struct Closing {
     /// Matricola of the RT.
     pub rt_serial: String,
+    /// The register of the closing's first document that names one.
+    pub register_id: Option<String>,
     /// Daily closing number (Z).
     pub z: u32,
     /// Documents (documenti commerciali) of the closing.
@@ -110,6 +113,22 @@ pub struct ClosingFile {
     pub documents: u64,
     /// Riepilogo rows.
     pub rows: usize,
+    /// The closing's totals as the XML states them, `file` the same string as `path` (kept so
+    /// by [`ClosingFile::set_path`]); always `Some` for a file the [`Writer`] wrote. Not part of
+    /// summary.json or `--json` output.
+    #[serde(skip)]
+    pub z: Option<ZTotals>,
+}
+
+impl ClosingFile {
+    /// Sets `path` and the `file` of the closing's totals to it, so that the report finds the
+    /// closing under the path the summary lists it by.
+    pub fn set_path(&mut self, path: String) {
+        if let Some(z) = &mut self.z {
+            z.file.clone_from(&path);
+        }
+        self.path = path;
+    }
 }
 
 /// The gross of a document per key, signed as it counts: what an annullo cancels.
@@ -253,6 +272,7 @@ impl<'m> Writer<'m> {
             .entry(serial.to_string())
             .or_insert_with(|| Closing {
                 rt_serial: serial.to_string(),
+                register_id: None,
                 z,
                 documents: 0,
                 last_document: None,
@@ -261,6 +281,9 @@ impl<'m> Writer<'m> {
                 electronic: Decimal::ZERO,
             });
         c.documents += 1;
+        if c.register_id.is_none() {
+            c.register_id.clone_from(&op.register_id);
+        }
         if let Some(t) = at
             && c.last_document.is_none_or(|l| l.utc() <= t.utc())
         {
@@ -299,13 +322,17 @@ impl<'m> Writer<'m> {
         let path = self.dir.join(&name);
         let bytes = xml::render(&c, self.seal);
         match crate::fsutil::write_atomic(&path, &bytes) {
-            Ok(()) => self.written.push(ClosingFile {
-                rt_serial: c.rt_serial.clone(),
-                daily_closing_number: c.z,
-                path: path.display().to_string(),
-                documents: c.documents,
-                rows: c.sums.len(),
-            }),
+            Ok(()) => {
+                let path = path.display().to_string();
+                self.written.push(ClosingFile {
+                    rt_serial: c.rt_serial.clone(),
+                    daily_closing_number: c.z,
+                    documents: c.documents,
+                    rows: c.sums.len(),
+                    z: Some(z_totals(&c, self.md, &path)),
+                    path,
+                });
+            }
             Err(source) => self.error = Some(Error::Io { path, source }),
         }
     }
@@ -341,6 +368,67 @@ impl<'m> Writer<'m> {
             None => Ok((self.written, self.skipped)),
         }
     }
+}
+
+/// The totals of `c` as [`xml::render`] writes them: every amount is the text of its element
+/// read back, so it carries the XML's rounding.
+///
+/// Per key, net is `ImportoParziale` and tax `Imposta`, both of the gross collected (sales
+/// less resi and annulli), so gross = net + tax is that collected gross exactly. `Ammontare`
+/// is not used: it adds the resi and annulli back at their net, and with `Imposta` (taken on
+/// the collected gross) it would add up to no amount of the day.
+fn z_totals(c: &Closing, md: Option<&MasterData>, file: &str) -> ZTotals {
+    let written = |d: Decimal| -> Decimal { xml::amount(d).parse().unwrap_or(d) };
+    let mut by_rate = BTreeMap::new();
+    let (mut resi, mut annulli) = (Decimal::ZERO, Decimal::ZERO);
+    for (key, sums) in &c.sums {
+        let row = Row::of(key, sums);
+        let name = match key {
+            Key::Rate(std::cmp::Reverse(rate)) => xml::amount(*rate),
+            Key::Natura(n) => n.clone(),
+        };
+        let net = written(row.importo_parziale);
+        let tax = written(row.imposta.unwrap_or_default());
+        // Only totals of at least 10^28 could overflow; the report must not panic on them.
+        let a: &mut ZAmounts = by_rate.entry(name).or_default();
+        a.net = a.net.saturating_add(net);
+        a.tax = a.tax.saturating_add(tax);
+        a.gross = a.net.saturating_add(a.tax);
+        resi = resi.saturating_add(written(row.resi));
+        annulli = annulli.saturating_add(written(row.annulli));
+    }
+    // The report groups everything else by the register the operations name, so the
+    // documents' register comes first; the master data's assignment only when none names one.
+    let register = c
+        .register_id
+        .clone()
+        .or_else(|| {
+            md?.rt
+                .iter()
+                .find(|d| d.serial == c.rt_serial)
+                .map(|d| d.register_id.clone())
+        })
+        .unwrap_or_else(|| c.rt_serial.clone());
+    let cash = written(c.cash);
+    let mut z = ZTotals {
+        format: "rt",
+        register,
+        device: Some(c.rt_serial.clone()),
+        z_nr: u64::from(c.z),
+        business_day: c.last_document.map(|t| t.0.date_naive()),
+        by_rate,
+        gross: Decimal::ZERO,
+        net: Decimal::ZERO,
+        tax: Decimal::ZERO,
+        payments_total: cash.saturating_add(written(c.electronic)),
+        cash,
+        documents: c.documents,
+        resi: Some(resi),
+        annulli: Some(annulli),
+        file: file.to_string(),
+    };
+    z.sum_rates();
+    z
 }
 
 /// `<matricola>_<ZZZZ>.xml`: the closing's identity, as the document numbers print it.

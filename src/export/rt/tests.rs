@@ -144,19 +144,7 @@ fn document(
             ..Timestamps::default()
         },
         lines,
-        payments: vec![Payment {
-            id: None,
-            method,
-            direction,
-            amount: total,
-            foreign_currency: None,
-            tendered: None,
-            change: None,
-            reference: None,
-            status: None,
-            card_brand: None,
-            gift_card_id: None,
-        }],
+        payments: vec![Payment::new(method, direction, total)],
         fiscal: Some(Fiscal::Rt(RtFiscal {
             rt_serial: Some("99IEB000001".into()),
             document_number: Some(format!("{z:04}-{n:04}")),
@@ -254,6 +242,74 @@ fn resi_and_annulli_count_per_key_and_a_new_closing_writes_the_last() {
     assert_eq!(values("PagatoContanti"), ["24.40"]);
     assert_eq!(values("PagatoElettronico"), ["17.20"]);
     assert_eq!(values("NumeroDocCommerciali"), ["4"]);
+
+    // The totals for the report: the collected gross per key, resi and annulli at their net
+    // as the rows state them, and with neither a register on the documents nor master data
+    // the matricola stands for the register.
+    let z = files[0].z.as_ref().unwrap();
+    let amounts = |g: &str, n: &str, t: &str| crate::export::ZAmounts {
+        gross: d(g),
+        net: d(n),
+        tax: d(t),
+    };
+    assert_eq!(
+        z.by_rate,
+        BTreeMap::from([
+            ("22.00".to_string(), amounts("21.96", "18.00", "3.96")),
+            ("N4".to_string(), amounts("0.00", "0.00", "0.00")),
+        ])
+    );
+    assert_eq!((z.gross, z.net, z.tax), (d("21.96"), d("18.00"), d("3.96")));
+    assert_eq!((z.resi, z.annulli), (Some(d("2.00")), Some(d("15.00"))));
+    assert_eq!((z.payments_total, z.cash), (d("41.60"), d("24.40")));
+    assert_eq!((z.documents, z.z_nr), (4, 7));
+    assert_eq!(
+        (z.register.as_str(), z.device.as_deref()),
+        ("99IEB000001", Some("99IEB000001"))
+    );
+    assert_eq!(z.business_day, chrono::NaiveDate::from_ymd_opt(2026, 3, 2));
+    assert_eq!(z.file, files[0].path);
+    let mut moved = files[0].clone();
+    moved.set_path("rt/99IEB000001_0007.xml".into());
+    assert_eq!(moved.z.unwrap().file, "rt/99IEB000001_0007.xml");
+}
+
+/// The register of a closing's totals: the documents' own, else the master data's for the RT.
+#[test]
+fn closing_totals_name_the_register_of_the_documents_or_of_the_master_data() {
+    use crate::model::{OperationKind as K, PaymentMethod as P};
+    let seal = Seal::from_master_data(&seal::demo()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let md = MasterData {
+        rt: vec![crate::model::masterdata::RtDevice {
+            serial: "99IEB000001".into(),
+            register_id: "reg_md".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let sale = |z: u32| {
+        document(
+            "s",
+            K::Sale,
+            "VENDITA",
+            z,
+            1,
+            vec![line("1.22", "0.22", None)],
+            P::Cash,
+        )
+    };
+    let mut w = Writer::new(dir.path(), Some(&md), &seal);
+    let mut own = sale(1);
+    own.register_id = Some("reg_doc".into());
+    w.push(&own);
+    w.push(&sale(2));
+    let (files, _) = w.finish().unwrap();
+    let registers: Vec<&str> = files
+        .iter()
+        .map(|f| f.z.as_ref().unwrap().register.as_str())
+        .collect();
+    assert_eq!(registers, ["reg_doc", "reg_md"]);
 }
 
 #[test]

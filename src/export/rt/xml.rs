@@ -116,7 +116,7 @@ pub fn render(c: &Closing, seal: &Seal) -> Vec<u8> {
 }
 
 /// `Amount2DecimalType`: two decimals, `.` separator; never `-0.00`.
-fn amount(d: Decimal) -> String {
+pub(super) fn amount(d: Decimal) -> String {
     if d.is_zero() {
         return "0.00".into();
     }

@@ -600,19 +600,7 @@ mod tests {
     }
 
     fn card(amount: &str) -> Payment {
-        Payment {
-            id: None,
-            method: PaymentMethod::Card,
-            direction: Direction::In,
-            amount: amount.parse().unwrap(),
-            foreign_currency: None,
-            tendered: None,
-            change: None,
-            reference: None,
-            status: None,
-            card_brand: None,
-            gift_card_id: None,
-        }
+        Payment::new(PaymentMethod::Card, Direction::In, amount.parse().unwrap())
     }
 
     fn op(id: &str, kind: OperationKind, minute: u32, f: RtFiscal) -> Operation {

@@ -1,0 +1,598 @@
+//! Builds the [`Report`]: an accumulator that follows the operation and finding streams in
+//! one pass, then assembles the bounded report from it and from what the run produced
+//! (input and finding summaries, session reconciliations, closings, files written).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rust_decimal::Decimal;
+
+use super::analytics::{self, Analytics, DayAnalytics, RegisterAnalytics, UNDATED};
+use super::benford::{Benford, ChiSquareVerdict, Conformity, Test};
+use super::devices::Devices;
+use super::drawer::Drawer;
+use super::findings::FindingSummary;
+use super::model::*;
+use super::pauses::Pauses;
+use super::summary::InputSummary;
+use crate::export::ZTotals;
+use crate::model::{Finding, Operation, Severity, Timestamp};
+use crate::nightly::manifest::{FileEntry, Inputs};
+use crate::validate::{Reconciliation, SessionStatus, catalog};
+
+/// How many entries a list keeps unless told otherwise.
+pub const DEFAULT_TOP: usize = 25;
+
+/// A period longer than this many days is shown per month.
+const MAX_DAYS: usize = 120;
+
+/// Registers drawn in the cash chart.
+const CHART_REGISTERS: usize = 8;
+
+/// What the report follows while the operations stream by.
+pub struct Accumulator {
+    analytics: Analytics,
+    devices: Devices,
+    drawer: Drawer,
+    pauses: Pauses,
+    /// Register → currency code (`mixed` once two differ).
+    currency: BTreeMap<String, String>,
+    merchants: BTreeSet<String>,
+    locations: BTreeSet<String>,
+    /// Register → findings per severity (error, warning, info).
+    register_findings: BTreeMap<String, [u64; 3]>,
+    /// Rule code → registers with a finding of it.
+    rule_registers: BTreeMap<&'static str, BTreeSet<String>>,
+    top: usize,
+}
+
+/// What the run produced besides the streams.
+pub struct Produced<'a> {
+    /// What was read.
+    pub input: &'a InputSummary,
+    /// What was found.
+    pub findings: &'a FindingSummary,
+    /// Every session's cash reconciliation.
+    pub sessions: &'a [Reconciliation],
+    /// The closings the exports wrote.
+    pub closings: Vec<ZTotals>,
+    /// The inputs with their digests, when hashed.
+    pub inputs: Option<&'a Inputs>,
+    /// The files written, with their digests.
+    pub exports: Vec<FileEntry>,
+    /// Exports that failed (an error verdict even without findings).
+    pub failed_exports: u64,
+}
+
+impl Accumulator {
+    /// An accumulator whose lists keep `top` entries.
+    pub fn new(top: usize) -> Accumulator {
+        Accumulator {
+            analytics: Analytics::default(),
+            devices: Devices::new(),
+            drawer: Drawer::default(),
+            pauses: Pauses::new(top),
+            currency: BTreeMap::new(),
+            merchants: BTreeSet::new(),
+            locations: BTreeSet::new(),
+            register_findings: BTreeMap::new(),
+            rule_registers: BTreeMap::new(),
+            top,
+        }
+    }
+
+    /// Follows one accepted operation.
+    pub fn push(&mut self, op: &Operation) {
+        self.analytics.push(op);
+        self.devices.push(op);
+        if analytics::in_range(op) {
+            self.drawer.push(op);
+        }
+        self.pauses.push(op);
+        let register = op
+            .register_id
+            .clone()
+            .unwrap_or_else(|| analytics::NO_REGISTER.to_string());
+        let code = op.currency.to_string();
+        match self.currency.get_mut(&register) {
+            None => {
+                self.currency.insert(register, code);
+            }
+            Some(c) if *c != code => *c = "mixed".to_string(),
+            Some(_) => {}
+        }
+        if let Some(m) = &op.merchant_id
+            && !self.merchants.contains(m)
+        {
+            self.merchants.insert(m.clone());
+        }
+        if let Some(l) = &op.location_id
+            && !self.locations.contains(l)
+        {
+            self.locations.insert(l.clone());
+        }
+    }
+
+    /// Follows one finding.
+    pub fn finding(&mut self, f: &Finding) {
+        self.devices.finding(f);
+        let register = f
+            .register_id
+            .clone()
+            .unwrap_or_else(|| analytics::NO_REGISTER.to_string());
+        let i = match f.severity {
+            Severity::Error => 0,
+            Severity::Warning => 1,
+            Severity::Info => 2,
+        };
+        self.register_findings.entry(register.clone()).or_default()[i] += 1;
+        let regs = self.rule_registers.entry(f.code).or_default();
+        if !regs.contains(&register) {
+            regs.insert(register);
+        }
+    }
+
+    /// The report.
+    pub fn finish(self, p: Produced<'_>) -> Report {
+        let top = self.top;
+        let findings = findings(p.findings, &self.rule_registers);
+        let errors = p.findings.errors + p.input.rejected + p.failed_exports;
+        let scope = self.scope(&p);
+        let money = money(&self.analytics, &self.currency, top);
+        let analytics = auditor(&self.analytics, self.pauses.finish(), top);
+        Report {
+            tool: Tool {
+                name: "fiskal",
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            verdict: Verdict::of(errors, p.findings.warnings),
+            scope,
+            findings,
+            money,
+            closings: closings(p.closings, top),
+            cash: cash(p.sessions, self.drawer.finish(), top),
+            devices: Listing::top(device_order(self.devices.finish()), top),
+            exports: p.exports,
+            analytics,
+            top,
+        }
+    }
+
+    fn scope(&self, p: &Produced<'_>) -> Scope {
+        let mut registers: Vec<RegisterScope> = p
+            .input
+            .by_register
+            .iter()
+            .map(|(id, r)| {
+                let [errors, warnings, infos] =
+                    self.register_findings.get(id).copied().unwrap_or_default();
+                RegisterScope {
+                    register: id.clone(),
+                    regimes: r.regimes.clone(),
+                    shapes: r.shapes.clone(),
+                    currency: self.currency.get(id).cloned().unwrap_or_default(),
+                    operations: r.operations,
+                    first: r.first.map(rfc3339),
+                    last: r.last.map(rfc3339),
+                    errors,
+                    warnings,
+                    infos,
+                    verdict: Verdict::of(errors, warnings),
+                }
+            })
+            .collect();
+        registers.sort_by(|a, b| {
+            b.verdict
+                .cmp(&a.verdict)
+                .then(b.errors.cmp(&a.errors))
+                .then(b.warnings.cmp(&a.warnings))
+                .then_with(|| a.register.cmp(&b.register))
+        });
+        let by_type = p
+            .input
+            .by_type_state
+            .iter()
+            .map(|(k, states)| (k.clone(), states.values().sum()))
+            .collect();
+        Scope {
+            inputs: p.inputs.map(|i| i.files.clone()).unwrap_or_default(),
+            master_data: p.inputs.and_then(|i| i.master_data.clone()),
+            config: p.inputs.and_then(|i| i.config.clone()),
+            period: Period {
+                from: p.input.period.from.map(rfc3339),
+                to: p.input.period.to.map(rfc3339),
+            },
+            merchants: Listing::top(self.merchants.iter().cloned(), self.top),
+            locations: Listing::top(self.locations.iter().cloned(), self.top),
+            regimes: p.input.by_regime.clone(),
+            accepted: p.input.accepted,
+            rejected: p.input.rejected,
+            rejected_by_class: p.input.rejected_by_class.clone(),
+            by_type,
+            registers: Listing::top(registers, self.top),
+        }
+    }
+}
+
+/// Period bounds in UTC, so that registers in different zones compare at a glance (the
+/// tables of operations keep the offset the source wrote).
+fn rfc3339(t: Timestamp) -> String {
+    t.utc().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn findings(s: &FindingSummary, registers: &BTreeMap<&'static str, BTreeSet<String>>) -> Findings {
+    let rank = |sev: Severity| match sev {
+        Severity::Error => 0,
+        Severity::Warning => 1,
+        Severity::Info => 2,
+    };
+    let mut rules: Vec<RuleFindings> = s
+        .by_rule
+        .iter()
+        .map(|(code, t)| {
+            let rule = catalog::rule(code);
+            RuleFindings {
+                code,
+                severity: t.severity,
+                title: t.title,
+                rationale: rule.map_or("", |r| r.rationale),
+                source: rule.map_or("", |r| r.source),
+                count: t.count,
+                registers: registers.get(code).map_or(0, |r| r.len() as u64),
+                examples: t.examples.clone(),
+            }
+        })
+        .collect();
+    rules.sort_by(|a, b| {
+        rank(a.severity)
+            .cmp(&rank(b.severity))
+            .then(b.count.cmp(&a.count))
+            .then(a.code.cmp(b.code))
+    });
+    Findings {
+        errors: s.errors,
+        warnings: s.warnings,
+        infos: s.infos,
+        rules,
+    }
+}
+
+/// A day's (or several days' merged) figures as the report shows them.
+fn totals(d: &DayAnalytics) -> MoneyTotals {
+    let mut revenue = analytics::VatAmounts::default();
+    for v in d.revenue_by_rate.values() {
+        revenue.add(v);
+    }
+    MoneyTotals {
+        by_rate: d.revenue_by_rate.clone(),
+        revenue,
+        payments: d.payments.clone(),
+        sales: d.sales,
+        returns: d.returns,
+        voids: d.voids,
+        cancelled: d.cancelled,
+    }
+}
+
+fn money(a: &Analytics, currency: &BTreeMap<String, String>, top: usize) -> Money {
+    let currency_of = |r: &str| currency.get(r).cloned().unwrap_or_default();
+    let all_days: BTreeSet<&str> = a
+        .registers
+        .values()
+        .flat_map(|r| r.days.keys().map(String::as_str))
+        .collect();
+    let monthly = all_days.len() > MAX_DAYS;
+    let unit = |day: &str| -> String {
+        if monthly && day != UNDATED {
+            day.get(..7).unwrap_or(day).to_string()
+        } else {
+            day.to_string()
+        }
+    };
+    let mut currencies: BTreeMap<String, DayAnalytics> = BTreeMap::new();
+    let mut days: BTreeMap<(String, String), DayAnalytics> = BTreeMap::new();
+    let mut registers = Vec::new();
+    let mut register_days = Vec::new();
+    for (id, r) in &a.registers {
+        let cur = currency_of(id);
+        let mut all = DayAnalytics::default();
+        for (day, d) in &r.days {
+            all.merge(d);
+            days.entry((unit(day), cur.clone())).or_default().merge(d);
+            register_days.push(DayMoney {
+                day: day.clone(),
+                register: Some(id.clone()),
+                currency: cur.clone(),
+                totals: totals(d),
+            });
+        }
+        currencies.entry(cur.clone()).or_default().merge(&all);
+        registers.push(RegisterMoney {
+            register: id.clone(),
+            currency: cur,
+            totals: totals(&all),
+        });
+    }
+    Money {
+        currencies: currencies
+            .iter()
+            .map(|(c, d)| (c.clone(), totals(d)))
+            .collect(),
+        registers: Listing::top(registers, top),
+        granularity: if monthly { "month" } else { "day" },
+        days: days
+            .iter()
+            .map(|((day, currency), d)| DayMoney {
+                day: day.clone(),
+                register: None,
+                currency: currency.clone(),
+                totals: totals(d),
+            })
+            .collect(),
+        register_days: Listing::top(register_days, top),
+    }
+}
+
+fn closings(mut all: Vec<ZTotals>, top: usize) -> Closings {
+    all.sort_by(|a, b| {
+        (a.format, &a.register, a.z_nr, a.business_day).cmp(&(
+            b.format,
+            &b.register,
+            b.z_nr,
+            b.business_day,
+        ))
+    });
+    let mut ranges: Vec<ClosingRange> = Vec::new();
+    for z in &all {
+        match ranges.last_mut() {
+            Some(r) if r.format == z.format && r.register == z.register => {
+                r.closings += 1;
+                r.first_z = r.first_z.min(z.z_nr);
+                r.last_z = r.last_z.max(z.z_nr);
+                r.first_day = match (r.first_day, z.business_day) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                r.last_day = r.last_day.max(z.business_day);
+                r.gross += z.gross;
+                r.payments_total += z.payments_total;
+                r.cash += z.cash;
+            }
+            _ => ranges.push(ClosingRange {
+                format: z.format,
+                register: z.register.clone(),
+                closings: 1,
+                first_z: z.z_nr,
+                last_z: z.z_nr,
+                first_day: z.business_day,
+                last_day: z.business_day,
+                gross: z.gross,
+                payments_total: z.payments_total,
+                cash: z.cash,
+            }),
+        }
+    }
+    Closings {
+        registers: Listing::top(ranges, top),
+        closings: Listing::top(all, top),
+    }
+}
+
+fn cash(sessions: &[Reconciliation], negative: Vec<NegativeCashDay>, top: usize) -> Cash {
+    let mut registers: BTreeMap<&str, RegisterCash> = BTreeMap::new();
+    let mut per_day: BTreeMap<&str, BTreeMap<String, Decimal>> = BTreeMap::new();
+    let mut abs_total: BTreeMap<&str, Decimal> = BTreeMap::new();
+    for s in sessions {
+        let r = registers
+            .entry(s.register.as_str())
+            .or_insert_with(|| RegisterCash {
+                register: s.register.clone(),
+                ..RegisterCash::default()
+            });
+        r.sessions += 1;
+        if s.status == SessionStatus::Open || s.status == SessionStatus::Counted {
+            r.open += 1;
+        }
+        if s.counted.is_some() {
+            r.counted += 1;
+        }
+        if let Some(diff) = s.difference {
+            if diff.is_sign_negative() && !diff.is_zero() {
+                r.shortages += 1;
+                r.shortage_sum += diff;
+            } else if !diff.is_zero() {
+                r.overages += 1;
+                r.overage_sum += diff;
+            }
+            if !diff.is_zero() && !s.explained {
+                r.unexplained += 1;
+            }
+            let day = s
+                .counted_at
+                .map(|t| t.0.date_naive().to_string())
+                .or_else(|| s.business_date.map(|d| d.to_string()));
+            if let Some(day) = day {
+                *per_day
+                    .entry(s.register.as_str())
+                    .or_default()
+                    .entry(day)
+                    .or_default() += diff;
+                *abs_total.entry(s.register.as_str()).or_default() += diff.abs();
+            }
+            r.absolute_difference += diff.abs();
+        }
+    }
+    // The registers whose drawers were furthest off, drawn in register order.
+    let mut by_size: Vec<(&str, Decimal)> = abs_total.into_iter().collect();
+    by_size.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let mut charted: Vec<&str> = by_size
+        .into_iter()
+        .take(CHART_REGISTERS)
+        .map(|(r, _)| r)
+        .collect();
+    charted.sort();
+    let series = charted
+        .into_iter()
+        .map(|r| {
+            let points: Vec<(String, Decimal)> =
+                per_day.remove(r).unwrap_or_default().into_iter().collect();
+            // The most recent days when a register has more than a chart can show.
+            let skip = points.len().saturating_sub(MAX_DAYS);
+            CashSeries {
+                register: r.to_string(),
+                points: points.into_iter().skip(skip).collect(),
+            }
+        })
+        .collect();
+    let mut ranked: Vec<&Reconciliation> = sessions.iter().collect();
+    ranked.sort_by(|a, b| {
+        let size = |s: &Reconciliation| s.difference.map(|d| d.abs());
+        size(b)
+            .cmp(&size(a))
+            .then_with(|| a.register.cmp(&b.register))
+            .then_with(|| a.session.cmp(&b.session))
+    });
+    let mut registers: Vec<RegisterCash> = registers.into_values().collect();
+    registers.sort_by(|a, b| {
+        b.absolute_difference
+            .cmp(&a.absolute_difference)
+            .then_with(|| a.register.cmp(&b.register))
+    });
+    Cash {
+        registers: Listing::top(registers, top),
+        sessions: Listing::top(ranked.into_iter().cloned(), top),
+        series,
+        negative_days: Listing::top(negative, top),
+    }
+}
+
+/// Devices with problems first (failed, unverifiable, chain breaks, counter findings, gaps,
+/// failure periods), then by regime and id.
+fn device_order(mut devices: Vec<Device>) -> Vec<Device> {
+    let trouble = |d: &Device| {
+        d.failed
+            + d.unverifiable
+            + d.chain_breaks
+            + d.counter_findings
+            + d.counter_missing
+            + d.failed_operations
+    };
+    devices.sort_by(|a, b| {
+        trouble(b)
+            .cmp(&trouble(a))
+            .then_with(|| a.regime.cmp(&b.regime))
+            .then_with(|| a.device.cmp(&b.device))
+    });
+    devices
+}
+
+fn auditor(a: &Analytics, time_gaps: Vec<TimeGap>, top: usize) -> AuditorAnalytics {
+    let mut receipts = Benford::default();
+    let mut lines = Benford::default();
+    let mut hours: BTreeMap<u8, analytics::Counted> = BTreeMap::new();
+    let mut weekdays: BTreeMap<u8, analytics::Counted> = BTreeMap::new();
+    let mut round = analytics::RoundAmounts::default();
+    let mut per_register = Vec::new();
+    let mut gaps = Vec::new();
+    let mut cashiers = Vec::new();
+    for (id, r) in &a.registers {
+        receipts.merge(&r.benford_receipts);
+        lines.merge(&r.benford_lines);
+        for (h, c) in &r.sales_by_hour {
+            hours.entry(*h).or_default().merge(c);
+        }
+        for (d, c) in &r.sales_by_weekday {
+            weekdays.entry(*d).or_default().merge(c);
+        }
+        round.merge(&r.round_amounts);
+        let result = r.benford_receipts.result(Test::FirstDigit);
+        if result.enough
+            && (result.chi_square.verdict == ChiSquareVerdict::Fail
+                || result.mad.verdict == Conformity::Nonconformity)
+        {
+            per_register.push(RegisterBenford {
+                register: id.clone(),
+                result,
+            });
+        }
+        if r.sequence.n_missing() > 0 || r.sequence.n_duplicates() > 0 {
+            gaps.push(sequence_gaps(id, r));
+        }
+        for (c, counts) in &r.cashiers {
+            cashiers.push(CashierRate {
+                register: id.clone(),
+                cashier: c.clone(),
+                counts: *counts,
+            });
+        }
+    }
+    per_register.sort_by(|a, b| {
+        b.result
+            .mad
+            .value
+            .total_cmp(&a.result.mad.value)
+            .then_with(|| a.register.cmp(&b.register))
+    });
+    gaps.sort_by(|a, b| {
+        b.missing
+            .cmp(&a.missing)
+            .then(b.duplicates.cmp(&a.duplicates))
+            .then_with(|| a.register.cmp(&b.register))
+    });
+    cashiers.sort_by(|a, b| {
+        let ranked = |c: &CashierRate| c.counts.sales >= MIN_SALES_FOR_RATE;
+        let rate = |c: &CashierRate| c.counts.storno_rate().unwrap_or(0.0);
+        ranked(b)
+            .cmp(&ranked(a))
+            .then(rate(b).total_cmp(&rate(a)))
+            .then_with(|| a.register.cmp(&b.register))
+            .then_with(|| a.cashier.cmp(&b.cashier))
+    });
+    let nonzero = round.n_receipts - round.n_zero;
+    AuditorAnalytics {
+        benford: vec![
+            BenfordSection {
+                subject: "receipts",
+                first_digit: receipts.result(Test::FirstDigit),
+                first_two_digits: receipts.result(Test::FirstTwoDigits),
+            },
+            BenfordSection {
+                subject: "lines",
+                first_digit: lines.result(Test::FirstDigit),
+                first_two_digits: lines.result(Test::FirstTwoDigits),
+            },
+        ],
+        benford_registers: Listing::top(per_register, top),
+        sequence_gaps: Listing::top(gaps, top),
+        time_gaps: Listing::top(time_gaps, top),
+        sales_by_hour: (0..24)
+            .map(|h| Bucket {
+                key: h,
+                sales: hours.get(&h).copied().unwrap_or_default(),
+            })
+            .collect(),
+        sales_by_weekday: (1..=7)
+            .map(|d| Bucket {
+                key: d,
+                sales: weekdays.get(&d).copied().unwrap_or_default(),
+            })
+            .collect(),
+        round_amounts: RoundShare {
+            counts: round,
+            whole_share: (nonzero > 0).then(|| round.whole as f64 / nonzero as f64),
+        },
+        cashiers: Listing::top(cashiers, top),
+        out_of_range: a.out_of_range,
+    }
+}
+
+/// How many missing ranges a register lists.
+const GAPS_LISTED: usize = 5;
+
+fn sequence_gaps(id: &str, r: &RegisterAnalytics) -> SequenceGaps {
+    SequenceGaps {
+        register: id.to_string(),
+        missing: r.sequence.n_missing(),
+        duplicates: r.sequence.n_duplicates(),
+        gaps: r.sequence.gaps().into_iter().take(GAPS_LISTED).collect(),
+    }
+}
