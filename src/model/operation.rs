@@ -532,6 +532,19 @@ impl PaymentMethod {
             other => PaymentMethod::Other(other.to_string()),
         }
     }
+
+    /// The name as the wire writes it (an unknown method as the source named it).
+    pub fn name(&self) -> &str {
+        match self {
+            PaymentMethod::Cash => "cash",
+            PaymentMethod::Card => "card",
+            PaymentMethod::Wallet => "wallet",
+            PaymentMethod::Voucher => "voucher",
+            PaymentMethod::GiftCard => "gift_card",
+            PaymentMethod::Online => "online",
+            PaymentMethod::Other(s) => s,
+        }
+    }
 }
 
 /// Money in or out.

@@ -457,14 +457,10 @@ fn stated_gross(op: &Operation) -> Decimal {
 }
 
 fn method_name(m: &PaymentMethod) -> String {
+    // Unknown methods are prefixed so that a source's own name cannot pose as a known one.
     match m {
-        PaymentMethod::Cash => "cash".into(),
-        PaymentMethod::Card => "card".into(),
-        PaymentMethod::Wallet => "wallet".into(),
-        PaymentMethod::Voucher => "voucher".into(),
-        PaymentMethod::GiftCard => "gift_card".into(),
-        PaymentMethod::Online => "online".into(),
         PaymentMethod::Other(s) => format!("other:{s}"),
+        known => known.name().to_string(),
     }
 }
 

@@ -419,18 +419,6 @@ fn line_role_name(r: LineRole) -> &'static str {
     }
 }
 
-fn method_name(m: &PaymentMethod) -> &str {
-    match m {
-        PaymentMethod::Cash => "cash",
-        PaymentMethod::Card => "card",
-        PaymentMethod::Wallet => "wallet",
-        PaymentMethod::Voucher => "voucher",
-        PaymentMethod::GiftCard => "gift_card",
-        PaymentMethod::Online => "online",
-        PaymentMethod::Other(s) => s,
-    }
-}
-
 fn direction_name(d: Direction) -> &'static str {
     match d {
         Direction::In => "in",
@@ -658,7 +646,7 @@ pub fn payments(t: &mut Table, op: &Operation) -> Result<(), Error> {
         r.str(Some(&op.id));
         r.u32(Some(index(i)));
         r.str(p.id.as_deref());
-        r.str(Some(method_name(&p.method)));
+        r.str(Some(p.method.name()));
         r.str(Some(direction_name(p.direction)));
         r.dec(Some(p.amount))?;
         r.str(p.foreign_currency.as_ref().map(|c| c.code()));

@@ -531,18 +531,6 @@ fn electronic(method: &PaymentMethod) -> Option<bool> {
     }
 }
 
-fn method_name(method: &PaymentMethod) -> &str {
-    match method {
-        PaymentMethod::Cash => "cash",
-        PaymentMethod::Card => "card",
-        PaymentMethod::Wallet => "wallet",
-        PaymentMethod::Voucher => "voucher",
-        PaymentMethod::GiftCard => "gift_card",
-        PaymentMethod::Online => "online",
-        PaymentMethod::Other(s) => s,
-    }
-}
-
 /// RTD008 for a sale document with a lottery code: paid entirely electronically, at least
 /// 1.00 EUR (rt.md §2.5).
 fn lottery_purchase(op: &Operation, at: &OpRef, emit: &mut Emit) {
@@ -555,7 +543,7 @@ fn lottery_purchase(op: &Operation, at: &OpRef, emit: &mut Emit) {
             "no payment",
         );
     } else if let Some(p) = inbound().find(|p| electronic(&p.method) == Some(false)) {
-        let method = method_name(&p.method);
+        let method = p.method.name();
         bad.add(
             format!(
                 "a lottery code on a document paid partly or wholly by {method}: the lottery takes only purchases paid entirely electronically"
