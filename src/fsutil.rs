@@ -80,6 +80,14 @@ impl Drop for AtomicFile {
     }
 }
 
+/// Pretty JSON with a final newline: the layout of every JSON file fiskal writes. The values
+/// written are plain data (string keys, infallible `Serialize`), so serialising cannot fail.
+pub fn pretty_json<T: serde::Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(value).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}
+
 /// Writes `bytes` to `target` atomically.
 pub fn write_atomic(target: &Path, bytes: &[u8]) -> io::Result<()> {
     let mut f = AtomicFile::create(target)?;

@@ -200,7 +200,7 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
             let (files, left_out, carry) = w.finish_carry()?;
             rt_carry = carry;
             for mut v in super::export::rt::verify_all(files)? {
-                v.file.path = in_audit_dir("rt", &v.file.path);
+                v.file.set_path(in_audit_dir("rt", &v.file.path));
                 rt_summary.closings.push(v);
             }
             rt_summary.left_out = left_out
@@ -282,10 +282,13 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         .flat_map(|a| a.z.iter().cloned())
         .collect();
     closings.extend(audit.rt.closings.iter().filter_map(|c| c.file.z.clone()));
-    for z in &mut closings {
-        let dir = if z.format == "rt" { "rt" } else { "dsfinvk" };
-        z.file = in_audit_dir(dir, &z.file);
-    }
+    // A DSFinV-K archive that could not be written, or a DEP7 file that does not verify.
+    let failed_exports = audit.dsfinvk.errors.len() as u64
+        + audit
+            .dep7
+            .iter()
+            .filter(|v| v.verification.errors > 0)
+            .count() as u64;
     let report = report_acc.into_inner().finish(Produced {
         input: &summary,
         findings: &findings,
@@ -293,12 +296,7 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         closings,
         inputs: Some(&manifest.inputs),
         exports: manifest.outputs.clone(),
-        failed_exports: audit.dsfinvk.errors.len() as u64
-            + audit
-                .dep7
-                .iter()
-                .filter(|v| v.verification.errors > 0)
-                .count() as u64,
+        failed_exports,
     });
     super::report::write(&args.out, &report)?;
     for name in super::report::FILES {
@@ -382,13 +380,13 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         out.human(&format!("RT daily closings not written: {why}"))?;
     }
     out.json("summary", &audit)?;
-    let failed =
-        !audit.dsfinvk.errors.is_empty() || audit.dep7.iter().any(|v| v.verification.errors > 0);
-    Ok(if summary.rejected > 0 || findings.has_errors() || failed {
-        Outcome::Findings
-    } else {
-        Outcome::Clean
-    })
+    Ok(
+        if summary.rejected > 0 || findings.has_errors() || failed_exports > 0 {
+            Outcome::Findings
+        } else {
+            Outcome::Clean
+        },
+    )
 }
 
 fn json_line<T: Serialize>(file: &mut AtomicFile, value: &T) -> anyhow::Result<()> {
@@ -444,7 +442,7 @@ fn export_dsfinvk(
         unclosed.extend(open);
         match b.and_then(|b| b.map(|(b, c)| b.write(&dir).map(|a| (a, c))).transpose()) {
             Ok(Some((mut a, c))) => {
-                a.path = in_audit_dir("dsfinvk", &a.path);
+                a.set_path(in_audit_dir("dsfinvk", &a.path));
                 s.archives.push(a);
                 continuations.insert(register, c);
             }

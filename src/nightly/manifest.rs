@@ -160,8 +160,6 @@ impl Manifest {
 
     /// Pretty JSON with a final newline.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
-        bytes.push(b'\n');
-        bytes
+        crate::fsutil::pretty_json(self)
     }
 }

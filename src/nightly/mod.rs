@@ -289,9 +289,7 @@ impl StateDir {
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp).map_err(io_at(&tmp))?;
         }
-        let mut meta_bytes = serde_json::to_vec_pretty(&meta).unwrap_or_default();
-        meta_bytes.push(b'\n');
-        write_synced(&tmp.join("meta.json"), &meta_bytes)?;
+        write_synced(&tmp.join("meta.json"), &crate::fsutil::pretty_json(&meta))?;
         for (name, bytes) in files {
             write_synced(&tmp.join(name), bytes)?;
         }

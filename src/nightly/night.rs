@@ -245,7 +245,5 @@ fn load<T: serde::de::DeserializeOwned + Default>(plan: &Plan, name: &str) -> Re
 }
 
 fn pretty<T: Serialize>(v: &T) -> Vec<u8> {
-    let mut bytes = serde_json::to_vec_pretty(v).unwrap_or_default();
-    bytes.push(b'\n');
-    bytes
+    crate::fsutil::pretty_json(v)
 }

@@ -72,7 +72,7 @@ pub struct Analytics {
 pub const AMOUNT_LIMIT: Decimal = Decimal::from_parts(0xA764_0000, 0x0DE0_B6B3, 0, false, 0);
 
 /// Whether every amount of `op` is within [`AMOUNT_LIMIT`].
-pub fn in_range(op: &Operation) -> bool {
+fn in_range(op: &Operation) -> bool {
     let ok = |d: &Decimal| d.abs() <= AMOUNT_LIMIT;
     op.totals
         .as_ref()
@@ -467,7 +467,9 @@ fn method_name(m: &PaymentMethod) -> String {
 impl Analytics {
     /// Counts one operation. (Sums use `Decimal` arithmetic, which overflows only beyond
     /// about 7.9 × 10^28, far past any amount ingest accepts from a register.)
-    pub fn push(&mut self, op: &Operation) {
+    /// Returns whether the operation's amounts are within [`AMOUNT_LIMIT`], so that a caller
+    /// summing the same amounts need not check them again.
+    pub fn push(&mut self, op: &Operation) -> bool {
         let register = op.register_id.as_deref().unwrap_or(NO_REGISTER);
         let reg = self.registers.entry(register.to_string()).or_default();
         // Every operation takes a sequence number, training and oversized ones too: leaving
@@ -475,12 +477,13 @@ impl Analytics {
         if let Some(n) = op.sequence_number {
             reg.sequence.insert(n);
         }
+        let ok = in_range(op);
         if op.kind == OperationKind::Training {
-            return;
+            return ok;
         }
-        if !in_range(op) {
+        if !ok {
             self.out_of_range += 1;
-            return;
+            return false;
         }
         let at = op.timestamps.effective();
         let day_key = at.map_or_else(
@@ -495,7 +498,7 @@ impl Analytics {
         if is_void {
             day.voids.add(stated_gross(op).abs());
             reg.cashiers.entry(cashier.to_string()).or_default().voids += 1;
-            return;
+            return true;
         }
         if op.state == LifecycleState::Cancelled && op.kind.moves_goods() {
             day.cancelled.add(stated_gross(op).abs());
@@ -503,10 +506,10 @@ impl Analytics {
                 .entry(cashier.to_string())
                 .or_default()
                 .cancelled += 1;
-            return;
+            return true;
         }
         if op.state != LifecycleState::Completed {
-            return;
+            return true;
         }
         for p in &op.payments {
             let t = day.payments.entry(method_name(&p.method)).or_default();
@@ -522,7 +525,7 @@ impl Analytics {
             }
         }
         let Some(sign) = revenue_sign(op.kind) else {
-            return;
+            return true;
         };
         let gross = stated_gross(op);
         // A return's stated total is positive on the wire (its kind says money out); a v1.1
@@ -576,6 +579,7 @@ impl Analytics {
             }
             _ => {}
         }
+        true
     }
 
     /// Adds another accumulator (over other operations, e.g. other registers counted in

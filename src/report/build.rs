@@ -13,9 +13,9 @@ use super::drawer::Drawer;
 use super::findings::FindingSummary;
 use super::model::*;
 use super::pauses::Pauses;
-use super::summary::InputSummary;
+use super::summary::{InputSummary, fmt_ts as utc};
 use crate::export::ZTotals;
-use crate::model::{Finding, Operation, Severity, Timestamp};
+use crate::model::{Finding, Operation, Severity};
 use crate::nightly::manifest::{FileEntry, Inputs};
 use crate::validate::{Reconciliation, SessionStatus, catalog};
 
@@ -82,9 +82,9 @@ impl Accumulator {
 
     /// Follows one accepted operation.
     pub fn push(&mut self, op: &Operation) {
-        self.analytics.push(op);
+        let in_range = self.analytics.push(op);
         self.devices.push(op);
-        if analytics::in_range(op) {
+        if in_range {
             self.drawer.push(op);
         }
         self.pauses.push(op);
@@ -171,8 +171,8 @@ impl Accumulator {
                     shapes: r.shapes.clone(),
                     currency: self.currency.get(id).cloned().unwrap_or_default(),
                     operations: r.operations,
-                    first: r.first.map(rfc3339),
-                    last: r.last.map(rfc3339),
+                    first: r.first.map(utc),
+                    last: r.last.map(utc),
                     errors,
                     warnings,
                     infos,
@@ -198,8 +198,8 @@ impl Accumulator {
             master_data: p.inputs.and_then(|i| i.master_data.clone()),
             config: p.inputs.and_then(|i| i.config.clone()),
             period: Period {
-                from: p.input.period.from.map(rfc3339),
-                to: p.input.period.to.map(rfc3339),
+                from: p.input.period.from.map(utc),
+                to: p.input.period.to.map(utc),
             },
             merchants: Listing::top(self.merchants.iter().cloned(), self.top),
             locations: Listing::top(self.locations.iter().cloned(), self.top),
@@ -211,12 +211,6 @@ impl Accumulator {
             registers: Listing::top(registers, self.top),
         }
     }
-}
-
-/// Period bounds in UTC, so that registers in different zones compare at a glance (the
-/// tables of operations keep the offset the source wrote).
-fn rfc3339(t: Timestamp) -> String {
-    t.utc().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 fn findings(s: &FindingSummary, registers: &BTreeMap<&'static str, BTreeSet<String>>) -> Findings {

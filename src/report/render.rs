@@ -105,9 +105,7 @@ pub fn markdown(report: &Report) -> Result<String, Error> {
 
 /// report.json: the report as it is, pretty, with a final newline.
 pub fn json(report: &Report) -> Vec<u8> {
-    let mut bytes = serde_json::to_vec_pretty(report).unwrap_or_default();
-    bytes.push(b'\n');
-    bytes
+    crate::fsutil::pretty_json(report)
 }
 
 fn f(d: Decimal) -> f64 {

@@ -208,7 +208,8 @@ fn widen(lo: &mut Option<Timestamp>, hi: &mut Option<Timestamp>, t: Timestamp) {
     }
 }
 
-fn fmt_ts(t: Timestamp) -> String {
+/// A timestamp in UTC, `2026-03-02T09:15:00Z`.
+pub(crate) fn fmt_ts(t: Timestamp) -> String {
     t.utc().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 

@@ -99,9 +99,7 @@ pub fn receipt_id_hash(receipt_id: &str) -> u64 {
 
 /// The state file of `carry`.
 pub fn to_bytes(carry: &Carry) -> Vec<u8> {
-    let mut bytes = serde_json::to_vec_pretty(&to_file(carry)).unwrap_or_default();
-    bytes.push(b'\n');
-    bytes
+    crate::fsutil::pretty_json(&to_file(carry))
 }
 
 fn to_file(carry: &Carry) -> StateFile {
