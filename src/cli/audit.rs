@@ -186,9 +186,12 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
     let dep7_carries = night.as_ref().map_or(&no_carries, |n| &n.dep7);
     let mut dep7_out = BTreeMap::new();
     let mut dep7_verified = Vec::new();
-    for (mut v, carry) in
-        verify_continuing(dep7.finish()?, md.as_ref().map(|(_, m)| m), dep7_carries)?
-    {
+    for (mut v, carry) in verify_continuing(
+        dep7.finish()?,
+        md.as_ref().map(|(_, m)| m),
+        dep7_carries,
+        args.validate.no_signatures,
+    )? {
         v.file.path = in_audit_dir("dep7", &v.file.path);
         dep7_out.insert(v.file.cashbox.clone(), carry);
         dep7_verified.push(v);
@@ -289,7 +292,25 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
             .iter()
             .filter(|v| v.verification.errors > 0)
             .count() as u64;
-    let report = report_acc.into_inner().finish(Produced {
+    let report_acc = report_acc.into_inner();
+    let shard = args.input.shard;
+    if let Some(shard) = shard {
+        super::merge::write_shard(
+            &args.out,
+            &super::merge::ShardOut {
+                format: super::merge::FORMAT,
+                version: env!("CARGO_PKG_VERSION"),
+                shard,
+                input: &summary,
+                findings: &findings,
+                sessions: &sessions,
+                closings: &closings,
+                failed_exports,
+                report: &report_acc,
+            },
+        )?;
+    }
+    let report = report_acc.finish(Produced {
         input: &summary,
         findings: &findings,
         sessions: &sessions,
@@ -299,7 +320,8 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         failed_exports,
     });
     super::report::write(&args.out, &report)?;
-    for name in super::report::FILES {
+    let shard_file = shard.map(|_| super::merge::SHARD_FILE);
+    for name in super::report::FILES.iter().chain(shard_file.iter()) {
         manifest.outputs.push(
             manifest::FileEntry::of(&args.out.join(name), name.to_string())
                 .with_context(|| format!("hashing {name}"))?,

@@ -25,6 +25,18 @@ pub struct InputArgs {
     /// `masterdata.json` found in an input directory.
     #[arg(long, value_name = "FILE")]
     pub master_data: Option<PathBuf>,
+    /// Keep only the registers of shard I of N (counted from 0): those whose stable hash of the
+    /// register id falls in it, so that N processes over the same inputs split the work
+    /// without overlap and `fiskal merge` can combine their outputs (docs/sharding.md).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<ingest::Shard>,
+}
+
+impl InputArgs {
+    /// The shard to keep (all of the input without `--shard`).
+    pub fn shard(&self) -> ingest::Shard {
+        self.shard.unwrap_or(ingest::Shard::WHOLE)
+    }
 }
 
 /// Validation options.
@@ -34,6 +46,10 @@ pub struct ValidateArgs {
     /// `fiskal.toml` in the current directory, if there is one.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Leave fiscal signatures (TSE, RKSV) unverified: every other check runs, including
+    /// counters, chains and the signed amounts. For a fast pass, or data without keys.
+    #[arg(long)]
+    pub no_signatures: bool,
 }
 
 impl ValidateArgs {
@@ -48,10 +64,12 @@ impl ValidateArgs {
 
     /// The configuration to validate with.
     pub fn load(&self) -> anyhow::Result<Config> {
-        match self.path() {
-            Some(path) => Ok(Config::load(&path)?),
-            None => Ok(Config::default()),
-        }
+        let mut config = match self.path() {
+            Some(path) => Config::load(&path)?,
+            None => Config::default(),
+        };
+        config.skip_signatures = self.no_signatures;
+        Ok(config)
     }
 }
 
@@ -185,7 +203,7 @@ pub fn ingest_inputs(
     let mut summary = InputSummary::default();
     let bar = out.progress(None, "reading");
     let mut failure: Option<anyhow::Error> = None;
-    let files = ingest::read_with(&input.inputs, mode, &mut |item| {
+    let files = ingest::read_with(&input.inputs, mode, input.shard(), &mut |item| {
         if failure.is_some() {
             return;
         }

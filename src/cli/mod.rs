@@ -9,6 +9,7 @@ pub mod check;
 pub mod common;
 pub mod export;
 pub mod fetch;
+pub mod merge;
 pub mod report;
 pub mod synth;
 pub mod verify;
@@ -57,6 +58,8 @@ pub enum Command {
     Export(export::Args),
     /// Write the audit report (HTML, Markdown, JSON) without the exports.
     Report(report::Args),
+    /// Combine the outputs of `audit --shard I/N` into one audit directory.
+    Merge(merge::Args),
     /// Pull operation histories from the OpenFiskal API into an NDJSON dump (resumable).
     Fetch(fetch::Args),
     /// Generate a deterministic synthetic history (tests, demo, benchmarks).
@@ -90,6 +93,7 @@ pub fn main() -> ExitCode {
         Command::Audit(args) => audit::run(args, &mut out),
         Command::Export(args) => export::run(args, &mut out),
         Command::Report(args) => report::run(args, &mut out),
+        Command::Merge(args) => merge::run(args, &mut out),
         Command::Fetch(args) => fetch::run(args, &mut out),
         Command::Synth(args) => synth::run(args, &mut out),
         Command::Verify(args) => verify::run(args, &mut out),

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The totals of one closing (Z) as an export wrote them, for the audit report to tie out.
 ///
@@ -28,10 +28,11 @@ use serde::Serialize;
 /// file rounds it), so what the report shows is what an auditor finds in the export, not a
 /// figure recomputed beside it. Exporters fill it; neither summary.json nor `--json` output
 /// carries it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ZTotals {
     /// `"dsfinvk"` or `"rt"`.
-    pub format: &'static str,
+    #[serde(deserialize_with = "format_name")]
+    pub format: FormatName,
     /// DSFinV-K: Z_KASSE_ID. RT: the register of the closing's documents, else the one the
     /// master data assigns to the RT, else the matricola.
     pub register: String,
@@ -72,8 +73,21 @@ pub struct ZTotals {
     pub file: String,
 }
 
+/// A closing's format. Spelled as an alias because serde's derive takes a field written
+/// `&str` for text borrowed from the input.
+type FormatName = &'static str;
+
+/// A closing's `format` read back as the exporters' own `&'static str`.
+fn format_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    let s = String::deserialize(d)?;
+    ["dsfinvk", "rt"]
+        .into_iter()
+        .find(|f| *f == s)
+        .ok_or_else(|| serde::de::Error::custom(format!("{s:?} is not a closing format")))
+}
+
 /// The amounts of one VAT rate in a closing; `gross = net + tax` in both formats.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ZAmounts {
     /// DSFinV-K: Z_UMS_BRUTTO. RT: the sum of `ImportoParziale` and `Imposta`, the gross
     /// collected (sales less resi and annulli).

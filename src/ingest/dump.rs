@@ -25,7 +25,7 @@ pub enum Unit<'a> {
 }
 
 /// Which files an input run touched.
-#[derive(Debug, Default, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct InputFiles {
     /// Files and archive entries read as data.
     pub read: Vec<String>,
@@ -35,6 +35,24 @@ pub struct InputFiles {
     pub master_data: Vec<PathBuf>,
     /// Inputs that could not be opened at all.
     pub unreadable: Vec<String>,
+    /// Operations read but left to another shard (`--shard`): their registers belong there.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub other_shards: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl InputFiles {
+    /// Adds what another reader of other files touched.
+    pub(crate) fn absorb(&mut self, other: InputFiles) {
+        self.read.extend(other.read);
+        self.skipped.extend(other.skipped);
+        self.master_data.extend(other.master_data);
+        self.unreadable.extend(other.unreadable);
+        self.other_shards += other.other_shards;
+    }
 }
 
 const DATA_EXTENSIONS: &[&str] = &["json", "ndjson", "jsonl", "gz", "zip"];

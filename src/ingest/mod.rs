@@ -49,7 +49,9 @@ pub enum Error {
 /// How [`read_with`] goes through the files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// One record at a time: memory stays bounded whatever the input's size.
+    /// A bounded window of records at a time: one thread reads and splits the files, the
+    /// records of each batch are decoded on all cores, and the caller's thread takes the
+    /// items in input order. Memory stays bounded whatever the input's size.
     Streaming,
     /// Every file parsed on its own thread first, then handed on file by file in input order:
     /// the same items in the same order as [`Mode::Streaming`], but holding all operations in
@@ -57,17 +59,31 @@ pub enum Mode {
     ParallelFiles,
 }
 
+/// Records decoded as one task in [`Mode::Streaming`]: tens of milliseconds of work, so the
+/// hand-overs cost nothing next to it, and a few MB of text, so memory stays flat.
+const BATCH: usize = 1024;
+
+/// Batches read ahead of the consumer in [`Mode::Streaming`] (being decoded or waiting).
+const AHEAD: usize = 4;
+
 /// Reads all inputs in order and hands every operation and rejection to `sink`.
 ///
 /// Returns which files were read; fails only when nothing at all could be read.
 pub fn read(inputs: &[PathBuf], sink: &mut dyn FnMut(Item)) -> Result<InputFiles, Error> {
-    read_with(inputs, Mode::Streaming, sink)
+    read_with(inputs, Mode::Streaming, Shard::WHOLE, sink)
 }
 
-/// [`read`], going through the files as `mode` says.
+/// [`read`], going through the files as `mode` says and keeping only the operations of
+/// `shard`'s registers.
+///
+/// The records of other shards' registers are counted in [`InputFiles::other_shards`] and
+/// their ids still enter the duplicate check, so that a shard refuses a repeated id exactly
+/// when one run over everything would. Rejections that name no register (unreadable files,
+/// malformed records, list pages) belong to shard 0, so that N shards report each once.
 pub fn read_with(
     inputs: &[PathBuf],
     mode: Mode,
+    shard: Shard,
     sink: &mut dyn FnMut(Item),
 ) -> Result<InputFiles, Error> {
     if inputs.is_empty() {
@@ -77,6 +93,9 @@ pub fn read_with(
     for input in inputs {
         if !input.exists() {
             files.unreadable.push(input.display().to_string());
+            if !shard.owns_unattributed() {
+                continue;
+            }
             let loc = SourceLoc::file(input.display().to_string().into(), None);
             sink(Item::Reject(
                 FieldError::new(
@@ -95,43 +114,116 @@ pub fn read_with(
     let mut records = Records::default();
     match mode {
         Mode::Streaming => {
-            for path in &paths {
-                dump::read_file(path, &mut files, &mut |unit| match unit {
-                    dump::Unit::Record(loc, text) => records.record(loc, text, sink),
-                    dump::Unit::Reject(r) => sink(Item::Reject(r)),
-                });
-            }
+            let touched = pipelined(&paths, shard, &mut |item| records.pass(item, sink));
+            files.absorb(touched);
         }
         Mode::ParallelFiles => {
             // Parsing needs no state; only the duplicate check does, and it runs afterwards in
             // input order, so that the first of two equal ids stays the one accepted.
-            let parsed: Vec<(InputFiles, Vec<Item>)> = paths
+            let parsed: Vec<(InputFiles, Vec<Parsed>)> = paths
                 .par_iter()
                 .map(|path| {
                     let mut touched = InputFiles::default();
                     let mut items = Vec::new();
                     dump::read_file(path, &mut touched, &mut |unit| match unit {
-                        dump::Unit::Record(loc, text) => parse(loc, text, &mut |i| items.push(i)),
-                        dump::Unit::Reject(r) => items.push(Item::Reject(r)),
+                        dump::Unit::Record(loc, text) => {
+                            parse(loc, text, shard, &mut |i| items.push(i))
+                        }
+                        dump::Unit::Reject(r) => unattributed(r, shard, &mut |i| items.push(i)),
                     });
                     (touched, items)
                 })
                 .collect();
             for (touched, items) in parsed {
-                files.read.extend(touched.read);
-                files.skipped.extend(touched.skipped);
-                files.master_data.extend(touched.master_data);
-                files.unreadable.extend(touched.unreadable);
+                files.absorb(touched);
                 for item in items {
                     records.pass(item, sink);
                 }
             }
         }
     }
+    files.other_shards = records.other_shards;
     if files.read.is_empty() && files.master_data.is_empty() && !files.unreadable.is_empty() {
         return Err(Error::NothingRead(files.unreadable.clone()));
     }
     Ok(files)
+}
+
+/// The streaming reader: a reader thread splits the files into records and hands each batch
+/// to the rayon pool to decode, up to [`AHEAD`] batches in flight; this thread takes the
+/// decoded batches in input order. Reading, decoding and the caller's work overlap, so the
+/// caller's thread is the only stage that runs one record at a time. Returns the files the
+/// reader touched.
+fn pipelined(paths: &[PathBuf], shard: Shard, take: &mut dyn FnMut(Parsed)) -> InputFiles {
+    use std::sync::mpsc::{Receiver, sync_channel};
+    enum Raw {
+        Record(SourceLoc, String),
+        Reject(Reject),
+    }
+    fn decode(batch: Vec<Raw>, shard: Shard) -> Vec<Parsed> {
+        let mut out = Vec::with_capacity(batch.len());
+        for raw in batch {
+            match raw {
+                Raw::Record(loc, text) => parse(loc, &text, shard, &mut |p| out.push(p)),
+                Raw::Reject(r) => unattributed(r, shard, &mut |p| out.push(p)),
+            }
+        }
+        out
+    }
+    // Each batch gets its own one-shot channel, queued in input order: the decoders may finish
+    // out of order, the consumer still takes the batches as they were read.
+    let (queue, batches) = sync_channel::<Receiver<Vec<Parsed>>>(AHEAD);
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || {
+            let mut files = InputFiles::default();
+            let mut batch = Vec::with_capacity(BATCH);
+            // A send fails only when the consumer has gone, and then nothing is left to do.
+            let mut gone = false;
+            let dispatch = |full: Vec<Raw>| {
+                let (tx, rx) = sync_channel(1);
+                if queue.send(rx).is_err() {
+                    return false;
+                }
+                rayon::spawn(move || {
+                    let _ = tx.send(decode(full, shard));
+                });
+                true
+            };
+            for path in paths {
+                dump::read_file(path, &mut files, &mut |unit| {
+                    if gone {
+                        return;
+                    }
+                    batch.push(match unit {
+                        dump::Unit::Record(loc, text) => Raw::Record(loc, text.to_string()),
+                        dump::Unit::Reject(r) => Raw::Reject(r),
+                    });
+                    if batch.len() >= BATCH {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                        gone = !dispatch(full);
+                    }
+                });
+            }
+            if !batch.is_empty() && !gone {
+                dispatch(batch);
+            }
+            files
+        });
+        for pending in batches {
+            // A decoder only drops its sender by panicking; that batch is then lost, which a
+            // bug report should say, so the panic is surfaced below through the reader.
+            let Ok(decoded) = pending.recv() else {
+                panic!("a decoder thread panicked");
+            };
+            for parsed in decoded {
+                take(parsed);
+            }
+        }
+        // The reader only fails by panicking, and a panic there is a bug to surface as one.
+        reader
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })
 }
 
 /// Reads an in-memory dump (any container except zip) as if it were a file named `name`.
@@ -143,7 +235,9 @@ pub fn read_bytes(name: &str, bytes: &[u8], sink: &mut dyn FnMut(Item)) {
         bytes,
         SourceLoc::file(name.into(), None),
         &mut |unit| match unit {
-            dump::Unit::Record(loc, text) => records.record(loc, text, sink),
+            dump::Unit::Record(loc, text) => {
+                parse(loc, text, Shard::WHOLE, &mut |p| records.pass(p, sink))
+            }
             dump::Unit::Reject(r) => sink(Item::Reject(r)),
         },
     );
@@ -171,7 +265,7 @@ pub fn raw_records(
                     }
                 }
             }
-            Ok(Detected::Operation(_, Some(id))) if wanted.contains(&id) => sink(&id, text),
+            Ok(Detected::Operation { id: Some(id), .. }) if wanted.contains(&id) => sink(&id, text),
             _ => {}
         }
     }
@@ -186,6 +280,73 @@ pub fn raw_records(
     }
 }
 
+/// Which registers a run keeps: those whose stable hash falls in shard `index` of `count`.
+///
+/// The hash is [`crate::model::hash::id_hash`] of the register id (the empty string for
+/// operations without one), fixed across builds and machines, so every process of a sharded
+/// run agrees on where a register belongs, and a register's whole history — every file, every
+/// night — lands in the same shard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Shard {
+    /// This shard, from 0.
+    pub index: u32,
+    /// How many there are.
+    pub count: u32,
+}
+
+impl Shard {
+    /// Everything: one shard of one.
+    pub const WHOLE: Shard = Shard { index: 0, count: 1 };
+
+    /// Whether this shard keeps the operations of `register`.
+    pub fn owns(&self, register: Option<&str>) -> bool {
+        self.count <= 1
+            || crate::model::hash::id_hash(register.unwrap_or_default()) % u64::from(self.count)
+                == u64::from(self.index)
+    }
+
+    /// Whether this shard reports what names no register (shard 0 does).
+    pub fn owns_unattributed(&self) -> bool {
+        self.index == 0
+    }
+
+    /// True when this is the whole input.
+    pub fn is_whole(&self) -> bool {
+        self.count <= 1
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    /// `I/N` with 0 ≤ I < N.
+    fn from_str(s: &str) -> Result<Shard, String> {
+        let (i, n) = s
+            .split_once('/')
+            .ok_or_else(|| format!("expected I/N (shard I of N, counted from 0), found {s:?}"))?;
+        let index: u32 = i
+            .trim()
+            .parse()
+            .map_err(|_| format!("shard index {i:?} is not a whole number"))?;
+        let count: u32 = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("shard count {n:?} is not a whole number"))?;
+        if count == 0 || index >= count {
+            return Err(format!(
+                "shard {index}/{count}: the index counts from 0 and must be below the count"
+            ));
+        }
+        Ok(Shard { index, count })
+    }
+}
+
 /// Per-run record state: the ids seen so far.
 #[derive(Default)]
 struct Records {
@@ -194,24 +355,47 @@ struct Records {
     // realistic history size. The full location is rebuilt only when a duplicate is reported.
     seen: HashMap<u128, CompactLoc>,
     sources: SourceTable,
+    other_shards: u64,
+}
+
+/// A record after decoding, before the duplicate check.
+enum Parsed {
+    Item(Item),
+    /// An operation of another shard's register: not decoded, but its id counts as read.
+    Elsewhere(SourceLoc, Option<String>),
+}
+
+/// A rejection that names no register: shard 0's to report.
+fn unattributed(r: Reject, shard: Shard, out: &mut dyn FnMut(Parsed)) {
+    if shard.owns_unattributed() {
+        out(Parsed::Item(Item::Reject(r)));
+    }
 }
 
 /// One record as items before the duplicate check: operations (several for a list page) and
 /// rejections, in record order.
-fn parse(loc: SourceLoc, text: &str, out: &mut dyn FnMut(Item)) {
+fn parse(loc: SourceLoc, text: &str, shard: Shard, out: &mut dyn FnMut(Parsed)) {
     match wire::detect(text) {
-        Ok(Detected::ListPage) => list_page(loc, text, out),
-        Ok(Detected::Operation(shape, id)) => {
+        Ok(Detected::ListPage) => list_page(loc, text, shard, out),
+        Ok(Detected::Operation {
+            shape,
+            id,
+            register,
+        }) => {
+            if !shard.owns(register.as_deref()) {
+                out(Parsed::Elsewhere(loc, id));
+                return;
+            }
             let result = match shape {
                 WireShape::Register => wire::registers::normalize(text, loc.clone()),
                 WireShape::Operations => wire::operations::normalize(text, loc.clone()),
             };
-            match result {
-                Ok(op) => out(Item::Operation(Box::new(op))),
-                Err(e) => out(Item::Reject(e.at(loc, id))),
-            }
+            out(Parsed::Item(match result {
+                Ok(op) => Item::Operation(Box::new(op)),
+                Err(e) => Item::Reject(e.at(loc, id)),
+            }))
         }
-        Err((e, id)) => out(Item::Reject(e.at(loc, id))),
+        Err((e, id)) => unattributed(e.at(loc, id), shard, out),
     }
 }
 
@@ -224,7 +408,7 @@ fn page_data(text: &str) -> Result<Vec<Box<RawValue>>, FieldError> {
     wire::parse_record::<Page>(text).map(|p| p.data)
 }
 
-fn list_page(loc: SourceLoc, text: &str, out: &mut dyn FnMut(Item)) {
+fn list_page(loc: SourceLoc, text: &str, shard: Shard, out: &mut dyn FnMut(Parsed)) {
     match page_data(text) {
         Ok(data) => {
             for (i, raw) in data.into_iter().enumerate() {
@@ -232,23 +416,29 @@ fn list_page(loc: SourceLoc, text: &str, out: &mut dyn FnMut(Item)) {
                     pointer: format!("{}/data/{i}", loc.pointer),
                     ..loc.clone()
                 };
-                parse(here, raw.get(), out);
+                parse(here, raw.get(), shard, out);
             }
         }
-        Err(e) => out(Item::Reject(e.at(loc, None))),
+        Err(e) => unattributed(e.at(loc, None), shard, out),
     }
 }
 
 impl Records {
-    fn record(&mut self, loc: SourceLoc, text: &str, sink: &mut dyn FnMut(Item)) {
-        parse(loc, text, &mut |item| self.pass(item, sink));
-    }
-
     /// Hands a parsed item on, refusing an operation whose id was read before.
-    fn pass(&mut self, item: Item, sink: &mut dyn FnMut(Item)) {
-        match item {
-            Item::Operation(op) => self.accept(op, sink),
-            reject @ Item::Reject(_) => sink(reject),
+    fn pass(&mut self, parsed: Parsed, sink: &mut dyn FnMut(Item)) {
+        match parsed {
+            Parsed::Item(Item::Operation(op)) => self.accept(op, sink),
+            Parsed::Item(reject @ Item::Reject(_)) => sink(reject),
+            Parsed::Elsewhere(loc, id) => {
+                self.other_shards += 1;
+                if let Some(id) = id {
+                    let key = id_key(&id);
+                    if !self.seen.contains_key(&key) {
+                        let at = self.sources.compact(&loc);
+                        self.seen.insert(key, at);
+                    }
+                }
+            }
         }
     }
 

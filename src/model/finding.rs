@@ -4,9 +4,10 @@
 //! `validate::catalog`), the operation and where it was read, and what was expected against
 //! what was found.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::SourceLoc;
 
@@ -39,11 +40,17 @@ impl fmt::Display for Severity {
     }
 }
 
+/// A rule code, read back through the catalog ([`rule_code`]). Spelled as an alias because
+/// serde's derive takes a field written `&str` for text borrowed from the input, which would
+/// tie every deserialised finding to the input's lifetime.
+type CatalogCode = &'static str;
+
 /// One finding.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     /// Rule code (`TOT003`).
-    pub code: &'static str,
+    #[serde(deserialize_with = "rule_code::deserialize")]
+    pub code: CatalogCode,
     /// Severity (the rule's, or as configured).
     pub severity: Severity,
     /// The operation the finding is about.
@@ -53,7 +60,11 @@ pub struct Finding {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub register_id: Option<String>,
     /// Where the operation was read.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "location"
+    )]
     pub location: Option<SourceLoc>,
     /// What is wrong, in a sentence.
     pub message: String,
@@ -63,6 +74,43 @@ pub struct Finding {
     /// What the data says.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub found: Option<String>,
+}
+
+fn location<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SourceLoc>, D::Error> {
+    #[derive(Deserialize)]
+    struct Loc(#[serde(with = "crate::validate::carry::loc_serde")] SourceLoc);
+    Ok(Option::<Loc>::deserialize(d)?.map(|l| l.0))
+}
+
+/// Rule codes read back: the catalog's own `&'static str` for the code, so that a finding
+/// (or a count per rule) saved by one run and read by another is the same value; a code the
+/// catalog does not know is an error.
+pub(crate) mod rule_code {
+    use super::*;
+    use crate::validate::catalog;
+
+    /// The catalog's code equal to `s`.
+    pub fn of<E: serde::de::Error>(s: &str) -> Result<&'static str, E> {
+        catalog::rule(s)
+            .map(|r| r.code)
+            .ok_or_else(|| E::custom(format!("{s:?} is not a rule code")))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+        of(&String::deserialize(d)?)
+    }
+
+    /// A map keyed by rule code.
+    pub fn keys<'de, D, V>(d: D) -> Result<BTreeMap<&'static str, V>, D::Error>
+    where
+        D: Deserializer<'de>,
+        V: Deserialize<'de>,
+    {
+        BTreeMap::<String, V>::deserialize(d)?
+            .into_iter()
+            .map(|(code, v)| Ok((of(&code)?, v)))
+            .collect()
+    }
 }
 
 impl fmt::Display for Finding {
@@ -82,5 +130,52 @@ impl fmt::Display for Finding {
             write!(f, " at {loc}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(location: Option<SourceLoc>) -> Finding {
+        Finding {
+            code: "TOT001",
+            severity: Severity::Warning,
+            operation_id: Some("op_1".into()),
+            register_id: None,
+            location,
+            message: "total differs".into(),
+            expected: Some("10.00".into()),
+            found: Some("10.01".into()),
+        }
+    }
+
+    #[test]
+    fn a_finding_reads_back_as_it_was_with_the_catalogs_code() {
+        let loc = SourceLoc {
+            line: Some(17),
+            pointer: "/data/3".into(),
+            ..SourceLoc::file("dump.zip".into(), Some("a.ndjson".into()))
+        };
+        for f in [finding(Some(loc)), finding(None)] {
+            let text = serde_json::to_string(&f).expect("serialises");
+            let back: Finding = serde_json::from_str(&text).expect("reads back");
+            assert_eq!(back, f);
+            assert!(std::ptr::eq(
+                back.code,
+                crate::validate::catalog::rule("TOT001").unwrap().code
+            ));
+        }
+    }
+
+    #[test]
+    fn an_unknown_code_is_refused() {
+        let text = serde_json::to_string(&finding(None)).expect("serialises");
+        let err = serde_json::from_str::<Finding>(&text.replace("TOT001", "TOT999"))
+            .expect_err("refused");
+        assert!(
+            err.to_string().contains("\"TOT999\" is not a rule code"),
+            "{err}"
+        );
     }
 }

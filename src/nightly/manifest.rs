@@ -9,14 +9,15 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use crate::fsutil::sha256_file;
 use crate::report::findings::FindingSummary;
 use crate::report::summary::InputSummary;
 
 /// One file with its size and digest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileEntry {
     /// The path: as given for inputs, relative to the audit directory for outputs.
     pub path: String,
@@ -40,7 +41,7 @@ impl FileEntry {
 }
 
 /// A run's inputs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Inputs {
     /// The data files, in reading order (directories expanded as the reader walks them).
     pub files: Vec<FileEntry>,
@@ -57,8 +58,9 @@ pub struct Inputs {
 pub fn inputs(paths: &[PathBuf], md: Option<&Path>, config: Option<&Path>) -> io::Result<Inputs> {
     let mut found = crate::ingest::InputFiles::default();
     let existing: Vec<PathBuf> = paths.iter().filter(|p| p.exists()).cloned().collect();
+    // Hashing is a pass over every input byte: files in parallel, in input order.
     let files = crate::ingest::dump::collect_files(&existing, &mut found)
-        .iter()
+        .par_iter()
         .map(|p| FileEntry::of(p, p.display().to_string()))
         .collect::<io::Result<Vec<_>>>()?;
     let one = |p: Option<&Path>| {
@@ -135,7 +137,7 @@ impl Manifest {
         written.sort();
         written.dedup();
         let outputs = written
-            .into_iter()
+            .into_par_iter()
             .map(|name| FileEntry::of(&out_dir.join(&name), name))
             .collect::<io::Result<Vec<_>>>()?;
         Ok(Manifest {

@@ -151,7 +151,8 @@ impl Night {
             let Ok(text) = std::str::from_utf8(line) else {
                 continue;
             };
-            if let Ok(ingest::wire::Detected::Operation(_, Some(id))) = ingest::wire::detect(text)
+            if let Ok(ingest::wire::Detected::Operation { id: Some(id), .. }) =
+                ingest::wire::detect(text)
                 && unclosed.contains(&id)
             {
                 keep(&mut found, &mut pending, &id, text);

@@ -37,7 +37,7 @@ use std::collections::BTreeMap;
 
 use chrono::{Datelike, Timelike};
 use rust_decimal::Decimal;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::benford::Benford;
 use crate::model::money::round_commercial;
@@ -57,7 +57,7 @@ pub const UNTAXED: &str = "untaxed";
 pub const TIP: &str = "tip";
 
 /// Everything the audit report aggregates, per register.
-#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Analytics {
     /// Per register id ([`NO_REGISTER`] for operations without one).
     pub registers: BTreeMap<String, RegisterAnalytics>,
@@ -90,7 +90,7 @@ fn in_range(op: &Operation) -> bool {
 }
 
 /// One register's aggregates.
-#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegisterAnalytics {
     /// Per business day (`YYYY-MM-DD`, local to the timestamp's offset, or [`UNDATED`]).
     pub days: BTreeMap<String, DayAnalytics>,
@@ -123,7 +123,7 @@ pub struct RegisterAnalytics {
 }
 
 /// One business day of one register.
-#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DayAnalytics {
     /// Revenue per VAT rate (the rate as a fraction, e.g. `0.19`; [`UNTAXED`] for lines
     /// without a tax entry; [`TIP`] for tips stated beside the lines), from the lines of
@@ -153,7 +153,7 @@ pub struct DayAnalytics {
 }
 
 /// Gross, net and tax of one VAT rate.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VatAmounts {
     /// Gross.
     pub gross: Decimal,
@@ -173,7 +173,7 @@ impl VatAmounts {
 }
 
 /// Payments of one method.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentTotals {
     /// Number of payments in.
     pub n_in: u64,
@@ -186,7 +186,7 @@ pub struct PaymentTotals {
 }
 
 /// A count with its gross.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counted {
     /// Number of operations.
     pub count: u64,
@@ -210,8 +210,9 @@ impl Counted {
 /// Completed sales in one hour or weekday bucket.
 pub type SalesBucket = Counted;
 
-/// One cashier's operations at one register.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+/// One cashier's operations at one register. (Read back, the serialised `storno_rate` is
+/// ignored: it follows from the counts.)
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub struct CashierCounts {
     /// Completed sales.
     pub sales: u64,
@@ -258,7 +259,7 @@ impl Serialize for CashierCounts {
 /// whole units of the currency); `multiple_of_5` those whole totals divisible by 5, and
 /// `multiple_of_10` those divisible by 10. The classes nest: `multiple_of_10 ≤ multiple_of_5 ≤
 /// whole ≤ n_receipts − n_zero`. Uniformly spread cents make about 1 % of totals whole.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoundAmounts {
     /// Completed sales seen (with stated totals).
     pub n_receipts: u64,
@@ -366,7 +367,19 @@ impl SequenceRanges {
         self.n_duplicates
     }
 
-    fn merge(&mut self, other: &SequenceRanges) {
+    /// Adds the numbers `other` saw and its duplicates, without counting those seen on both
+    /// sides as more.
+    pub fn union(&mut self, other: &SequenceRanges) {
+        let n_duplicates = self.n_duplicates + other.n_duplicates;
+        for (s, e) in &other.ranges {
+            self.insert_range(*s, *e);
+        }
+        self.n_duplicates = n_duplicates;
+    }
+
+    /// Adds the numbers `other` saw, counting those seen on both sides as duplicates: the
+    /// result equals having inserted all of them here.
+    pub fn merge(&mut self, other: &SequenceRanges) {
         for (s, e) in &other.ranges {
             self.insert_range(*s, *e);
         }
@@ -390,6 +403,33 @@ impl Serialize for SequenceRanges {
             n_duplicates: self.n_duplicates,
         }
         .serialize(s)
+    }
+}
+
+/// Reads back what `serialize` wrote: the ranges and the duplicates (gaps and the number
+/// missing follow from the ranges). Ranges that are not ascending, disjoint and apart are
+/// refused, since the gaps between them would be nonsense.
+impl<'de> Deserialize<'de> for SequenceRanges {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct In {
+            ranges: Vec<(u64, u64)>,
+            n_duplicates: u64,
+        }
+        let i = In::deserialize(d)?;
+        let apart = i
+            .ranges
+            .windows(2)
+            .all(|w| w[0].1 < w[1].0.saturating_sub(1));
+        if !apart || i.ranges.iter().any(|(s, e)| s > e) {
+            return Err(serde::de::Error::custom(
+                "sequence ranges must be ascending, disjoint and not adjacent",
+            ));
+        }
+        Ok(SequenceRanges {
+            ranges: i.ranges.into_iter().collect(),
+            n_duplicates: i.n_duplicates,
+        })
     }
 }
 

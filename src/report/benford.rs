@@ -54,7 +54,7 @@
 use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Significance threshold for the per-digit z statistic (two-sided, α = 0.05).
 pub const Z_CRITICAL_5: f64 = 1.96;
@@ -158,10 +158,14 @@ pub fn leading_digits(amount: Decimal) -> Leading {
 
 /// A single-pass accumulator of leading-digit counts; add amounts one by one, merge partial
 /// accumulators, then ask for a [`BenfordResult`] per [`Test`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Benford {
     /// Count per first-two-digit pair; index `pair - 10`. The first-digit counts are derived.
-    #[serde(rename = "first_two_digits", serialize_with = "serialize_counts")]
+    #[serde(
+        rename = "first_two_digits",
+        serialize_with = "serialize_counts",
+        deserialize_with = "deserialize_counts"
+    )]
     first_two: [u64; N_FIRST_TWO],
     /// Amounts added, included or not.
     n_added: u64,
@@ -188,6 +192,20 @@ impl Default for Benford {
 fn serialize_counts<S: Serializer>(counts: &[u64; N_FIRST_TWO], s: S) -> Result<S::Ok, S::Error> {
     let map: BTreeMap<u8, u64> = (10u8..=99).zip(counts.iter().copied()).collect();
     map.serialize(s)
+}
+
+/// The counts per pair as `serialize_counts` writes them (a pair left out counts zero).
+fn deserialize_counts<'de, D: Deserializer<'de>>(d: D) -> Result<[u64; N_FIRST_TWO], D::Error> {
+    let mut counts = [0; N_FIRST_TWO];
+    for (pair, n) in BTreeMap::<u8, u64>::deserialize(d)? {
+        if !(10..=99).contains(&pair) {
+            return Err(serde::de::Error::custom(format!(
+                "{pair} is not a pair of first digits"
+            )));
+        }
+        counts[usize::from(pair - 10)] = n;
+    }
+    Ok(counts)
 }
 
 impl Benford {

@@ -1,10 +1,15 @@
 //! Builds the [`Report`]: an accumulator that follows the operation and finding streams in
 //! one pass, then assembles the bounded report from it and from what the run produced
 //! (input and finding summaries, session reconciliations, closings, files written).
+//!
+//! A run over a shard of the registers saves its accumulator (serde, amounts as exact decimal
+//! strings) and [`Accumulator::merge`] combines the shards' into what one pass over all
+//! registers gives.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
 use super::analytics::{self, Analytics, DayAnalytics, RegisterAnalytics, UNDATED};
 use super::benford::{Benford, ChiSquareVerdict, Conformity, Test};
@@ -29,6 +34,7 @@ const MAX_DAYS: usize = 120;
 const CHART_REGISTERS: usize = 8;
 
 /// What the report follows while the operations stream by.
+#[derive(Serialize, Deserialize)]
 pub struct Accumulator {
     analytics: Analytics,
     devices: Devices,
@@ -41,6 +47,7 @@ pub struct Accumulator {
     /// Register → findings per severity (error, warning, info).
     register_findings: BTreeMap<String, [u64; 3]>,
     /// Rule code → registers with a finding of it.
+    #[serde(deserialize_with = "crate::model::finding::rule_code::keys")]
     rule_registers: BTreeMap<&'static str, BTreeSet<String>>,
     top: usize,
 }
@@ -92,14 +99,7 @@ impl Accumulator {
             .register_id
             .clone()
             .unwrap_or_else(|| analytics::NO_REGISTER.to_string());
-        let code = op.currency.to_string();
-        match self.currency.get_mut(&register) {
-            None => {
-                self.currency.insert(register, code);
-            }
-            Some(c) if *c != code => *c = "mixed".to_string(),
-            Some(_) => {}
-        }
+        note_currency(&mut self.currency, register, op.currency.to_string());
         if let Some(m) = &op.merchant_id
             && !self.merchants.contains(m)
         {
@@ -128,6 +128,42 @@ impl Accumulator {
         let regs = self.rule_registers.entry(f.code).or_default();
         if !regs.contains(&register) {
             regs.insert(register);
+        }
+    }
+
+    /// Adds what `other` followed, so that finishing the result gives the report one pass
+    /// over both streams would have given, whichever of the two is `self`.
+    ///
+    /// Precondition: the two followed disjoint sets of registers, each register's operations
+    /// and findings in their order, and the operations and findings without a register all
+    /// went to one of them: pauses, drawers and device failure runs follow a register's
+    /// operations one after the other and cannot be joined across a split. Both lists keep
+    /// the same number of entries; `self`'s is kept.
+    pub fn merge(&mut self, other: Accumulator) {
+        debug_assert_eq!(
+            self.top, other.top,
+            "accumulators of different list lengths"
+        );
+        self.analytics.merge(other.analytics);
+        self.devices.merge(other.devices);
+        self.drawer.merge(other.drawer);
+        self.pauses.merge(other.pauses);
+        for (register, code) in other.currency {
+            note_currency(&mut self.currency, register, code);
+        }
+        self.merchants.extend(other.merchants);
+        self.locations.extend(other.locations);
+        for (register, counts) in other.register_findings {
+            let mine = self.register_findings.entry(register).or_default();
+            for (m, n) in mine.iter_mut().zip(counts) {
+                *m += n;
+            }
+        }
+        for (code, registers) in other.rule_registers {
+            self.rule_registers
+                .entry(code)
+                .or_default()
+                .extend(registers);
         }
     }
 
@@ -210,6 +246,17 @@ impl Accumulator {
             by_type,
             registers: Listing::top(registers, self.top),
         }
+    }
+}
+
+/// Notes that `register` used `code` (`mixed` once two differ, whatever came first).
+fn note_currency(currency: &mut BTreeMap<String, String>, register: String, code: String) {
+    match currency.get_mut(&register) {
+        None => {
+            currency.insert(register, code);
+        }
+        Some(c) if *c != code => *c = "mixed".to_string(),
+        Some(_) => {}
     }
 }
 
@@ -588,5 +635,245 @@ fn sequence_gaps(id: &str, r: &RegisterAnalytics) -> SequenceGaps {
         missing: r.sequence.n_missing(),
         duplicates: r.sequence.n_duplicates(),
         gaps: r.sequence.gaps().into_iter().take(GAPS_LISTED).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::OnceLock;
+
+    use super::*;
+    use crate::ingest::{self, Item, Reject};
+    use crate::model::hash::id_hash;
+    use crate::model::masterdata::MasterData;
+    use crate::synth::{self, Anomaly, SynthOptions, SynthRegime, SynthShape};
+    use crate::validate::Validator;
+    use crate::validate::config::Config;
+
+    /// A history read and validated in one pass, as the audit does it.
+    #[derive(Default)]
+    struct History {
+        ops: Vec<Operation>,
+        rejects: Vec<Reject>,
+        findings: Vec<Finding>,
+        sessions: Vec<Reconciliation>,
+    }
+
+    fn history(dir: &Path) -> History {
+        let md = MasterData::load(&dir.join("masterdata.toml")).expect("master data");
+        let mut v = Validator::with_master_data(Config::default(), Some(&md));
+        let mut h = History::default();
+        ingest::read(&[dir.to_path_buf()], &mut |item| match item {
+            Item::Operation(op) => {
+                v.push(&op, &mut |f| h.findings.push(f));
+                h.ops.push(*op);
+            }
+            Item::Reject(r) => h.rejects.push(r),
+        })
+        .expect("reads");
+        h.sessions = v.reconciliations();
+        v.finish(&mut |f| h.findings.push(f));
+        h
+    }
+
+    fn demo() -> &'static History {
+        static DEMO: OnceLock<History> = OnceLock::new();
+        DEMO.get_or_init(|| {
+            history(Path::new(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/fixtures/demo"
+            )))
+        })
+    }
+
+    /// Six registers of all regimes and shapes with every anomaly planted: findings of most
+    /// rules, gaps, failed devices, negative drawers.
+    fn anomalous() -> &'static History {
+        static ANOMALOUS: OnceLock<History> = OnceLock::new();
+        ANOMALOUS.get_or_init(|| {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let opts = SynthOptions {
+                registers: 6,
+                days: 3,
+                ops_per_day: 40,
+                seed: 11,
+                regime: SynthRegime::Mixed,
+                shape: SynthShape::Mixed,
+                start: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).expect("date"),
+                inject: Anomaly::ALL.to_vec(),
+                placeholder_tse_signatures: false,
+                out: dir.path().to_path_buf(),
+            };
+            synth::generate(&opts, &|_| {}).expect("generates");
+            history(dir.path())
+        })
+    }
+
+    /// What a report is built from, over the operations and findings of the registers `keep`
+    /// takes (`None`: those without a register, and the rejections).
+    struct Part {
+        acc: Accumulator,
+        input: InputSummary,
+        findings: FindingSummary,
+    }
+
+    fn part(h: &History, top: usize, keep: &dyn Fn(Option<&str>) -> bool) -> Part {
+        let mut p = Part {
+            acc: Accumulator::new(top),
+            input: InputSummary::default(),
+            findings: FindingSummary::default(),
+        };
+        for op in h.ops.iter().filter(|o| keep(o.register_id.as_deref())) {
+            p.acc.push(op);
+            p.input.add(op);
+        }
+        if keep(None) {
+            h.rejects.iter().for_each(|r| p.input.add_reject(r));
+        }
+        for f in h.findings.iter().filter(|f| keep(f.register_id.as_deref())) {
+            p.acc.finding(f);
+            p.findings.add(f);
+        }
+        p
+    }
+
+    fn merged(mut a: Part, b: Part) -> Part {
+        a.acc.merge(b.acc);
+        a.input.merge(&b.input);
+        a.findings.merge(&b.findings);
+        a
+    }
+
+    fn report(h: &History, mut p: Part) -> String {
+        p.input.finish();
+        let r = p.acc.finish(Produced {
+            input: &p.input,
+            findings: &p.findings,
+            sessions: &h.sessions,
+            closings: Vec::new(),
+            inputs: None,
+            exports: Vec::new(),
+            failed_exports: 0,
+        });
+        serde_json::to_string_pretty(&r).expect("serialises")
+    }
+
+    /// The registers, and `None` for what has no register.
+    fn registers(h: &History) -> Vec<Option<&str>> {
+        let mut set: BTreeSet<Option<&str>> =
+            h.ops.iter().map(|o| o.register_id.as_deref()).collect();
+        set.insert(None);
+        set.into_iter().collect()
+    }
+
+    /// Every split of the registers (and of what has none) into two sides, accumulated apart
+    /// and merged either way round, reports what one pass reports.
+    fn every_split_merges_to_one_pass(h: &History, top: usize) {
+        let whole = report(h, part(h, top, &|_| true));
+        let regs = registers(h);
+        assert!(regs.len() >= 6, "{regs:?}");
+        for mask in 0u32..1 << regs.len() {
+            let left = |r: Option<&str>| {
+                regs.iter()
+                    .position(|x| *x == r)
+                    .is_some_and(|i| mask & (1 << i) != 0)
+            };
+            let right = |r: Option<&str>| !left(r);
+            let ab = merged(part(h, top, &left), part(h, top, &right));
+            assert_eq!(report(h, ab), whole, "split {mask:b}, top {top}");
+            let ba = merged(part(h, top, &right), part(h, top, &left));
+            assert_eq!(report(h, ba), whole, "split {mask:b} reversed, top {top}");
+        }
+    }
+
+    #[test]
+    fn demo_split_by_register_merges_to_one_pass() {
+        for top in [2, DEFAULT_TOP] {
+            every_split_merges_to_one_pass(demo(), top);
+        }
+    }
+
+    #[test]
+    fn anomalous_history_split_by_register_merges_to_one_pass() {
+        let h = anomalous();
+        let whole = report(h, part(h, 3, &|_| true));
+        // The history exercises what a split could get wrong.
+        let v: serde_json::Value = serde_json::from_str(&whole).expect("json");
+        assert!(
+            v["findings"]["rules"].as_array().expect("rules").len() > 5,
+            "{whole}"
+        );
+        assert_eq!(v["analytics"]["time_gaps"]["total"].as_u64(), Some(3));
+        assert!(v["analytics"]["sequence_gaps"]["total"].as_u64() > Some(0));
+        for top in [1, 3, DEFAULT_TOP] {
+            every_split_merges_to_one_pass(h, top);
+        }
+    }
+
+    /// Three shards by the hash of the register (as `--shard I/3` would cut), merged in two
+    /// orders.
+    #[test]
+    fn three_shards_by_hash_merge_to_one_pass() {
+        for h in [demo(), anomalous()] {
+            let whole = report(h, part(h, 4, &|_| true));
+            let shard = |i: u64| move |r: Option<&str>| id_hash(r.unwrap_or_default()) % 3 == i;
+            let [a, b, c] = [0, 1, 2].map(|i| part(h, 4, &shard(i)));
+            assert_eq!(report(h, merged(merged(a, b), c)), whole);
+            let [a, b, c] = [0, 1, 2].map(|i| part(h, 4, &shard(i)));
+            assert_eq!(report(h, merged(c, merged(b, a))), whole);
+        }
+    }
+
+    /// A saved accumulator reads back to the same text and the same report, also when the
+    /// parts are saved and merged after reading.
+    #[test]
+    fn an_accumulator_round_trips_through_json() {
+        for h in [demo(), anomalous()] {
+            let whole = report(h, part(h, 3, &|_| true));
+            let text = serde_json::to_string(&part(h, 3, &|_| true).acc).expect("serialises");
+            let back: Accumulator = serde_json::from_str(&text).expect("reads back");
+            assert_eq!(serde_json::to_string(&back).expect("serialises"), text);
+            let mut p = part(h, 3, &|_| true);
+            p.acc = back;
+            assert_eq!(report(h, p), whole);
+
+            let odd = |r: Option<&str>| id_hash(r.unwrap_or_default()) % 2 == 1;
+            let (mut a, b) = (part(h, 3, &odd), part(h, 3, &|r| !odd(r)));
+            let saved = |acc: &Accumulator| serde_json::to_string(acc).expect("serialises");
+            let read = |s: &str| serde_json::from_str::<Accumulator>(s).expect("reads back");
+            a.acc = read(&saved(&a.acc));
+            let b = Part {
+                acc: read(&saved(&b.acc)),
+                ..b
+            };
+            assert_eq!(report(h, merged(a, b)), whole);
+        }
+    }
+
+    #[test]
+    fn an_unknown_rule_code_is_refused() {
+        let mut acc = Accumulator::new(3);
+        acc.finding(&tot001());
+        let text = serde_json::to_string(&acc).expect("serialises");
+        assert!(text.contains("\"TOT001\""), "{text}");
+        let bad = text.replace("\"TOT001\"", "\"XYZ999\"");
+        let err = serde_json::from_str::<Accumulator>(&bad)
+            .err()
+            .expect("refused");
+        assert!(err.to_string().contains("XYZ999"), "{err}");
+    }
+
+    fn tot001() -> Finding {
+        Finding {
+            code: "TOT001",
+            severity: Severity::Error,
+            operation_id: Some("op".into()),
+            register_id: Some("r1".into()),
+            location: None,
+            message: "m".into(),
+            expected: None,
+            found: None,
+        }
     }
 }

@@ -10,17 +10,42 @@
 use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::model::NegativeCashDay;
 use crate::model::{CashEvent, LifecycleState, Operation, OperationKind};
 
 /// Per register the running balance, and the negative days found.
-#[derive(Default)]
+#[derive(Default, Serialize, Deserialize)]
 pub struct Drawer {
     /// Register → balance since the session's opening (`None` outside a session).
     balance: BTreeMap<String, Option<Decimal>>,
     /// (register, day) → lowest balance and the operation after which it was reached.
+    #[serde(with = "pairs")]
     negative: BTreeMap<(String, String), (Decimal, String)>,
+}
+
+/// A map as a list of `[key, value]`: JSON keys can only be strings.
+mod pairs {
+    use super::*;
+
+    pub fn serialize<S, K, V>(map: &BTreeMap<K, V>, s: S) -> Result<S::Ok, S::Error>
+    where
+        S: Serializer,
+        K: Serialize,
+        V: Serialize,
+    {
+        s.collect_seq(map)
+    }
+
+    pub fn deserialize<'de, D, K, V>(d: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        D: Deserializer<'de>,
+        K: Deserialize<'de> + Ord,
+        V: Deserialize<'de>,
+    {
+        Ok(Vec::<(K, V)>::deserialize(d)?.into_iter().collect())
+    }
 }
 
 impl Drawer {
@@ -78,6 +103,13 @@ impl Drawer {
                 *e = (b, op.id.clone());
             }
         }
+    }
+
+    /// Adds what `other` followed. Precondition: the two followed disjoint sets of registers
+    /// (a drawer's balance needs its register's operations in order).
+    pub fn merge(&mut self, other: Drawer) {
+        self.balance.extend(other.balance);
+        self.negative.extend(other.negative);
     }
 
     /// The negative days, largest shortfall first (then register and day).

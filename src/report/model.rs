@@ -214,7 +214,8 @@ pub struct RuleFindings {
     pub count: u64,
     /// Registers with at least one.
     pub registers: u64,
-    /// The first few, with operation, location, expected and found.
+    /// The least few by `findings::example_order` (source location first, so the earliest in
+    /// input order), with operation, location, expected and found.
     pub examples: Vec<Finding>,
 }
 

@@ -2,18 +2,19 @@
 //! covered, and what was rejected.
 //!
 //! Built incrementally from the ingest stream, so it never needs the history in memory; all
-//! maps are ordered so that the same input always renders the same bytes.
+//! maps are ordered so that the same input always renders the same bytes. Summaries of
+//! shards (disjoint registers over the same files) combine with [`InputSummary::merge`].
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ingest::{InputFiles, Reject};
 use crate::model::{Operation, Timestamp};
 
 /// Counts over one register's operations.
-#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegisterSummary {
     /// Regimes named by this register's fiscal blocks (normally one).
     pub regimes: Vec<String>,
@@ -22,26 +23,46 @@ pub struct RegisterSummary {
     /// Number of operations.
     pub operations: u64,
     /// Earliest effective timestamp.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "time"
+    )]
     pub first: Option<Timestamp>,
     /// Latest effective timestamp.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "time"
+    )]
     pub last: Option<Timestamp>,
 }
 
 /// The period covered by the accepted operations.
-#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Period {
     /// Earliest effective timestamp.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "time"
+    )]
     pub from: Option<Timestamp>,
     /// Latest effective timestamp.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "time"
+    )]
     pub to: Option<Timestamp>,
 }
 
+fn time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+    crate::validate::carry::time_serde::option::deserialize(d)
+}
+
 /// Everything `fiskal check` reports.
-#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InputSummary {
     /// Files read, skipped, unreadable.
     pub files: InputFiles,
@@ -87,18 +108,39 @@ impl InputSummary {
             .unwrap_or_else(|| "(online)".to_string());
         let reg = self.by_register.entry(register).or_default();
         reg.operations += 1;
-        if let Some(regime) = op.regime().map(|r| r.name().to_string())
-            && !reg.regimes.contains(&regime)
-        {
-            reg.regimes.push(regime);
-            reg.regimes.sort();
+        if let Some(regime) = op.regime().map(|r| r.name().to_string()) {
+            insert_sorted(&mut reg.regimes, regime);
         }
-        if !reg.shapes.contains(&shape) {
-            reg.shapes.push(shape);
-            reg.shapes.sort();
-        }
+        insert_sorted(&mut reg.shapes, shape);
         if let Some(t) = op.timestamps.effective() {
             widen(&mut reg.first, &mut reg.last, t);
+            widen(&mut self.period.from, &mut self.period.to, t);
+        }
+    }
+
+    /// Adds what `other` counted, as if its operations and rejections had been added here:
+    /// counts add, registers and periods combine. `files` stays this summary's, since every
+    /// shard reads the same files, but for the operations each left to other shards, which
+    /// add up. (`by_regime` adds too, which is exact when the two followed disjoint sets of
+    /// registers; `finish` recomputes it from the registers in any case.)
+    pub fn merge(&mut self, other: &InputSummary) {
+        self.files.other_shards += other.files.other_shards;
+        self.accepted += other.accepted;
+        self.rejected += other.rejected;
+        add_counts(&mut self.by_shape, &other.by_shape);
+        add_counts(&mut self.by_regime, &other.by_regime);
+        self.without_fiscal_block += other.without_fiscal_block;
+        for (id, theirs) in &other.by_register {
+            self.by_register
+                .entry(id.clone())
+                .or_default()
+                .merge(theirs);
+        }
+        for (kind, states) in &other.by_type_state {
+            add_counts(self.by_type_state.entry(kind.clone()).or_default(), states);
+        }
+        add_counts(&mut self.rejected_by_class, &other.rejected_by_class);
+        for t in [other.period.from, other.period.to].into_iter().flatten() {
             widen(&mut self.period.from, &mut self.period.to, t);
         }
     }
@@ -199,13 +241,50 @@ impl InputSummary {
     }
 }
 
-fn widen(lo: &mut Option<Timestamp>, hi: &mut Option<Timestamp>, t: Timestamp) {
-    if lo.is_none_or(|l| t.utc() < l.utc()) {
+impl RegisterSummary {
+    fn merge(&mut self, other: &RegisterSummary) {
+        for r in &other.regimes {
+            insert_sorted(&mut self.regimes, r.clone());
+        }
+        for s in &other.shapes {
+            insert_sorted(&mut self.shapes, s.clone());
+        }
+        self.operations += other.operations;
+        for t in [other.first, other.last].into_iter().flatten() {
+            widen(&mut self.first, &mut self.last, t);
+        }
+    }
+}
+
+fn insert_sorted(names: &mut Vec<String>, name: String) {
+    if let Err(at) = names.binary_search(&name) {
+        names.insert(at, name);
+    }
+}
+
+fn add_counts(mine: &mut BTreeMap<String, u64>, theirs: &BTreeMap<String, u64>) {
+    for (k, n) in theirs {
+        *mine.entry(k.clone()).or_default() += n;
+    }
+}
+
+/// Widens `lo..=hi` to take in `t`. Instants are ordered by [`instant_order`], so that which
+/// of two equal instants written with different offsets is kept does not depend on which
+/// came first.
+pub(crate) fn widen(lo: &mut Option<Timestamp>, hi: &mut Option<Timestamp>, t: Timestamp) {
+    if lo.is_none_or(|l| instant_order(&t, &l).is_lt()) {
         *lo = Some(t);
     }
-    if hi.is_none_or(|h| t.utc() > h.utc()) {
+    if hi.is_none_or(|h| instant_order(&t, &h).is_gt()) {
         *hi = Some(t);
     }
+}
+
+/// A total order on timestamps: by instant, then by the offset the source wrote.
+pub(crate) fn instant_order(a: &Timestamp, b: &Timestamp) -> std::cmp::Ordering {
+    a.utc()
+        .cmp(&b.utc())
+        .then(a.source_offset_seconds().cmp(&b.source_offset_seconds()))
 }
 
 /// A timestamp in UTC, `2026-03-02T09:15:00Z`.
@@ -225,5 +304,84 @@ fn serde_plain<T: Serialize>(v: &T) -> String {
     match serde_json::to_value(v) {
         Ok(serde_json::Value::String(s)) => s,
         other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::Item;
+    use crate::model::hash::id_hash;
+
+    /// The demo's summary over the registers `keep` takes (rejections with `None`), finished.
+    fn demo(keep: &dyn Fn(Option<&str>) -> bool) -> InputSummary {
+        let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo"));
+        let mut s = InputSummary::default();
+        let files = crate::ingest::read(&[dir], &mut |item| match item {
+            Item::Operation(op) if keep(op.register_id.as_deref()) => s.add(&op),
+            Item::Reject(r) if keep(None) => s.add_reject(&r),
+            _ => {}
+        })
+        .expect("demo reads");
+        s.files = files;
+        s.finish();
+        s
+    }
+
+    fn json(s: &InputSummary) -> String {
+        serde_json::to_string(s).expect("serialises")
+    }
+
+    #[test]
+    fn summaries_of_a_split_merge_to_one_pass() {
+        let whole = demo(&|_| true);
+        assert!(whole.by_register.len() >= 6 && whole.period.from.is_some());
+        let parity = |r: Option<&str>| id_hash(r.unwrap_or_default()).is_multiple_of(2);
+        let first_half = |r: Option<&str>| r.is_none_or(|r| r < "reg_de");
+        for left in [&parity as &dyn Fn(Option<&str>) -> bool, &first_half] {
+            let (a, b) = (demo(left), demo(&|r| !left(r)));
+            assert!(a.accepted > 0 && b.accepted > 0);
+            let mut ab = a.clone();
+            ab.merge(&b);
+            assert_eq!(json(&ab), json(&whole));
+            let mut ba = b;
+            ba.merge(&a);
+            assert_eq!(json(&ba), json(&whole));
+        }
+    }
+
+    #[test]
+    fn the_files_stay_and_operations_left_to_other_shards_add_up() {
+        let mut a = demo(&|_| true);
+        let mut b = InputSummary::default();
+        b.files.read.push("elsewhere.ndjson".into());
+        a.files.other_shards = 2;
+        b.files.other_shards = 3;
+        let files = a.files.read.clone();
+        a.merge(&b);
+        assert_eq!((a.files.read, a.files.other_shards), (files, 5));
+    }
+
+    #[test]
+    fn a_summary_reads_back_as_it_was() {
+        let s = demo(&|_| true);
+        let back: InputSummary = serde_json::from_str(&json(&s)).expect("reads back");
+        assert_eq!(json(&back), json(&s));
+        assert_eq!(back, s);
+    }
+
+    /// The same instant written with two offsets: the period keeps the same one whichever
+    /// comes first.
+    #[test]
+    fn equal_instants_widen_the_same_way_in_any_order() {
+        let utc = Timestamp::parse("2026-03-02T09:00:00Z").unwrap();
+        let local = Timestamp::parse("2026-03-02T10:00:00+01:00").unwrap();
+        let text = |t: Timestamp| t.0.to_rfc3339();
+        let span = |ts: [Timestamp; 2]| {
+            let (mut lo, mut hi) = (None, None);
+            ts.into_iter().for_each(|t| widen(&mut lo, &mut hi, t));
+            (lo.map(text), hi.map(text))
+        };
+        assert_eq!(span([utc, local]), span([local, utc]));
     }
 }

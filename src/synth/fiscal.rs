@@ -14,7 +14,7 @@ use chrono::DateTime;
 use super::cart::PaySummary;
 use super::rng::Rng;
 use super::text::{B64, Sid, TsStyle, base64, civil_from_days, push_amount, timestamp};
-use crate::regime::kassensichv::sign::TseSigner;
+use crate::regime::kassensichv::sign::{TseCurve, TseSigner};
 use crate::regime::kassensichv::{SignedLog, TimeFormat};
 use crate::regime::rksv::sign::{self as at_sign, Cashbox};
 
@@ -44,6 +44,8 @@ pub(crate) struct Identity {
     pub public_key: String,
     /// The register's software TSE (DE).
     pub tse: Option<TseSigner>,
+    /// Placeholder bytes instead of TSE signatures (`SynthOptions::placeholder_tse_signatures`).
+    pub placeholder_signatures: bool,
     /// Kassen-ID (AT).
     pub cashbox_id: String,
     /// Certificate serial, hex (AT).
@@ -284,7 +286,29 @@ fn tse_sign(
         public_key: Vec::new(),
         stated_serial: None,
     };
+    if id.placeholder_signatures {
+        return base64(&placeholder_signature(&log, tse.curve()));
+    }
     base64(&tse.sign(&log))
+}
+
+/// Bytes of a signature's size derived from the log message, so that placeholder output is
+/// as deterministic as signed output and differs per transaction.
+fn placeholder_signature(log: &SignedLog, curve: TseCurve) -> Vec<u8> {
+    use sha2::Digest as _;
+    let seed = sha2::Sha512::digest(format!(
+        "{}|{}|{}|{}|{}",
+        log.operation_type,
+        log.client_id,
+        log.process_data,
+        log.transaction_number,
+        log.signature_counter
+    ));
+    let size = match curve {
+        TseCurve::P256 => 64,
+        TseCurve::BrainpoolP384r1 => 96,
+    };
+    seed.iter().copied().cycle().take(size).collect()
 }
 
 impl FiscalState {

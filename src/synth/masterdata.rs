@@ -301,6 +301,7 @@ pub(crate) fn build(opts: &SynthOptions) -> (MasterData, Vec<RegisterSpec>) {
                     time_format: super::fiscal::DE_TIME_FORMAT.to_string(),
                 });
                 identity.tse = Some(signer);
+                identity.placeholder_signatures = opts.placeholder_tse_signatures;
             }
             Country::At => {
                 let mut key = [0u8; 32];

@@ -28,6 +28,7 @@ fn opts(dir: &Path, seed: u64, regime: SynthRegime, shape: SynthShape) -> SynthO
         shape,
         start: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
         inject: vec![],
+        placeholder_tse_signatures: false,
         out: dir.to_path_buf(),
     }
 }

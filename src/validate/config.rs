@@ -19,6 +19,10 @@ pub struct Config {
     /// Severities and disabled rules.
     #[serde(default)]
     pub rules: RuleConfig,
+    /// Leave fiscal signatures unverified (`--no-signatures`; never from the file): every
+    /// other fiscal check still runs.
+    #[serde(skip)]
+    pub skip_signatures: bool,
 }
 
 /// Tolerances: how far a stated value may be from the recomputed one.

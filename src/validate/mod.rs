@@ -168,14 +168,15 @@ impl Validator {
     /// A validator with this configuration; the master data supplies what older API shapes
     /// leave out of the fiscal blocks (TSE keys, algorithms, time formats).
     pub fn with_master_data(config: Config, md: Option<&MasterData>) -> Validator {
+        let verify = !config.skip_signatures;
         Validator {
             config,
             registers: BTreeMap::new(),
             sessions: session::Sessions::default(),
             devices: sequence::Devices::default(),
             references: references::References::default(),
-            tse: TseCheck::new(md),
-            rksv: RksvCheck::new(md),
+            tse: TseCheck::new(md, verify),
+            rksv: RksvCheck::new(md, verify),
             rt: RtCheck::new(),
             sources: SourceTable::default(),
             n_ops: 0,

@@ -21,6 +21,7 @@ fn demo_options(out: &Path) -> SynthOptions {
         shape: SynthShape::Mixed,
         start: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
         inject: Vec::new(),
+        placeholder_tse_signatures: false,
         out: out.to_path_buf(),
     }
 }

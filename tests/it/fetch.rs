@@ -51,6 +51,7 @@ fn history(shape: SynthShape) -> &'static History {
                 shape,
                 start: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
                 inject: Vec::new(),
+                placeholder_tse_signatures: false,
                 out: dir.path().to_path_buf(),
             },
             &|_| {},

@@ -18,6 +18,7 @@ mod rksv_history;
 mod rt_export;
 mod rt_xml;
 mod shapes;
+mod shard;
 mod synth;
 mod tse_check;
 mod util;

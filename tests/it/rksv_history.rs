@@ -22,6 +22,7 @@ fn synth(dir: &Path, shape: SynthShape, days: u32, inject: Vec<Anomaly>) {
             // Across a month end, so that a Monatsbeleg follows the Startbeleg.
             start: chrono::NaiveDate::from_ymd_opt(2026, 6, 29).unwrap(),
             inject,
+            placeholder_tse_signatures: false,
             out: dir.to_path_buf(),
         },
         &|_| {},

@@ -19,6 +19,7 @@ fn opts(out: &Path, regime: SynthRegime, shape: SynthShape, seed: u64) -> SynthO
         shape,
         start: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
         inject: Vec::new(),
+        placeholder_tse_signatures: false,
         out: out.to_path_buf(),
     }
 }
@@ -196,6 +197,7 @@ fn mixed(out: &Path, seed: u64, inject: Vec<Anomaly>) -> SynthOptions {
         shape: SynthShape::Mixed,
         start: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
         inject,
+        placeholder_tse_signatures: false,
         out: out.to_path_buf(),
     }
 }

@@ -20,6 +20,7 @@ fn german(out: &Path, seed: u64) -> SynthOptions {
         shape: SynthShape::Mixed,
         start: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
         inject: Vec::new(),
+        placeholder_tse_signatures: false,
         out: out.to_path_buf(),
     }
 }
@@ -150,4 +151,124 @@ fn master_data_supplies_the_key_of_older_blocks() {
         "{:#?}",
         findings[0]
     );
+}
+
+/// Codes of the findings in an audit directory's findings.jsonl.
+fn finding_codes(dir: &Path) -> std::collections::BTreeSet<String> {
+    std::fs::read_to_string(dir.join("findings.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["code"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+/// `--no-signatures` leaves out the signature verification and nothing else: a flipped
+/// signature bit goes unreported, the counter gap and the wrong signed amounts do not; a
+/// history with placeholder signatures fails verification unless it is skipped.
+#[test]
+fn no_signatures_skips_only_the_signatures() {
+    let w = Workdir::new();
+    let hist = w.path("hist");
+    fiskal()
+        .args([
+            "synth",
+            "--registers",
+            "6",
+            "--days",
+            "2",
+            "--ops-per-day",
+            "12",
+        ])
+        .args([
+            "--regime", "mixed", "--shape", "mixed", "--seed", "5", "--quiet",
+        ])
+        .args([
+            "--inject",
+            "bad-signature",
+            "--inject",
+            "fiscal-counter-gap",
+        ])
+        .args(["--inject", "wrong-process-data", "--out"])
+        .arg(&hist)
+        .assert()
+        .success();
+    let planted: Vec<Value> =
+        serde_json::from_slice(&std::fs::read(hist.join("_injected.json")).unwrap()).unwrap();
+    let rule = |a: &str| {
+        planted
+            .iter()
+            .find(|p| p["anomaly"] == a)
+            .unwrap_or_else(|| panic!("{a} planted"))["rule"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (with, without) = (w.path("with"), w.path("without"));
+    fiskal()
+        .args(["audit", "--quiet", "--out"])
+        .arg(&with)
+        .arg(&hist)
+        .assert()
+        .code(1);
+    fiskal()
+        .args(["audit", "--quiet", "--no-signatures", "--out"])
+        .arg(&without)
+        .arg(&hist)
+        .assert()
+        .code(1);
+    let (a, b) = (finding_codes(&with), finding_codes(&without));
+    assert!(
+        a.contains("TSE001") && !b.contains("TSE001"),
+        "{a:?} / {b:?}"
+    );
+    for kept in [rule("fiscal-counter-gap"), rule("wrong-process-data")] {
+        assert!(
+            a.contains(&kept) && b.contains(&kept),
+            "{kept}: {a:?} / {b:?}"
+        );
+    }
+    // The DEP7 files written are verified without signatures too.
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(without.join("summary.json")).unwrap()).unwrap();
+    for d in summary["dep7"].as_array().unwrap() {
+        assert_eq!(d["verification"]["signatures_valid"], 0);
+        assert!(d["verification"]["counters_checked"].as_u64().unwrap() > 0);
+    }
+
+    let fast = w.path("fast");
+    fiskal()
+        .args([
+            "synth",
+            "--registers",
+            "3",
+            "--days",
+            "1",
+            "--ops-per-day",
+            "10",
+        ])
+        .args(["--regime", "kassensichv", "--seed", "5", "--quiet"])
+        .args(["--placeholder-tse-signatures", "--out"])
+        .arg(&fast)
+        .assert()
+        .success();
+    fiskal()
+        .args(["check", "--quiet", "--no-signatures"])
+        .arg(&fast)
+        .assert()
+        .code(0);
+    let out = fiskal()
+        .args(["check", "--json"])
+        .arg(&fast)
+        .assert()
+        .code(1);
+    let failed = String::from_utf8_lossy(&out.get_output().stdout)
+        .lines()
+        .filter(|l| l.contains("\"TSE001\""))
+        .count();
+    assert!(failed > 10, "every placeholder signature fails: {failed}");
 }

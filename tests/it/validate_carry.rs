@@ -74,6 +74,7 @@ fn history(
         shape,
         start: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
         inject,
+        placeholder_tse_signatures: false,
         out: dir.to_path_buf(),
     };
     let summary = generate(&opts, &|_| {}).unwrap();

@@ -192,6 +192,10 @@ struct Probe<'a> {
     #[serde(rename = "type")]
     kind: Option<serde_json::Value>,
     id: Option<serde_json::Value>,
+    // Raw, so that a register id of the wrong type is the shape reader's to reject, not a
+    // reason to refuse the record here.
+    #[serde(borrow)]
+    register_id: Option<&'a serde_json::value::RawValue>,
 }
 
 /// What a record is, before it is deserialised.
@@ -199,8 +203,15 @@ struct Probe<'a> {
 pub enum Detected {
     /// A list page: its `data` elements are records.
     ListPage,
-    /// One operation of this shape; the id when it is a string.
-    Operation(WireShape, Option<String>),
+    /// One operation of this shape.
+    Operation {
+        /// The API shape.
+        shape: WireShape,
+        /// The id, when it is a string.
+        id: Option<String>,
+        /// The register id, when it is a string: what a shard is chosen by.
+        register: Option<String>,
+    },
 }
 
 /// Looks at a JSON record and decides what it is (docs/input.md, "Shape detection").
@@ -231,8 +242,12 @@ pub fn detect(raw: &str) -> Result<Detected, (FieldError, Option<String>)> {
     if probe.object.as_deref() == Some("list") {
         return Ok(Detected::ListPage);
     }
+    let register = probe
+        .register_id
+        .and_then(|r| serde_json::from_str::<Cow<str>>(r.get()).ok())
+        .map(Cow::into_owned);
     let kind = probe.kind.as_ref().and_then(|v| v.as_str());
-    let register = probe.object.as_deref() == Some("operation")
+    let register_shape = probe.object.as_deref() == Some("operation")
         || probe.state.is_some()
         || probe
             .data
@@ -244,16 +259,16 @@ pub fn detect(raw: &str) -> Result<Detected, (FieldError, Option<String>)> {
         || probe.merchant_id.is_some()
         || probe.fiscal_information.is_some()
         || kind.is_some_and(|k| k.starts_with("session_") || k == "return");
-    match (register, operations) {
-        (true, false) => Ok(Detected::Operation(WireShape::Register, id)),
-        (false, true) => Ok(Detected::Operation(WireShape::Operations, id)),
+    let shape = match (register_shape, operations) {
+        (true, false) => WireShape::Register,
+        (false, true) => WireShape::Operations,
         (both, _) => {
             let why = if both {
                 "fields of both API shapes (a `data` object or `state` together with `status`/`source`/`fiscal_information`)"
             } else {
                 "no field that identifies an API shape (`state`/`data` for register-scoped, `status`/`source` for /operations)"
             };
-            Err((
+            return Err((
                 FieldError::new(
                     RejectClass::UnknownShape,
                     "",
@@ -264,9 +279,14 @@ pub fn detect(raw: &str) -> Result<Detected, (FieldError, Option<String>)> {
                     format!("cannot tell the API shape: the record has {why}"),
                 ),
                 id,
-            ))
+            ));
         }
-    }
+    };
+    Ok(Detected::Operation {
+        shape,
+        id,
+        register,
+    })
 }
 
 /// Deserialises a record into a wire struct, keeping the JSON path of any error.
@@ -312,12 +332,24 @@ mod tests {
     #[test]
     fn detects_both_shapes_and_list_pages() {
         assert_eq!(
-            detect(r#"{"id":"a","object":"operation","type":"sale","state":"open"}"#).unwrap(),
-            Detected::Operation(WireShape::Register, Some("a".into()))
+            detect(
+                r#"{"id":"a","object":"operation","type":"sale","state":"open","register_id":"r1"}"#
+            )
+            .unwrap(),
+            Detected::Operation {
+                shape: WireShape::Register,
+                id: Some("a".into()),
+                register: Some("r1".into())
+            }
         );
         assert_eq!(
-            detect(r#"{"id":"b","type":"session_open","status":"completed"}"#).unwrap(),
-            Detected::Operation(WireShape::Operations, Some("b".into()))
+            detect(r#"{"id":"b","type":"session_open","status":"completed","register_id":7}"#)
+                .unwrap(),
+            Detected::Operation {
+                shape: WireShape::Operations,
+                id: Some("b".into()),
+                register: None
+            }
         );
         assert_eq!(
             detect(r#"{"object":"list","data":[]}"#).unwrap(),

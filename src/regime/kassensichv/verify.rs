@@ -9,13 +9,15 @@
 //! bytes themselves: `verify_signed_bytes` checks them as given, sharing the key, curve and
 //! signature-form handling (`PublicKey`, `Candidates`) with the receipt path.
 
+use std::cell::OnceCell;
+
 use ecdsa::signature::hazmat::PrehashVerifier;
 use serde::Serialize;
 use sha2::Digest;
 
 use super::bp512;
 use super::logmsg::{ProcessDataEncoding, SignatureAlgorithm, SignedLog, TimeFormat, dtbs, hex};
-use super::tlv::read_tlv;
+use super::tlv::{push_tlv, read_tlv};
 
 /// An elliptic curve a TSE key can live on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -181,11 +183,23 @@ pub struct Verification {
 }
 
 /// A decoded key on one supported curve.
+///
+/// ring verifies P-256 about five times and P-384 about a fifth faster than p256 and p384
+/// (docs/performance.md), but only with SHA-256 or SHA-384 and given the message, not a
+/// digest. So the NIST keys keep the uncompressed point for ring next to the RustCrypto key,
+/// which decoding needs anyway (it is the on-curve check that picks the curve) and which
+/// covers SHA-224 and SHA-512.
 enum Key {
-    P256(ecdsa::VerifyingKey<p256::NistP256>),
+    P256 {
+        point: Vec<u8>,
+        key: ecdsa::VerifyingKey<p256::NistP256>,
+    },
     Bp256(ecdsa::VerifyingKey<bp256::BrainpoolP256r1>),
     Bp384(ecdsa::VerifyingKey<bp384::BrainpoolP384r1>),
-    P384(ecdsa::VerifyingKey<p384::NistP384>),
+    P384 {
+        point: Vec<u8>,
+        key: ecdsa::VerifyingKey<p384::NistP384>,
+    },
     Bp512(bp512::PublicKey),
 }
 
@@ -193,43 +207,124 @@ impl Key {
     /// Decodes `point` on `curve`; `None` when it is not on the curve.
     fn decode(curve: Curve, point: &[u8]) -> Option<Key> {
         match curve {
-            Curve::P256 => ecdsa::VerifyingKey::from_sec1_bytes(point)
+            // Re-encoded once here because ring reads nothing but 04‖X‖Y.
+            Curve::P256 => ecdsa::VerifyingKey::<p256::NistP256>::from_sec1_bytes(point)
                 .ok()
-                .map(Key::P256),
+                .map(|key| Key::P256 {
+                    point: key.to_sec1_point(false).as_bytes().to_vec(),
+                    key,
+                }),
             Curve::BrainpoolP256r1 => ecdsa::VerifyingKey::from_sec1_bytes(point)
                 .ok()
                 .map(Key::Bp256),
             Curve::BrainpoolP384r1 => ecdsa::VerifyingKey::from_sec1_bytes(point)
                 .ok()
                 .map(Key::Bp384),
-            Curve::P384 => ecdsa::VerifyingKey::from_sec1_bytes(point)
+            Curve::P384 => ecdsa::VerifyingKey::<p384::NistP384>::from_sec1_bytes(point)
                 .ok()
-                .map(Key::P384),
+                .map(|key| Key::P384 {
+                    point: key.to_sec1_point(false).as_bytes().to_vec(),
+                    key,
+                }),
             Curve::BrainpoolP512r1 => {
                 bp512::PublicKey::from_sec1_uncompressed(point).map(Key::Bp512)
             }
         }
     }
 
-    /// Verifies a plain r‖s signature over a digest. Brainpool verification does not demand
+    /// Verifies a plain r‖s signature over `message`. Brainpool verification does not demand
     /// low S (TSEs do not normalise), and a digest longer than the field is truncated as
-    /// ECDSA prescribes, so any SHA-2 size works with any curve.
-    fn verify(&self, digest: &[u8], rs: &[u8]) -> bool {
-        match self {
-            Key::P256(k) => {
-                ecdsa::Signature::from_slice(rs).is_ok_and(|s| k.verify_prehash(digest, &s).is_ok())
+    /// ECDSA prescribes, so any SHA-2 size works with any curve. ring accepts high S too, and
+    /// rejects r or s outside [1, n−1] as `Signature::from_slice` does, so which path checks a
+    /// signature does not change the verdict.
+    fn verify(&self, message: &Message, rs: &[u8]) -> bool {
+        use SignatureAlgorithm::{EcdsaPlainSha256, EcdsaPlainSha384};
+        use ring::signature as ring_sig;
+        match (self, message.algorithm) {
+            (Key::P256 { point, .. }, EcdsaPlainSha256) => {
+                ring_verify(&ring_sig::ECDSA_P256_SHA256_FIXED, point, message.bytes, rs)
             }
-            Key::Bp256(k) => {
-                ecdsa::Signature::from_slice(rs).is_ok_and(|s| k.verify_prehash(digest, &s).is_ok())
+            (Key::P256 { point, .. }, EcdsaPlainSha384) => ring_verify(
+                &ring_sig::ECDSA_P256_SHA384_ASN1,
+                point,
+                message.bytes,
+                &der_signature(rs),
+            ),
+            (Key::P256 { key, .. }, _) => ecdsa::Signature::from_slice(rs)
+                .is_ok_and(|s| key.verify_prehash(message.digest(), &s).is_ok()),
+            (Key::P384 { point, .. }, EcdsaPlainSha384) => {
+                ring_verify(&ring_sig::ECDSA_P384_SHA384_FIXED, point, message.bytes, rs)
             }
-            Key::Bp384(k) => {
-                ecdsa::Signature::from_slice(rs).is_ok_and(|s| k.verify_prehash(digest, &s).is_ok())
-            }
-            Key::P384(k) => {
-                ecdsa::Signature::from_slice(rs).is_ok_and(|s| k.verify_prehash(digest, &s).is_ok())
-            }
-            Key::Bp512(k) => k.verify_prehash(digest, rs),
+            (Key::P384 { point, .. }, EcdsaPlainSha256) => ring_verify(
+                &ring_sig::ECDSA_P384_SHA256_ASN1,
+                point,
+                message.bytes,
+                &der_signature(rs),
+            ),
+            (Key::P384 { key, .. }, _) => ecdsa::Signature::from_slice(rs)
+                .is_ok_and(|s| key.verify_prehash(message.digest(), &s).is_ok()),
+            (Key::Bp256(k), _) => ecdsa::Signature::from_slice(rs)
+                .is_ok_and(|s| k.verify_prehash(message.digest(), &s).is_ok()),
+            (Key::Bp384(k), _) => ecdsa::Signature::from_slice(rs)
+                .is_ok_and(|s| k.verify_prehash(message.digest(), &s).is_ok()),
+            (Key::Bp512(k), _) => k.verify_prehash(message.digest(), rs),
         }
+    }
+}
+
+/// ring has no parsed-key type for ECDSA, so it reads the point on every call; that is a
+/// field-equation check, nothing next to the verification.
+fn ring_verify(
+    algorithm: &'static ring::signature::EcdsaVerificationAlgorithm,
+    point: &[u8],
+    message: &[u8],
+    signature: &[u8],
+) -> bool {
+    ring::signature::UnparsedPublicKey::new(algorithm, point)
+        .verify(message, signature)
+        .is_ok()
+}
+
+/// r‖s as a DER ECDSA-Sig-Value, for the ring algorithms that take no other form. Encoded
+/// minimally, as ring's parser demands, whatever form the TSE used; a zero r or s stays a
+/// zero INTEGER, which ring rejects as p256 would.
+fn der_signature(rs: &[u8]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(rs.len() + 6);
+    for int in rs.chunks(rs.len() / 2) {
+        let digits = &int[int.iter().take_while(|b| **b == 0).count()..];
+        let mut content = Vec::with_capacity(digits.len() + 1);
+        if digits.first().is_none_or(|b| b & 0x80 != 0) {
+            content.push(0);
+        }
+        content.extend_from_slice(digits);
+        push_tlv(&mut body, 0x02, &content);
+    }
+    let mut out = Vec::with_capacity(body.len() + 2);
+    push_tlv(&mut out, 0x30, &body);
+    out
+}
+
+/// To-be-signed bytes under the stated algorithm. ring hashes the message itself, so the
+/// digest the other verifiers take is computed only when one of them asks, and then once for
+/// every curve tried.
+struct Message<'a> {
+    bytes: &'a [u8],
+    algorithm: SignatureAlgorithm,
+    digest: OnceCell<Vec<u8>>,
+}
+
+impl<'a> Message<'a> {
+    fn new(algorithm: SignatureAlgorithm, bytes: &'a [u8]) -> Message<'a> {
+        Message {
+            bytes,
+            algorithm,
+            digest: OnceCell::new(),
+        }
+    }
+
+    fn digest(&self) -> &[u8] {
+        self.digest
+            .get_or_init(|| self.algorithm.digest(self.bytes))
     }
 }
 
@@ -390,16 +485,16 @@ impl Candidates {
         }
     }
 
-    /// Checks `digest` under every decoded key in order, telling `tried` about each check;
+    /// Checks `message` under every decoded key in order, telling `tried` about each check;
     /// returns the first curve and signature form that verify.
     fn first_verifying(
         &self,
-        digest: &[u8],
+        message: &Message,
         mut tried: impl FnMut(Curve, SignatureFormat, bool),
     ) -> Option<(Curve, SignatureFormat)> {
         for (curve, key, sig) in &self.keys {
             let Some((form, rs)) = sig else { continue };
-            let verified = key.verify(digest, rs);
+            let verified = key.verify(message, rs);
             tried(*curve, *form, verified);
             if verified {
                 return Some((*curve, *form));
@@ -452,18 +547,27 @@ pub fn verify(log: &SignedLog) -> Verification {
         matched: None,
         problems: Vec::new(),
         notes: Vec::new(),
-        tbs_hex: Some(hex(&dtbs(
+        tbs_hex: None,
+        attempts: Vec::new(),
+    };
+    // Only a failure shows these bytes; hex-formatting them for every valid receipt cost
+    // about a tenth of a P-256 verification.
+    let primary_tbs_hex = || {
+        Some(hex(&dtbs(
             log,
             &serial,
             log.time_format,
             ProcessDataEncoding::DerPrimitive,
-        ))),
-        attempts: Vec::new(),
+        )))
     };
     let mut candidates = Candidates::new(&key);
     if candidates.keys.is_empty() {
         problems.push(candidates.unusable(&key));
-        return Verification { problems, ..base };
+        return Verification {
+            problems,
+            tbs_hex: primary_tbs_hex(),
+            ..base
+        };
     }
     candidates.read_signatures(&log.signature, &mut problems);
 
@@ -475,23 +579,22 @@ pub fn verify(log: &SignedLog) -> Verification {
     let mut attempts = Vec::new();
     for time_format in time_formats {
         for process_data in ProcessDataEncoding::ALL {
-            let digest = log
-                .algorithm
-                .digest(&dtbs(log, &serial, time_format, process_data));
+            let tbs = dtbs(log, &serial, time_format, process_data);
             let variant = |curve, signature| Variant {
                 curve,
                 time_format,
                 process_data,
                 signature,
             };
-            let Some((curve, signature)) =
-                candidates.first_verifying(&digest, |curve, signature, verified| {
+            let Some((curve, signature)) = candidates.first_verifying(
+                &Message::new(log.algorithm, &tbs),
+                |curve, signature, verified| {
                     attempts.push(Attempt {
                         variant: variant(curve, signature),
                         verified,
                     })
-                })
-            else {
+                },
+            ) else {
                 continue;
             };
             let mut notes = Vec::new();
@@ -509,7 +612,6 @@ pub fn verify(log: &SignedLog) -> Verification {
                     curve: Some(curve),
                     matched: Some(variant(curve, signature)),
                     notes,
-                    tbs_hex: None,
                     ..base
                 }
             } else {
@@ -518,6 +620,7 @@ pub fn verify(log: &SignedLog) -> Verification {
                     matched: Some(variant(curve, signature)),
                     problems,
                     notes,
+                    tbs_hex: primary_tbs_hex(),
                     attempts,
                     ..base
                 }
@@ -533,6 +636,7 @@ pub fn verify(log: &SignedLog) -> Verification {
     Verification {
         curve: candidates.unique_curve(),
         problems,
+        tbs_hex: primary_tbs_hex(),
         attempts,
         ..base
     }
@@ -561,25 +665,29 @@ pub fn verify_signed_bytes(
         matched: None,
         problems: Vec::new(),
         notes: Vec::new(),
-        tbs_hex: Some(hex(tbs)),
+        tbs_hex: None,
         attempts: Vec::new(),
     };
     let mut problems = Vec::new();
     let mut candidates = Candidates::new(&key);
     if candidates.keys.is_empty() {
         problems.push(candidates.unusable(&key));
-        return Verification { problems, ..base };
+        return Verification {
+            problems,
+            tbs_hex: Some(hex(tbs)),
+            ..base
+        };
     }
     candidates.read_signatures(signature, &mut problems);
     let mut tried = Vec::new();
-    let digest = algorithm.digest(tbs);
-    if let Some((curve, _)) = candidates.first_verifying(&digest, |curve, form, _| {
-        tried.push(format!("{} with a {} signature", curve.name(), form.name()))
-    }) {
+    if let Some((curve, _)) = candidates
+        .first_verifying(&Message::new(algorithm, tbs), |curve, form, _| {
+            tried.push(format!("{} with a {} signature", curve.name(), form.name()))
+        })
+    {
         return Verification {
             verdict: Verdict::Valid,
             curve: Some(curve),
-            tbs_hex: None,
             ..base
         };
     }
@@ -592,6 +700,7 @@ pub fn verify_signed_bytes(
     Verification {
         curve: candidates.unique_curve(),
         problems,
+        tbs_hex: Some(hex(tbs)),
         ..base
     }
 }
@@ -600,7 +709,6 @@ pub fn verify_signed_bytes(
 mod tests {
     use super::*;
     use crate::regime::kassensichv::qr::parse_qr;
-    use crate::regime::kassensichv::tlv::push_tlv;
 
     /// berohndo line 1: fiskaly-style P-256, raw key, plain signature, unixTime.
     const P256_QR: &str = "V0;ERS 8cb8e2de-4052-481b-945b-118022951944;Kassenbeleg-V1;Beleg^21.42_0.00_0.00_0.00_0.00^21.42:Unbar;1;31;2021-08-23T14:36:27.000Z;2021-08-23T14:36:33.000Z;ecdsa-plain-SHA256;unixTime;TGnWiq3ZW7gi4Vs+DxLGsJZj9v271dHmhQAcb057F3oWkdKJ61UW2LLVTZQhW673yLa53Mm6oPeMU1Ns3ZOH7w==;BGFKQP7EENf3s5hTDXvlh+xyJ1Q9BNIa9LyYbYK+pTAKAGQ2fmI40p5QOrpHpvb+UuOrNQJdhzggHNfyyyDyf/g=";
@@ -770,6 +878,37 @@ mod tests {
         assert!(v.attempts.is_empty());
     }
 
+    /// Every invalid result carries the primary to-be-signed bytes, whichever stage failed
+    /// (they are built only then); a valid one carries none.
+    #[test]
+    fn every_failure_shows_the_primary_tbs() {
+        let primary = |log: &SignedLog| {
+            let serial = PublicKey::read(&log.public_key).unwrap().serial();
+            Some(hex(&dtbs(
+                log,
+                &serial,
+                log.time_format,
+                ProcessDataEncoding::DerPrimitive,
+            )))
+        };
+        let mut off_curve = parse_qr(P256_QR).unwrap();
+        off_curve.public_key[64] ^= 1;
+        let mut wrong_serial = parse_qr(P256_QR).unwrap();
+        wrong_serial.stated_serial = Some("00".repeat(32));
+        let mut bad_signature = parse_qr(P256_QR).unwrap();
+        bad_signature.signature[0] ^= 1;
+        for log in [off_curve, wrong_serial, bad_signature] {
+            let v = verify(&log);
+            assert_eq!(v.verdict, Verdict::Invalid);
+            assert_eq!(v.tbs_hex, primary(&log), "{v:?}");
+        }
+        assert_eq!(verify(&parse_qr(P256_QR).unwrap()).tbs_hex, None);
+
+        let log = parse_qr(P256_QR).unwrap();
+        let v = verify_signed_bytes(b"tbs", &[0x04; 65], log.algorithm, &log.signature);
+        assert_eq!(v.tbs_hex, Some(hex(b"tbs")), "{v:?}");
+    }
+
     /// The stored-bytes path: the same signature, key and bytes the receipt rebuild uses,
     /// given as they are; no variant is tried and a failure shows the bytes given.
     #[test]
@@ -864,6 +1003,180 @@ mod tests {
             v.problems[0].contains("not on any supported curve (tried: brainpoolP512r1)"),
             "{v:?}"
         );
+    }
+
+    /// n − s: the other valid S of an ECDSA signature, which TSEs may emit (no low-S rule).
+    fn high_s(rs: &[u8], order: &[u8]) -> Vec<u8> {
+        let (r, s) = rs.split_at(rs.len() / 2);
+        let mut out = r.to_vec();
+        let mut neg = vec![0; s.len()];
+        let mut borrow = 0i16;
+        for i in (0..s.len()).rev() {
+            let d = i16::from(order[i]) - i16::from(s[i]) - borrow;
+            borrow = i16::from(d < 0);
+            neg[i] = d.rem_euclid(256) as u8;
+        }
+        out.extend_from_slice(&neg);
+        out
+    }
+
+    const P256_ORDER: [u8; 32] = [
+        0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0xFF, 0xBC, 0xE6, 0xFA, 0xAD, 0xA7, 0x17, 0x9E, 0x84, 0xF3, 0xB9, 0xCA, 0xC2, 0xFC, 0x63,
+        0x25, 0x51,
+    ];
+    const P384_ORDER: [u8; 48] = [
+        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xC7, 0x63, 0x4D, 0x81, 0xF4, 0x37,
+        0x2D, 0xDF, 0x58, 0x1A, 0x0D, 0xB2, 0x48, 0xB0, 0xA7, 0x7A, 0xEC, 0xEC, 0x19, 0x6A, 0xCC,
+        0xC5, 0x29, 0x73,
+    ];
+
+    /// Checks one signature over `tbs` the way a TAR export presents it: the right signature
+    /// in every form verifies on `curve`, and one flipped bit anywhere in r or s, or one
+    /// changed byte of the message, makes it invalid.
+    fn assert_verifies_exactly(
+        tbs: &[u8],
+        key: &[u8],
+        algorithm: SignatureAlgorithm,
+        rs: &[u8],
+        order: &[u8],
+        curve: Curve,
+    ) {
+        let case = format!("{} {}", curve.name(), algorithm.name());
+        for (form, sig) in [
+            ("plain", rs.to_vec()),
+            ("der", to_der(rs)),
+            ("plain high S", high_s(rs, order)),
+            ("der high S", to_der(&high_s(rs, order))),
+        ] {
+            let v = verify_signed_bytes(tbs, key, algorithm, &sig);
+            assert_eq!(v.verdict, Verdict::Valid, "{case} {form}: {v:?}");
+            assert_eq!(v.curve, Some(curve), "{case} {form}");
+        }
+        for bit in (0..rs.len() * 8).step_by(7) {
+            let mut bad = rs.to_vec();
+            bad[bit / 8] ^= 1 << (bit % 8);
+            for (form, sig) in [("plain", bad.clone()), ("der", to_der(&bad))] {
+                let v = verify_signed_bytes(tbs, key, algorithm, &sig);
+                assert_eq!(v.verdict, Verdict::Invalid, "{case} {form}, bit {bit}");
+            }
+        }
+        let mut changed = tbs.to_vec();
+        *changed.last_mut().unwrap() ^= 1;
+        let v = verify_signed_bytes(&changed, key, algorithm, rs);
+        assert_eq!(v.verdict, Verdict::Invalid, "{case}, message changed");
+    }
+
+    /// The real fiskaly vector goes through ring (P-256, SHA-256): it and its DER and high-S
+    /// forms verify, no bit flip does, and p256's verdict on the same bytes is the same.
+    #[test]
+    fn real_p256_vector_verifies_exactly_through_ring() {
+        let log = parse_qr(P256_QR).unwrap();
+        let key = PublicKey::read(&log.public_key).unwrap();
+        let tbs = dtbs(
+            &log,
+            &key.serial(),
+            TimeFormat::UnixTime,
+            ProcessDataEncoding::DerPrimitive,
+        );
+        assert_verifies_exactly(
+            &tbs,
+            &log.public_key,
+            log.algorithm,
+            &log.signature,
+            &P256_ORDER,
+            Curve::P256,
+        );
+
+        let Some(Key::P256 { key: p256_key, .. }) = Key::decode(Curve::P256, &key.point) else {
+            panic!("the vector's key is on P-256");
+        };
+        let digest = log.algorithm.digest(&tbs);
+        let message = Message::new(log.algorithm, &tbs);
+        let ring_key = Key::decode(Curve::P256, &key.point).unwrap();
+        for sig in [log.signature.clone(), high_s(&log.signature, &P256_ORDER)]
+            .into_iter()
+            .chain((0..64).map(|i| {
+                let mut bad = log.signature.clone();
+                bad[i] ^= 0x80 >> (i % 8);
+                bad
+            }))
+        {
+            let by_p256 = ecdsa::Signature::from_slice(&sig)
+                .is_ok_and(|s| p256_key.verify_prehash(&digest, &s).is_ok());
+            assert_eq!(ring_key.verify(&message, &sig), by_p256, "{}", hex(&sig));
+        }
+    }
+
+    /// Every SHA-2 size on both NIST curves, signed by RustCrypto: the combinations ring has
+    /// (P-256 with SHA-256 or SHA-384, P-384 with SHA-256 or SHA-384) and those left to the
+    /// prehash path must give the same verdicts, for raw keys and a SubjectPublicKeyInfo.
+    #[test]
+    fn nist_curves_verify_every_sha2_size_and_reject_any_change() {
+        use SignatureAlgorithm::*;
+        use ecdsa::signature::hazmat::PrehashSigner;
+        let tbs = dtbs(
+            &parse_qr(P256_QR).unwrap(),
+            &[0x5A; 32],
+            TimeFormat::UnixTime,
+            ProcessDataEncoding::DerPrimitive,
+        );
+        let p256_key = ecdsa::SigningKey::<p256::NistP256>::from_slice(&[0x17; 32]).unwrap();
+        let p384_key = ecdsa::SigningKey::<p384::NistP384>::from_slice(&[0x29; 48]).unwrap();
+        let p256_point = p256_key
+            .verifying_key()
+            .to_sec1_point(false)
+            .as_bytes()
+            .to_vec();
+        let p384_point = p384_key
+            .verifying_key()
+            .to_sec1_point(false)
+            .as_bytes()
+            .to_vec();
+        let mut alg = Vec::new();
+        push_tlv(&mut alg, 0x06, &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01]);
+        push_tlv(&mut alg, 0x06, &[0x2B, 0x81, 0x04, 0x00, 0x22]);
+        let mut body = Vec::new();
+        push_tlv(&mut body, 0x30, &alg);
+        push_tlv(&mut body, 0x03, &[&[0][..], &p384_point].concat());
+        let mut p384_spki = Vec::new();
+        push_tlv(&mut p384_spki, 0x30, &body);
+
+        for algorithm in [
+            EcdsaPlainSha224,
+            EcdsaPlainSha256,
+            EcdsaPlainSha384,
+            EcdsaPlainSha512,
+        ] {
+            let digest = algorithm.digest(&tbs);
+            let rs: ecdsa::Signature<p256::NistP256> = p256_key.sign_prehash(&digest).unwrap();
+            let rs = rs.to_bytes().to_vec();
+            assert_verifies_exactly(&tbs, &p256_point, algorithm, &rs, &P256_ORDER, Curve::P256);
+            let rs: ecdsa::Signature<p384::NistP384> = p384_key.sign_prehash(&digest).unwrap();
+            let rs = rs.to_bytes().to_vec();
+            for key in [&p384_point, &p384_spki] {
+                assert_verifies_exactly(&tbs, key, algorithm, &rs, &P384_ORDER, Curve::P384);
+            }
+        }
+    }
+
+    /// A compressed point is still refused (the serial is defined over the uncompressed one),
+    /// although p256 would decompress it for ring: the faster path changes no verdict.
+    #[test]
+    fn compressed_p256_key_is_still_refused() {
+        let log = parse_qr(P256_QR).unwrap();
+        let point = &log.public_key;
+        let mut compressed = vec![0x02 | (point[64] & 1)];
+        compressed.extend_from_slice(&point[1..33]);
+        assert!(ecdsa::VerifyingKey::<p256::NistP256>::from_sec1_bytes(&compressed).is_ok());
+        let mut log = log;
+        log.public_key = compressed.clone();
+        let v = verify(&log);
+        assert_eq!(v.verdict, Verdict::Invalid);
+        assert!(v.problems[0].contains("compressed point"), "{v:?}");
+        let v = verify_signed_bytes(b"x", &compressed, log.algorithm, &log.signature);
+        assert_eq!((v.verdict, v.serial), (Verdict::Invalid, None));
     }
 
     #[test]
