@@ -319,18 +319,11 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         exports: manifest.outputs.clone(),
         failed_exports,
     });
-    super::report::write(&args.out, &report)?;
-    let shard_file = shard.map(|_| super::merge::SHARD_FILE);
-    for name in super::report::FILES.iter().chain(shard_file.iter()) {
-        manifest.outputs.push(
-            manifest::FileEntry::of(&args.out.join(name), name.to_string())
-                .with_context(|| format!("hashing {name}"))?,
-        );
-    }
-    manifest.outputs.sort_by(|a, b| a.path.cmp(&b.path));
-    let manifest_path = args.out.join("manifest.json");
-    crate::fsutil::write_atomic(&manifest_path, &manifest.to_bytes())
-        .with_context(|| format!("writing {}", manifest_path.display()))?;
+    let shard_file: Vec<&str> = shard
+        .map(|_| super::merge::SHARD_FILE)
+        .into_iter()
+        .collect();
+    super::report::write_last(&args.out, &report, &mut manifest, &shard_file)?;
     if already_audited > 0 {
         out.human(&format!(
             "{already_audited} operations an earlier night already audited were passed over"

@@ -451,17 +451,7 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         exports: manifest.outputs.clone(),
         failed_exports,
     });
-    super::report::write(&args.out, &report)?;
-    for name in super::report::FILES {
-        manifest.outputs.push(
-            FileEntry::of(&args.out.join(name), name.to_string())
-                .with_context(|| format!("hashing {name}"))?,
-        );
-    }
-    manifest.outputs.sort_by(|a, b| a.path.cmp(&b.path));
-    let manifest_path = args.out.join("manifest.json");
-    crate::fsutil::write_atomic(&manifest_path, &manifest.to_bytes())
-        .with_context(|| format!("writing {}", manifest_path.display()))?;
+    super::report::write_last(&args.out, &report, &mut manifest, &[])?;
 
     out.human(&format!(
         "merged {} shards ({}) into {}: {} operations, {} rejected, {} exports",

@@ -63,6 +63,28 @@ pub fn write(dir: &Path, report: &Report) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The last steps of an audit directory: writes the report, then the manifest, which lists
+/// the report files and `also` (paths in `dir` written after the manifest was built) beside
+/// what it held — the report lists the files written before it, the manifest lists the report.
+pub fn write_last(
+    dir: &Path,
+    report: &Report,
+    manifest: &mut crate::nightly::manifest::Manifest,
+    also: &[&str],
+) -> anyhow::Result<()> {
+    write(dir, report)?;
+    for name in FILES.iter().chain(also) {
+        manifest.outputs.push(
+            crate::nightly::manifest::FileEntry::of(&dir.join(name), name.to_string())
+                .with_context(|| format!("hashing {name}"))?,
+        );
+    }
+    manifest.outputs.sort_by(|a, b| a.path.cmp(&b.path));
+    let path = dir.join("manifest.json");
+    crate::fsutil::write_atomic(&path, &manifest.to_bytes())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
 #[derive(Serialize)]
 struct Written<'a> {
     verdict: crate::report::model::Verdict,
