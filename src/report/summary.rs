@@ -194,6 +194,13 @@ impl InputSummary {
             "operations: {} accepted ({} without fiscal block), {} rejected",
             self.accepted, self.without_fiscal_block, self.rejected
         );
+        if f.other_shards > 0 {
+            let _ = writeln!(
+                s,
+                "left to other shards: {} operations of their registers",
+                f.other_shards
+            );
+        }
         if let (Some(a), Some(b)) = (self.period.from, self.period.to) {
             let _ = writeln!(s, "period: {} .. {} (UTC)", fmt_ts(a), fmt_ts(b));
         }

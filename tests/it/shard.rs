@@ -164,6 +164,16 @@ fn shards_and_merge_equal_one_process() {
             let dir = w.path(&format!("shards{n}/{i}"));
             audit(&hist, &dir, &["--shard", &format!("{i}/{n}")]);
             let s = json(&dir.join("summary.json"));
+            if n > 1 {
+                let other = s["input"]["files"]["other_shards"].as_u64().unwrap_or(0);
+                let whole = json(&single.join("summary.json"))["input"]["accepted"]
+                    .as_u64()
+                    .unwrap();
+                assert!(
+                    other + s["input"]["accepted"].as_u64().unwrap() >= whole,
+                    "shard {i}: what it kept and what it left cover the input"
+                );
+            }
             accepted += s["input"]["accepted"].as_u64().unwrap();
             for r in s["input"]["by_register"].as_object().unwrap().keys() {
                 assert!(registers.insert(r.clone()), "register {r} in two shards");
