@@ -319,11 +319,8 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         exports: manifest.outputs.clone(),
         failed_exports,
     });
-    let shard_file: Vec<&str> = shard
-        .map(|_| super::merge::SHARD_FILE)
-        .into_iter()
-        .collect();
-    super::report::write_last(&args.out, &report, &mut manifest, &shard_file)?;
+    let shard_file = shard.map(|_| super::merge::SHARD_FILE);
+    super::report::write_last(&args.out, &report, &mut manifest, shard_file.as_slice())?;
     if already_audited > 0 {
         out.human(&format!(
             "{already_audited} operations an earlier night already audited were passed over"

@@ -435,13 +435,12 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
     crate::fsutil::write_atomic(&summary_path, &crate::fsutil::pretty_json(&summary))
         .with_context(|| format!("writing {}", summary_path.display()))?;
 
-    for name in ["summary.json", "rejects.jsonl", "findings.jsonl"] {
-        outputs.push(FileEntry::of(&args.out.join(name), name.to_string())?);
-    }
-    outputs.sort_by(|a, b| a.path.cmp(&b.path));
+    // The exports were hashed while they were checked; the manifest hashes what merge wrote.
+    let written = ["summary.json", "rejects.jsonl", "findings.jsonl"].map(String::from);
     let mut manifest =
-        manifest::Manifest::build(inputs, &args.out, Vec::new(), &input, &findings, None)?;
-    manifest.outputs = outputs;
+        manifest::Manifest::build(inputs, &args.out, written.to_vec(), &input, &findings, None)?;
+    manifest.outputs.extend(outputs);
+    manifest.outputs.sort_by(|a, b| a.path.cmp(&b.path));
     let report = acc.finish(Produced {
         input: &input,
         findings: &findings,

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::util::{Workdir, fiskal, read};
+use crate::util::{Workdir, fiskal, json_file as json, read};
 use fiskal::model::Fiscal;
 
 fn root() -> PathBuf {
@@ -25,10 +25,6 @@ fn audit_demo(out: &Path) {
         .arg(out)
         .assert()
         .success();
-}
-
-fn json(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
 fn dec(v: &Value) -> Decimal {

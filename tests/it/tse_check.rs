@@ -8,7 +8,7 @@ use fiskal::regime::kassensichv::{Curve, Verdict, parse_qr, verify};
 use fiskal::synth::{SynthOptions, SynthRegime, SynthShape, generate};
 use serde_json::Value;
 
-use crate::util::{Workdir, fiskal, json_lines};
+use crate::util::{Workdir, fiskal, json_file, json_lines};
 
 fn german(out: &Path, seed: u64) -> SynthOptions {
     SynthOptions {
@@ -197,8 +197,8 @@ fn no_signatures_skips_only_the_signatures() {
         .arg(&hist)
         .assert()
         .success();
-    let planted: Vec<Value> =
-        serde_json::from_slice(&std::fs::read(hist.join("_injected.json")).unwrap()).unwrap();
+    let planted = json_file(&hist.join("_injected.json"));
+    let planted = planted.as_array().unwrap();
     let rule = |a: &str| {
         planted
             .iter()
@@ -233,8 +233,7 @@ fn no_signatures_skips_only_the_signatures() {
         );
     }
     // The DEP7 files written are verified without signatures too.
-    let summary: Value =
-        serde_json::from_slice(&std::fs::read(without.join("summary.json")).unwrap()).unwrap();
+    let summary = json_file(&without.join("summary.json"));
     for d in summary["dep7"].as_array().unwrap() {
         assert_eq!(d["verification"]["signatures_valid"], 0);
         assert!(d["verification"]["counters_checked"].as_u64().unwrap() > 0);

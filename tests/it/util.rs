@@ -108,6 +108,12 @@ pub fn fiskal() -> assert_cmd::Command {
     c
 }
 
+/// A JSON file, read and parsed (the path in the panic message).
+pub fn json_file(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// The JSON lines a `--json` run printed.
 pub fn json_lines(stdout: Vec<u8>) -> Vec<serde_json::Value> {
     String::from_utf8(stdout)
