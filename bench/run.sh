@@ -67,7 +67,7 @@ for size in "${sizes[@]}"; do
     trap 'rm -rf "$work"' EXIT
     read -r w u y k c < <(timed "$bin" synth --out "$work/in" --registers "$registers" \
         --days "$days" --ops-per-day "$per_day" --regime "$regime" --shape mixed --seed 9 \
-        --placeholder-tse-signatures --quiet)
+        --placeholder-signatures --quiet)
     n=$(cat "$work"/in/*.ndjson | wc -l)
     sync
     row "synth ($regime, $registers registers × $days days)" 2 "$n" "$w" "$u" "$y" "$k" "$c"

@@ -30,7 +30,7 @@ use super::common::{self, InputArgs, ValidateArgs};
 use super::export::dep7::{Verified, verify_continuing};
 use super::export::dsfinvk::{Archive, build_continuing};
 use crate::export::dep7;
-use crate::export::dsfinvk::{Collector, Continuation, Options, closing};
+use crate::export::dsfinvk::{Collected, Collector, Continuation, Options, closing};
 use crate::fsutil::AtomicFile;
 use crate::nightly::manifest;
 use crate::nightly::night::Night;
@@ -129,7 +129,7 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         AtomicFile::create(p).with_context(|| format!("creating {}", p.display()))
     };
     let (mut rejects, mut findings_file) = (create(&rejects_path)?, create(&findings_path)?);
-    let mut collector = Collector::default();
+    let mut collector = Collector::spilling_to(&args.out);
     let carried_in = match &night {
         Some(n) => n.carried_operations(&mut |op| collector.push(op)),
         None => 0,
@@ -431,14 +431,23 @@ fn export_dsfinvk(
     };
     let dir = out_dir.join("dsfinvk");
     let fresh = Continuation::default();
-    // Built in parallel, written in register order.
-    let built: Vec<_> = collector
-        .finish()
+    let Collected { registers, spill } = collector.finish();
+    // One register at a time per thread, from reading its operations (back from the spill
+    // file) to writing its archive, so that memory holds a register per thread, not the
+    // history. Archives have names of their own, so the order they are written in does not
+    // matter; the summary lists them in register order.
+    let done: Vec<_> = registers
         .into_par_iter()
-        .filter(|(register, _)| md.register(register).is_some())
-        .map(|(register, ops)| {
+        .filter(|g| md.register(&g.register).is_some())
+        .map(|g| {
+            let register = g.register.clone();
             let from = earlier.and_then(|e| e.get(&register)).unwrap_or(&fresh);
-            let b = build_continuing(&register, &ops, md, &Options::default(), from);
+            let ops = match spill.load(g) {
+                Ok(ops) => ops,
+                Err(e) => return (register, Err(e), Vec::new()),
+            };
+            let written = build_continuing(&register, &ops, md, &Options::default(), from)
+                .and_then(|b| b.map(|(b, c)| b.write(&dir).map(|a| (a, c))).transpose());
             let open: Vec<String> = if earlier.is_some() {
                 closing::unclosed(&ops)
                     .iter()
@@ -447,16 +456,20 @@ fn export_dsfinvk(
             } else {
                 Vec::new()
             };
-            (register, b, open)
+            (register, written, open)
         })
         .collect();
-    for (register, b, open) in built {
+    for (register, written, open) in done {
         unclosed.extend(open);
-        match b.and_then(|b| b.map(|(b, c)| b.write(&dir).map(|a| (a, c))).transpose()) {
+        match written {
             Ok(Some((mut a, c))) => {
                 a.set_path(in_audit_dir("dsfinvk", &a.path));
                 s.archives.push(a);
-                continuations.insert(register, c);
+                // Only a nightly run goes on from a continuation; it holds an entry per
+                // goods operation, too much to keep for nothing.
+                if earlier.is_some() {
+                    continuations.insert(register, c);
+                }
             }
             Ok(None) => {}
             Err(e) => s.errors.push(ExportFailure {

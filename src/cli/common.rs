@@ -146,23 +146,17 @@ pub fn check_inputs_with(
         }
     };
     let mut already_audited = 0;
-    let summary = ingest_inputs(
-        input,
-        ingest::Mode::Streaming,
-        out,
-        on_reject,
-        &mut |op, out| {
-            // The readers refuse a repeated id within the run, so a known id is one an
-            // earlier night audited: fetch windows that overlap must not count twice.
-            if last.is_some() && validator.audited_before(&op.id) {
-                already_audited += 1;
-                return Ok(());
-            }
-            validator.push(&op, &mut |f| handle(f, out));
-            on_op(op);
-            Ok(())
-        },
-    )?;
+    let summary = ingest_inputs(input, out, on_reject, &mut |op, out| {
+        // The readers refuse a repeated id within the run, so a known id is one an
+        // earlier night audited: fetch windows that overlap must not count twice.
+        if last.is_some() && validator.audited_before(&op.id) {
+            already_audited += 1;
+            return Ok(());
+        }
+        validator.push(&op, &mut |f| handle(f, out));
+        on_op(op);
+        Ok(())
+    })?;
     let sessions = validator.reconciliations();
     let carry = match last {
         None => {
@@ -195,7 +189,6 @@ pub fn check_inputs_with(
 /// operation to `on_op`. Returns the summary.
 pub fn ingest_inputs(
     input: &InputArgs,
-    mode: ingest::Mode,
     out: &mut Output,
     on_reject: &mut dyn FnMut(&Reject) -> anyhow::Result<()>,
     on_op: &mut dyn FnMut(Operation, &mut Output) -> anyhow::Result<()>,
@@ -203,7 +196,7 @@ pub fn ingest_inputs(
     let mut summary = InputSummary::default();
     let bar = out.progress(None, "reading");
     let mut failure: Option<anyhow::Error> = None;
-    let files = ingest::read_with(&input.inputs, mode, input.shard(), &mut |item| {
+    let files = ingest::read_with(&input.inputs, input.shard(), &mut |item| {
         if failure.is_some() {
             return;
         }

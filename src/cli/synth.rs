@@ -43,10 +43,10 @@ pub struct Args {
     /// Plant one named anomaly (repeatable).
     #[arg(long, value_enum)]
     inject: Vec<Anomaly>,
-    /// Write German TSE signatures as placeholder bytes instead of signing (fast; the data
-    /// then verifies only with `audit --no-signatures`).
-    #[arg(long)]
-    placeholder_tse_signatures: bool,
+    /// Write German TSE and Austrian RKSV signatures as placeholder bytes instead of signing
+    /// (fast, for volume benchmarks; the data then verifies only with `--no-signatures`).
+    #[arg(long, alias = "placeholder-tse-signatures")]
+    placeholder_signatures: bool,
     /// Output directory.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
@@ -63,7 +63,7 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         shape: args.shape,
         start: args.start,
         inject: args.inject.clone(),
-        placeholder_tse_signatures: args.placeholder_tse_signatures,
+        placeholder_tse_signatures: args.placeholder_signatures,
         out: args.out.clone(),
     };
     let expected = u64::from(args.registers) * u64::from(args.days) * u64::from(args.ops_per_day);

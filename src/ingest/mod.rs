@@ -14,7 +14,6 @@ use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::PathBuf;
 
-use rayon::prelude::*;
 use serde_json::value::RawValue;
 
 pub use dump::InputFiles;
@@ -46,35 +45,21 @@ pub enum Error {
     NothingRead(Vec<String>),
 }
 
-/// How [`read_with`] goes through the files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// A bounded window of records at a time: one thread reads and splits the files, the
-    /// records of each batch are decoded on all cores, and the caller's thread takes the
-    /// items in input order. Memory stays bounded whatever the input's size.
-    Streaming,
-    /// Every file parsed on its own thread first, then handed on file by file in input order:
-    /// the same items in the same order as [`Mode::Streaming`], but holding all operations in
-    /// memory at once. For callers that keep every operation anyway.
-    ParallelFiles,
-}
-
-/// Records decoded as one task in [`Mode::Streaming`]: tens of milliseconds of work, so the
+/// Records decoded as one task by the streaming reader: tens of milliseconds of work, so the
 /// hand-overs cost nothing next to it, and a few MB of text, so memory stays flat.
 const BATCH: usize = 1024;
 
-/// Batches read ahead of the consumer in [`Mode::Streaming`] (being decoded or waiting).
+/// Batches read ahead of the consumer by the streaming reader (being decoded or waiting).
 const AHEAD: usize = 4;
 
 /// Reads all inputs in order and hands every operation and rejection to `sink`.
 ///
 /// Returns which files were read; fails only when nothing at all could be read.
 pub fn read(inputs: &[PathBuf], sink: &mut dyn FnMut(Item)) -> Result<InputFiles, Error> {
-    read_with(inputs, Mode::Streaming, Shard::WHOLE, sink)
+    read_with(inputs, Shard::WHOLE, sink)
 }
 
-/// [`read`], going through the files as `mode` says and keeping only the operations of
-/// `shard`'s registers.
+/// [`read`], keeping only the operations of `shard`'s registers.
 ///
 /// The records of other shards' registers are counted in [`InputFiles::other_shards`] and
 /// their ids still enter the duplicate check, so that a shard refuses a repeated id exactly
@@ -82,7 +67,6 @@ pub fn read(inputs: &[PathBuf], sink: &mut dyn FnMut(Item)) -> Result<InputFiles
 /// malformed records, list pages) belong to shard 0, so that N shards report each once.
 pub fn read_with(
     inputs: &[PathBuf],
-    mode: Mode,
     shard: Shard,
     sink: &mut dyn FnMut(Item),
 ) -> Result<InputFiles, Error> {
@@ -112,36 +96,8 @@ pub fn read_with(
     let existing: Vec<PathBuf> = inputs.iter().filter(|p| p.exists()).cloned().collect();
     let paths = dump::collect_files(&existing, &mut files);
     let mut records = Records::default();
-    match mode {
-        Mode::Streaming => {
-            let touched = pipelined(&paths, shard, &mut |item| records.pass(item, sink));
-            files.absorb(touched);
-        }
-        Mode::ParallelFiles => {
-            // Parsing needs no state; only the duplicate check does, and it runs afterwards in
-            // input order, so that the first of two equal ids stays the one accepted.
-            let parsed: Vec<(InputFiles, Vec<Parsed>)> = paths
-                .par_iter()
-                .map(|path| {
-                    let mut touched = InputFiles::default();
-                    let mut items = Vec::new();
-                    dump::read_file(path, &mut touched, &mut |unit| match unit {
-                        dump::Unit::Record(loc, text) => {
-                            parse(loc, text, shard, &mut |i| items.push(i))
-                        }
-                        dump::Unit::Reject(r) => unattributed(r, shard, &mut |i| items.push(i)),
-                    });
-                    (touched, items)
-                })
-                .collect();
-            for (touched, items) in parsed {
-                files.absorb(touched);
-                for item in items {
-                    records.pass(item, sink);
-                }
-            }
-        }
-    }
+    let touched = pipelined(&paths, shard, &mut |item| records.pass(item, sink));
+    files.absorb(touched);
     files.other_shards = records.other_shards;
     if files.read.is_empty() && files.master_data.is_empty() && !files.unreadable.is_empty() {
         return Err(Error::NothingRead(files.unreadable.clone()));

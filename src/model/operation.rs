@@ -7,13 +7,13 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::money::Currency;
 use super::source::SourceLoc;
 
 /// Which wire shape a record came in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WireShape {
     /// `GET /registers/{registerId}/operations`: integer minor units, `state`, `data` block.
@@ -23,7 +23,7 @@ pub enum WireShape {
 }
 
 /// What an operation does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OperationKind {
     /// A sale of goods or services.
@@ -86,7 +86,7 @@ impl OperationKind {
 }
 
 /// Where an operation is in its lifecycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LifecycleState {
     /// Still being rung up.
@@ -112,7 +112,7 @@ impl LifecycleState {
 }
 
 /// Where the operation was rung up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     /// At a register.
@@ -148,8 +148,18 @@ impl Serialize for Timestamp {
     }
 }
 
+/// Reads back what [`Serialize`] wrote (RFC 3339, offset kept), so that a serialised operation
+/// round-trips exactly (the DSFinV-K collector's spill file relies on it).
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Timestamp::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("not an RFC 3339 time: {s:?}")))
+    }
+}
+
 /// The operation's timestamps as the source gave them.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Timestamps {
     /// When the record was created.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -176,7 +186,7 @@ impl Timestamps {
 }
 
 /// The canonical operation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Operation {
     /// The API's operation id.
     pub id: String,
@@ -219,13 +229,13 @@ pub struct Operation {
     /// Operation currency; every amount below is in it unless said otherwise.
     pub currency: Currency,
     /// Goods lines (sold and, in exchanges, returned).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lines: Vec<Line>,
     /// Cart-level discounts.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cart_discounts: Vec<CartDiscount>,
     /// Payments.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub payments: Vec<Payment>,
     /// Tip total (v1.1 `tip_amount`, or the sum of register-shape tip lines).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -237,13 +247,13 @@ pub struct Operation {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cash: Option<CashEvent>,
     /// Links to other operations.
-    #[serde(skip_serializing_if = "References::is_empty")]
+    #[serde(default, skip_serializing_if = "References::is_empty")]
     pub references: References,
     /// The customer, where given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customer: Option<Customer>,
     /// Free-text notes.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     /// Whether fiscalisation succeeded (register shape `fiscal_state`; kept apart from the
     /// block because a failed fiscalisation has no block).
@@ -354,7 +364,7 @@ impl Operation {
 }
 
 /// The cashier.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cashier {
     /// Cashier id.
     pub id: String,
@@ -364,7 +374,7 @@ pub struct Cashier {
 }
 
 /// What a line is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LineKind {
     /// Ordinary goods or services.
@@ -378,7 +388,7 @@ pub enum LineKind {
 }
 
 /// Whether a line goes to or comes back from the customer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LineRole {
     /// Goods out (sold).
@@ -388,7 +398,7 @@ pub enum LineRole {
 }
 
 /// One goods line.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Line {
     /// Line id.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -419,10 +429,10 @@ pub struct Line {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subtotal: Option<Decimal>,
     /// Line discounts.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub discounts: Vec<LineDiscount>,
     /// Shares of cart discounts allocated to this line.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cart_allocations: Vec<CartAllocation>,
     /// Gross after all discounts.
     pub total_gross: Decimal,
@@ -434,7 +444,7 @@ pub struct Line {
 }
 
 /// A line discount.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LineDiscount {
     /// Discount id.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -453,7 +463,7 @@ pub struct LineDiscount {
 }
 
 /// A share of a cart discount carried by one line.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CartAllocation {
     /// The cart discount's id.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -463,7 +473,7 @@ pub struct CartAllocation {
 }
 
 /// A tax on a line.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LineTax {
     /// Tax name (v1.1; in Italy the Natura code for 0 % lines).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -481,7 +491,7 @@ pub struct LineTax {
 }
 
 /// A cart-level discount.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CartDiscount {
     /// Discount id.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -500,7 +510,7 @@ pub struct CartDiscount {
 }
 
 /// How a payment was made.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentMethod {
     /// Cash (Bar).
@@ -548,7 +558,7 @@ impl PaymentMethod {
 }
 
 /// Money in or out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// Money in (`inbound` / `captured`).
@@ -558,7 +568,7 @@ pub enum Direction {
 }
 
 /// One payment.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Payment {
     /// Payment id.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -612,7 +622,7 @@ impl Payment {
 }
 
 /// Totals as stated by the source.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Totals {
     /// Gross before any discount.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -636,12 +646,12 @@ pub struct Totals {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payable: Option<Decimal>,
     /// Per-rate breakdown, where stated.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tax_breakdown: Vec<TaxBucket>,
 }
 
 /// One rate of a tax breakdown.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaxBucket {
     /// Rate as a fraction.
     pub rate: Decimal,
@@ -658,7 +668,7 @@ pub struct TaxBucket {
 }
 
 /// Cash-drawer data.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum CashEvent {
     /// A session opens with a float.
@@ -724,7 +734,7 @@ impl CashEvent {
 }
 
 /// Links to other operations.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct References {
     /// The operation this one returns, exchanges, voids or captures.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -747,7 +757,7 @@ impl References {
 }
 
 /// The customer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Customer {
     /// Customer id.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -764,7 +774,7 @@ pub struct Customer {
 }
 
 /// The fiscal regime.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Regime {
     /// Germany.
     KassenSichV,
@@ -788,7 +798,7 @@ impl Regime {
 }
 
 /// Whether the fiscal device recorded the event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FiscalState {
     /// Not yet attempted or in progress.
@@ -802,7 +812,7 @@ pub enum FiscalState {
 /// The regime-typed fiscal block.
 // One per operation, never in large arrays of its own: boxing the TSE variant buys nothing.
 #[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "regime")]
 pub enum Fiscal {
     /// German TSE data.
@@ -827,7 +837,7 @@ impl Fiscal {
 }
 
 /// Germany: what the TSE signed.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TseFiscal {
     /// TSE serial number (hex SHA-256 of the public key).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -859,7 +869,7 @@ pub struct TseFiscal {
 }
 
 /// One TSE log event.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TseEvent {
     /// Log time.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -883,7 +893,7 @@ pub struct TseEvent {
 }
 
 /// Austria: the signed receipt.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RksvFiscal {
     /// Kassen-ID.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -918,7 +928,7 @@ pub struct RksvFiscal {
 }
 
 /// Italy: the commercial document.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RtFiscal {
     /// Matricola of the RT.
     #[serde(skip_serializing_if = "Option::is_none")]

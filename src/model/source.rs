@@ -7,10 +7,10 @@
 use std::fmt;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The location of one record in the input.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct SourceLoc {
     /// The file as given on the command line (or found in a directory).
     pub file: Arc<str>,
@@ -24,7 +24,7 @@ pub struct SourceLoc {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub index: Option<u64>,
     /// JSON pointer of the record inside its top-level value (`/data/3` in a list page).
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub pointer: String,
 }
 

@@ -7,7 +7,14 @@
 //! Austrian receipts by a simulated cash box per register ([`Cashbox`]: ES256 signature,
 //! chaining value, AES-encrypted turnover counter), so the KassenSichV and RKSV verifiers
 //! check them end to end. Italian RT seals still come from [`unsigned_signature_bytes`] and
-//! are random.
+//! are random (cheap: no signing).
+//!
+//! With `SynthOptions::placeholder_tse_signatures` (`--placeholder-signatures`) neither TSE
+//! logs nor RKSV receipts are signed: ECDSA would dominate generation time for volume
+//! benchmarks. Each signature is replaced by deterministic bytes of its size derived from
+//! what would have been signed, and everything else (counters, RKSV chaining value over the
+//! receipt as written, encrypted turnover counter) stays as real signing would leave it, so
+//! the data verifies with `--no-signatures` exactly as signed data does.
 
 use chrono::DateTime;
 
@@ -44,7 +51,8 @@ pub(crate) struct Identity {
     pub public_key: String,
     /// The register's software TSE (DE).
     pub tse: Option<TseSigner>,
-    /// Placeholder bytes instead of TSE signatures (`SynthOptions::placeholder_tse_signatures`).
+    /// Placeholder bytes instead of TSE and RKSV signatures
+    /// (`SynthOptions::placeholder_tse_signatures`).
     pub placeholder_signatures: bool,
     /// Kassen-ID (AT).
     pub cashbox_id: String,
@@ -448,22 +456,24 @@ impl FiscalState {
         let date = DateTime::from_timestamp(at + i64::from(offset), 0)
             .expect("simulated times are in range")
             .naive_utc();
-        let signed = cashbox.sign(
-            &mut self.at_chain,
-            &at_sign::Input {
-                kind: match kind {
-                    AtKind::Start => at_sign::Kind::Start,
-                    AtKind::Null => at_sign::Kind::Null,
-                    AtKind::Standard => at_sign::Kind::Standard,
-                    AtKind::Storno => at_sign::Kind::Storno,
-                    AtKind::Training => at_sign::Kind::Training,
-                },
-                receipt_id: out.doc_number.as_str(),
-                date,
-                amounts: *amounts,
-                device_failed: false,
+        let input = at_sign::Input {
+            kind: match kind {
+                AtKind::Start => at_sign::Kind::Start,
+                AtKind::Null => at_sign::Kind::Null,
+                AtKind::Standard => at_sign::Kind::Standard,
+                AtKind::Storno => at_sign::Kind::Storno,
+                AtKind::Training => at_sign::Kind::Training,
             },
-        );
+            receipt_id: out.doc_number.as_str(),
+            date,
+            amounts: *amounts,
+            device_failed: false,
+        };
+        let signed = if id.placeholder_signatures {
+            cashbox.sign_placeholder(&mut self.at_chain, &input)
+        } else {
+            cashbox.sign(&mut self.at_chain, &input)
+        };
         out.turnover = i64::try_from(signed.counter).expect("simulated turnover fits in i64");
         out.end_sig = B64::from_str(signed.qr.rsplit('_').next().unwrap_or_default());
         out.qr.clear();

@@ -266,7 +266,10 @@ pub(crate) fn build(opts: &SynthOptions) -> (MasterData, Vec<RegisterSpec>) {
             software_version: "4.2.1".to_string(),
             base_currency: "EUR".to_string(),
         });
-        let mut identity = Identity::default();
+        let mut identity = Identity {
+            placeholder_signatures: opts.placeholder_tse_signatures,
+            ..Identity::default()
+        };
         match country {
             Country::De => {
                 // The drawn bytes seed the TSE key, so the master stream is consumed as before.
@@ -301,7 +304,6 @@ pub(crate) fn build(opts: &SynthOptions) -> (MasterData, Vec<RegisterSpec>) {
                     time_format: super::fiscal::DE_TIME_FORMAT.to_string(),
                 });
                 identity.tse = Some(signer);
-                identity.placeholder_signatures = opts.placeholder_tse_signatures;
             }
             Country::At => {
                 let mut key = [0u8; 32];

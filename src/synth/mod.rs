@@ -55,10 +55,11 @@ pub struct SynthOptions {
     pub start: chrono::NaiveDate,
     /// Anomalies to plant, one instance each.
     pub inject: Vec<Anomaly>,
-    /// German TSE signatures as deterministic placeholder bytes of the right size instead of
-    /// real signatures: every other field is as signed data would have it. For volume
-    /// benchmarks audited with `--no-signatures`, where signing with the brainpool curves
-    /// would take most of the generation time.
+    /// German TSE and Austrian RKSV signatures as deterministic placeholder bytes of the
+    /// right size instead of real signatures: every other field, the RKSV chaining value and
+    /// encrypted turnover counter included, is as signed data would have it. For volume
+    /// benchmarks audited with `--no-signatures`, where ECDSA signing would take most of the
+    /// generation time. (The name predates the Austrian part; `--placeholder-signatures`.)
     pub placeholder_tse_signatures: bool,
     /// Output directory (created if missing; files of the same names are replaced).
     pub out: PathBuf,

@@ -2550,3 +2550,178 @@ fn throughput() {
         }
     }
 }
+
+/// A run of RKSV receipts of every kind, from both the real cash box and the placeholder
+/// path.
+fn rksv_pair() -> (
+    crate::regime::rksv::sign::Cashbox,
+    Vec<crate::regime::rksv::sign::Signed>,
+    Vec<crate::regime::rksv::sign::Signed>,
+) {
+    use crate::regime::rksv::sign::{Cashbox, Chain, Input, Kind};
+    let cashbox = Cashbox::from_seed("AT-KASSE-07", b"placeholder seed", [9; 32]);
+    let date = chrono::NaiveDate::from_ymd_opt(2026, 3, 2)
+        .unwrap()
+        .and_hms_opt(9, 15, 7)
+        .unwrap();
+    let ids: Vec<String> = (1..=7).map(|i| i.to_string()).collect();
+    let kinds = [
+        (Kind::Start, [0; 5]),
+        (Kind::Standard, [1200, 550, 0, 10_000, 490]),
+        (Kind::Training, [999, 0, 0, 0, 0]),
+        (Kind::Storno, [-1200, 0, 0, 0, 0]),
+        (Kind::Null, [0; 5]),
+        (Kind::Standard, [0, -550, 0, 0, 0]),
+        (Kind::Null, [0; 5]),
+    ];
+    let inputs: Vec<Input<'_>> = kinds
+        .iter()
+        .zip(&ids)
+        .map(|((kind, amounts), id)| Input {
+            kind: *kind,
+            receipt_id: id,
+            date,
+            amounts: *amounts,
+            device_failed: false,
+        })
+        .collect();
+    let mut chain = Chain::default();
+    let real = inputs.iter().map(|i| cashbox.sign(&mut chain, i)).collect();
+    let mut chain = Chain::default();
+    let fake = inputs
+        .iter()
+        .map(|i| cashbox.sign_placeholder(&mut chain, i))
+        .collect();
+    (cashbox, real, fake)
+}
+
+/// DEP7 verification of `jws` with `cashbox`'s keys: findings as (code, receipt) and the
+/// summary.
+fn verify_rksv(
+    cashbox: &crate::regime::rksv::sign::Cashbox,
+    jws: &[String],
+    skip_signatures: bool,
+) -> (
+    Vec<(&'static str, Option<String>)>,
+    crate::regime::rksv::dep::Summary,
+) {
+    let mut keys = crate::regime::rksv::dep::KeyMaterial::default();
+    keys.aes_key = Some(*cashbox.aes_key());
+    keys.insert(
+        cashbox.serial(),
+        crate::regime::rksv::crypto::PublicKey::from_sec1(cashbox.public_key()).unwrap(),
+    );
+    keys.skip_signatures = skip_signatures;
+    let mut findings = Vec::new();
+    let mut sink = |f: crate::regime::rksv::dep::Finding| findings.push((f.code, f.receipt));
+    let mut v = crate::regime::rksv::dep::Verifier::new(&keys, &mut sink);
+    v.receipts_at("t", 0, jws);
+    let summary = v.finish();
+    (findings, summary)
+}
+
+#[test]
+fn placeholder_rksv_receipts_differ_from_signed_ones_only_in_signature_and_chain() {
+    use crate::regime::rksv::receipt::{parse_jws, parse_qr, to_jws};
+    let (cashbox, real, fake) = rksv_pair();
+    // The Startbeleg chains to the Kassen-ID, so its payload is the signed one exactly.
+    assert_eq!(
+        parse_jws(&real[0].jws).unwrap().payload,
+        parse_jws(&fake[0].jws).unwrap().payload
+    );
+    for (r, f) in real.iter().zip(&fake) {
+        assert_eq!(r.counter, f.counter);
+        let (mut r, mut f) = (parse_jws(&r.jws).unwrap(), parse_jws(&f.jws).unwrap());
+        assert_eq!(f.signature.len(), 64, "an ES256 r‖s is 64 bytes");
+        assert_ne!(r.signature, f.signature);
+        for x in [&mut r, &mut f] {
+            x.chain = [0; 8];
+            x.signature.clear();
+            x.payload.clear();
+        }
+        assert_eq!(r, f);
+    }
+    for f in &fake {
+        assert_eq!(to_jws(&parse_qr(&f.qr).unwrap()), f.jws, "QR and JWS agree");
+    }
+    let jws: Vec<String> = fake.iter().map(|s| s.jws.clone()).collect();
+    // Chain, counter and format verify; only the signatures do not.
+    let (findings, summary) = verify_rksv(&cashbox, &jws, true);
+    assert_eq!(findings, []);
+    assert_eq!(summary.final_counter, real.last().unwrap().counter);
+    assert!(summary.counters_checked > 0);
+    let (findings, summary) = verify_rksv(&cashbox, &jws, false);
+    assert_eq!(summary.signatures_valid, 0);
+    let expected: Vec<(&str, Option<String>)> =
+        (1..=7).map(|i| ("RKS011", Some(i.to_string()))).collect();
+    assert_eq!(findings, expected);
+    // The real ones pass with signatures, so the findings above are the placeholders'.
+    let jws: Vec<String> = real.iter().map(|s| s.jws.clone()).collect();
+    assert_eq!(verify_rksv(&cashbox, &jws, false).0, []);
+}
+
+#[test]
+fn placeholder_signatures_are_deterministic_and_change_only_signed_registers() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let c = tempfile::tempdir().unwrap();
+    let mut oa = opts(a.path(), 13, SynthRegime::Mixed, SynthShape::Mixed);
+    oa.days = 2;
+    oa.inject = ALL_ANOMALIES.to_vec();
+    oa.placeholder_tse_signatures = true;
+    let ob = SynthOptions {
+        out: b.path().to_path_buf(),
+        ..oa.clone()
+    };
+    let oc = SynthOptions {
+        out: c.path().to_path_buf(),
+        placeholder_tse_signatures: false,
+        ..oa.clone()
+    };
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let sa = one.install(|| generate(&oa, &|_| {})).unwrap();
+    let sb = generate(&ob, &|_| {}).unwrap();
+    let sc = generate(&oc, &|_| {}).unwrap();
+    assert_eq!(sa.per_register, sc.per_register);
+    for ((fa, fb), fc) in sa.files.iter().zip(&sb.files).zip(&sc.files) {
+        let name = fa.file_name().unwrap().to_str().unwrap().to_string();
+        let (ba, bb, bc) = (
+            std::fs::read(fa).unwrap(),
+            std::fs::read(fb).unwrap(),
+            std::fs::read(fc).unwrap(),
+        );
+        assert!(ba == bb, "{name}: same seed, different bytes");
+        // Italian RT seals were never signed; German and Austrian files carry placeholders.
+        let signed = name.starts_with("reg_de_") || name.starts_with("reg_at_");
+        assert_eq!(ba != bc, signed, "{name}");
+    }
+    // The Austrian receipts in the files carry 64-byte placeholders that fail ES256.
+    let md = MasterData::load(&a.path().join("masterdata.toml")).unwrap();
+    let mut receipts = 0;
+    for f in register_files(&sa)
+        .iter()
+        .filter(|f| f.to_str().unwrap().contains("reg_at_"))
+    {
+        let text = std::fs::read_to_string(f).unwrap();
+        let cb = md
+            .rksv
+            .iter()
+            .find(|cb| f.file_stem().unwrap().to_str() == Some(cb.register_id.as_str()))
+            .unwrap();
+        let der = b64_decode(cb.certificate.as_deref().unwrap());
+        let key = crate::regime::rksv::crypto::read_certificate(&der)
+            .unwrap()
+            .key
+            .unwrap();
+        for qr in text.split('"').filter(|s| s.starts_with("_R1-AT100_")) {
+            let r = crate::regime::rksv::receipt::parse_qr(qr).unwrap();
+            assert_eq!(r.signature.len(), 64);
+            assert!(!key.verify_es256(r.signing_input().as_bytes(), &r.signature));
+            receipts += 1;
+        }
+    }
+    assert!(receipts > 50, "{receipts} RKSV receipts");
+}

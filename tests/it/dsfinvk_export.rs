@@ -24,13 +24,21 @@ fn demo_exports(options: &Options) -> BTreeMap<String, Export> {
 /// The exports of the demo's KassenSichV registers with master data `md`.
 fn demo_exports_with(md: &MasterData, options: &Options) -> BTreeMap<String, Export> {
     let r = read(&[&demo_dir()]);
-    let mut c = Collector::default();
+    // Spilling after 40 operations: the snapshots below are of archives built from operations
+    // read back from the spill file (equal to those built in memory: `collect`'s tests).
+    let spill_dir = tempfile::tempdir().unwrap();
+    let mut c = Collector::spilling_after(spill_dir.path(), 40);
     for op in r.ops {
         c.push(op);
     }
-    c.finish()
+    assert!(c.spilled());
+    let collected = c.finish();
+    collected
+        .registers
         .into_iter()
-        .map(|(reg, ops)| {
+        .map(|g| {
+            let reg = g.register.clone();
+            let ops = collected.spill.load(g).unwrap();
             let e = export(&reg, &ops, md, options).unwrap().unwrap();
             (reg, e)
         })

@@ -20,6 +20,7 @@ mod rt_xml;
 mod shapes;
 mod shard;
 mod synth;
+mod synth_placeholder;
 mod tse_check;
 mod util;
 mod validate;

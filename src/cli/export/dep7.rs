@@ -17,7 +17,6 @@ use serde::Serialize;
 use super::super::Outcome;
 use super::super::common::{self, InputArgs};
 use crate::export::dep7::{DepFile, Writer};
-use crate::ingest::Mode;
 use crate::model::masterdata::MasterData;
 use crate::output::Output;
 use crate::regime::rksv::dep::{self, Verifier};
@@ -102,16 +101,10 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let mut writer = Writer::new(&args.out, md);
-    let summary = common::ingest_inputs(
-        &args.input,
-        Mode::Streaming,
-        out,
-        &mut |_| Ok(()),
-        &mut |op, _| {
-            writer.push(&op);
-            Ok(())
-        },
-    )?;
+    let summary = common::ingest_inputs(&args.input, out, &mut |_| Ok(()), &mut |op, _| {
+        writer.push(&op);
+        Ok(())
+    })?;
     let files = writer.finish()?;
     if files.is_empty() {
         out.human("no RKSV receipt in the input")?;

@@ -7,7 +7,6 @@
 //! record was rejected, 2 when nothing could be read, the master data lacks a register being
 //! exported (the Stamm tables need it) or an operation cannot be expressed in DSFinV-K.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -18,7 +17,6 @@ use super::super::Outcome;
 use super::super::common::{self, InputArgs};
 use crate::export::ZTotals;
 use crate::export::dsfinvk::{self, Collector, Options};
-use crate::ingest::Mode;
 use crate::model::Operation;
 use crate::model::masterdata::MasterData;
 use crate::output::Output;
@@ -74,29 +72,47 @@ impl Archive {
     }
 }
 
-/// Exports every register of `by_register` into `dir`; returns the archives written.
-/// Registers without a complete closing are skipped.
+/// Exports every register `collected` holds into `dir`; returns the archives written, in
+/// register order. Registers without a complete closing are skipped.
 ///
-/// The archives are built in parallel, then written in register order up to the first
-/// failure, so that a failing register leaves the same files behind as a serial run would.
-/// Each register's operations are freed by the thread that exported them.
+/// Each register is read back, built and written by one thread, so that memory holds a
+/// register per thread. When a register fails, the archives of the registers after it (in
+/// register order) are removed again and the first failure is returned, so that the same
+/// files are left behind as by a run that stopped at the failure.
 pub fn write_all(
-    by_register: BTreeMap<String, Vec<Operation>>,
+    collected: dsfinvk::Collected,
     md: &MasterData,
     options: &Options,
     dir: &Path,
 ) -> Result<Vec<Archive>, dsfinvk::Error> {
-    let built: Vec<Result<Option<Built>, dsfinvk::Error>> = by_register
+    let dsfinvk::Collected { registers, spill } = collected;
+    let written: Vec<Result<Option<Archive>, dsfinvk::Error>> = registers
         .into_par_iter()
-        .map(|(register, ops)| build(&register, &ops, md, options))
+        .map(|g| {
+            let register = g.register.clone();
+            let ops = spill.load(g)?;
+            build(&register, &ops, md, options)?
+                .map(|b| b.write(dir))
+                .transpose()
+        })
         .collect();
     let mut archives = Vec::new();
-    for b in built {
-        if let Some(b) = b? {
-            archives.push(b.write(dir)?);
+    let mut failure = None;
+    for w in written {
+        match (w, &failure) {
+            (Ok(Some(a)), None) => archives.push(a),
+            (Ok(None), _) => {}
+            (Ok(Some(a)), Some(_)) => {
+                let _ = std::fs::remove_file(&a.path);
+            }
+            (Err(e), None) => failure = Some(e),
+            (Err(_), Some(_)) => {}
         }
     }
-    Ok(archives)
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(archives),
+    }
 }
 
 /// One register's archive, built in memory and not written yet.
@@ -173,22 +189,20 @@ impl Built {
 /// Runs `fiskal export dsfinvk`.
 pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
     let md = common::load_master_data(&args.input)?;
-    let mut collector = Collector::default();
-    // Every operation is kept for the export anyway, so the files may as well be parsed in
-    // parallel.
-    let summary = common::ingest_inputs(
-        &args.input,
-        Mode::ParallelFiles,
-        out,
-        &mut |_| Ok(()),
-        &mut |op, _| {
-            collector.push(op);
-            Ok(())
-        },
-    )?;
-    let by_register = collector.finish();
-    if let Some(missing) = by_register
-        .keys()
+    // The archives go here, and so does the collector's spill file (same file system, and
+    // not a RAM-backed /tmp).
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let mut collector = Collector::spilling_to(&args.out);
+    let summary = common::ingest_inputs(&args.input, out, &mut |_| Ok(()), &mut |op, _| {
+        collector.push(op);
+        Ok(())
+    })?;
+    let collected = collector.finish();
+    if let Some(missing) = collected
+        .registers
+        .iter()
+        .map(|g| g.register.as_str())
         .find(|r| md.as_ref().is_none_or(|(_, m)| m.register(r).is_none()))
     {
         anyhow::bail!(
@@ -200,11 +214,7 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         cutoff_hour: args.cutoff_hour,
     };
     let archives = match &md {
-        Some((_, m)) => {
-            std::fs::create_dir_all(&args.out)
-                .with_context(|| format!("creating {}", args.out.display()))?;
-            write_all(by_register, m, &options, &args.out)?
-        }
+        Some((_, m)) => write_all(collected, m, &options, &args.out)?,
         None => Vec::new(),
     };
     if archives.is_empty() {

@@ -17,7 +17,6 @@ use anyhow::Context;
 use super::super::Outcome;
 use super::super::common::{self, InputArgs};
 use crate::export::rt::{ClosingFile, Seal, Writer};
-use crate::ingest::Mode;
 use crate::output::Output;
 
 /// Arguments of `fiskal export rt`.
@@ -91,16 +90,10 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let mut writer = Writer::new(&args.out, md, &seal);
-    let summary = common::ingest_inputs(
-        &args.input,
-        Mode::Streaming,
-        out,
-        &mut |_| Ok(()),
-        &mut |op, _| {
-            writer.push(&op);
-            Ok(())
-        },
-    )?;
+    let summary = common::ingest_inputs(&args.input, out, &mut |_| Ok(()), &mut |op, _| {
+        writer.push(&op);
+        Ok(())
+    })?;
     let (files, skipped) = writer.finish()?;
     if files.is_empty() {
         out.human("no RT document in the input")?;

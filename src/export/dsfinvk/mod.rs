@@ -31,6 +31,7 @@
 
 pub mod check;
 pub mod closing;
+mod collect;
 pub mod csv;
 pub mod index_xml;
 pub mod mapping;
@@ -51,7 +52,8 @@ use rayon::prelude::*;
 use rust_decimal::Decimal;
 
 use crate::model::masterdata::MasterData;
-use crate::model::{Fiscal, Operation, OperationKind, Regime};
+use crate::model::{Fiscal, Operation, OperationKind};
+pub use collect::{Collected, Collector, Gathered, SPILL_AFTER, SpillFile};
 use mapping::{Context, Target, Vorgang};
 use tables::{TABLES, Table};
 
@@ -93,6 +95,14 @@ pub enum Error {
         path: PathBuf,
         /// The cause.
         source: std::io::Error,
+    },
+    /// The register's operations could not be read back from the collector's spill file.
+    #[error("register {register}: spilled operations: {message}")]
+    Spill {
+        /// The register.
+        register: String,
+        /// What failed.
+        message: String,
     },
 }
 
@@ -298,57 +308,6 @@ impl Export {
             source,
         })?;
         Ok(path)
-    }
-}
-
-/// Gathers KassenSichV operations per register from a stream of operations.
-///
-/// Operations without a fiscal block (session records, unsigned cash movements) are kept
-/// while their register is not known to be of another regime; a register showing an RKSV or
-/// RT block is dropped with everything gathered for it.
-#[derive(Debug, Default)]
-pub struct Collector {
-    by_register: BTreeMap<String, Vec<Operation>>,
-    kassensichv: BTreeSet<String>,
-    other: BTreeSet<String>,
-}
-
-impl Collector {
-    /// Takes one operation.
-    pub fn push(&mut self, op: Operation) {
-        let Some(register) = op.register_id.as_deref() else {
-            return;
-        };
-        if self.other.contains(register) {
-            return;
-        }
-        match op.regime() {
-            Some(Regime::KassenSichV) if !self.kassensichv.contains(register) => {
-                self.kassensichv.insert(register.to_string());
-            }
-            Some(Regime::KassenSichV) | None => {}
-            Some(_) => {
-                self.other.insert(register.to_string());
-                self.by_register.remove(register);
-                return;
-            }
-        }
-        match self.by_register.get_mut(register) {
-            Some(ops) => ops.push(op),
-            None => {
-                let register = register.to_string();
-                self.by_register.insert(register, vec![op]);
-            }
-        }
-    }
-
-    /// The operations of every register with at least one KassenSichV operation, by id.
-    pub fn finish(self) -> BTreeMap<String, Vec<Operation>> {
-        let kassensichv = self.kassensichv;
-        self.by_register
-            .into_iter()
-            .filter(|(r, _)| kassensichv.contains(r))
-            .collect()
     }
 }
 
