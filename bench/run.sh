@@ -5,10 +5,11 @@
 #   FISKAL_BENCH_DIR=/path bench/run.sh …   (where the histories go; default /tmp)
 #   FISKAL_BENCH_THREADS="2 1" …            (thread counts to run each stage with)
 #   FISKAL_BENCH_REGIME=rt …                (one regime instead of all three: `mixed`)
+#   FISKAL_BENCH_EXTRAS=0 …                 (only the sizes: no replay, openssl or PyPI part)
 #
 # For every SIZE a synth history of about SIZE operations (all three regimes, both API shapes,
 # 50 operations a register-day spread over registers and days so the registers grow with the
-# size) is written with placeholder TSE signatures, then each stage is run and timed under
+# size) is written with placeholder signatures (German and Austrian), then each stage is run and timed under
 # /usr/bin/time: wall and CPU time, operations/s, peak RSS. Stages:
 #
 #   synth      fiskal synth (writes the history)
@@ -28,6 +29,7 @@ sizes=("$@")
 threads=${FISKAL_BENCH_THREADS:-2 1}
 base=${FISKAL_BENCH_DIR:-${TMPDIR:-/tmp}}
 regime=${FISKAL_BENCH_REGIME:-mixed}
+extras=${FISKAL_BENCH_EXTRAS:-1}
 
 cargo build --release --quiet
 bin=$PWD/target/release/fiskal
@@ -87,6 +89,13 @@ for size in "${sizes[@]}"; do
     rm -rf "$work"
     trap - EXIT
 done
+
+# FISKAL_BENCH_EXTRAS=0: the sizes only (a second run at another size need not repeat what
+# follows).
+if [ "$extras" = 0 ]; then
+    echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+    exit 0
+fi
 
 # Signature replay: a signed history (real TSE, RKSV and RT data), checked with and without
 # signatures; the difference is the replay.

@@ -8,7 +8,7 @@ use std::path::Path;
 use fiskal::regime::rksv::dep::{Finding, KeyMaterial, Summary, Verifier};
 use fiskal::synth::{Anomaly, SynthOptions, SynthRegime, SynthShape, generate};
 
-use crate::util::{Workdir, fiskal, json_lines};
+use crate::util::{Workdir, finding_keys, fiskal, json_lines};
 
 fn synth(dir: &Path, shape: SynthShape, days: u32, inject: Vec<Anomaly>) {
     generate(
@@ -38,16 +38,7 @@ fn check(dir: &Path) -> Vec<(String, String)> {
         .arg("--json")
         .output()
         .unwrap();
-    json_lines(out.stdout)
-        .into_iter()
-        .filter(|v| v["type"] == "finding")
-        .map(|v| {
-            (
-                v["code"].as_str().unwrap().to_string(),
-                v["operation_id"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
+    finding_keys(out.stdout)
 }
 
 fn export(input: &Path, out: &Path) -> Vec<serde_json::Value> {

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use crate::util::{Workdir, fiskal, json_lines};
+use crate::util::{Workdir, finding_keys, fiskal, json_lines};
 
 fn synth(w: &Workdir, name: &str, regime: &str, inject: &[&str], flag: Option<&str>) -> PathBuf {
     let out = w.path(name);
@@ -43,16 +43,7 @@ fn findings(dir: &Path, no_signatures: bool) -> BTreeSet<(String, String)> {
     }
     let out = cmd.arg(dir).output().unwrap();
     assert!(matches!(out.status.code(), Some(0 | 1)), "{out:?}");
-    json_lines(out.stdout)
-        .into_iter()
-        .filter(|v| v["type"] == "finding")
-        .map(|v| {
-            (
-                v["code"].as_str().unwrap().to_string(),
-                v["operation_id"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
+    finding_keys(out.stdout)
 }
 
 fn codes(f: &BTreeSet<(String, String)>) -> BTreeSet<&str> {

@@ -122,3 +122,17 @@ pub fn json_lines(stdout: Vec<u8>) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
+
+/// `(code, operation id)` of every finding in `--json` output, in output order.
+pub fn finding_keys<C: FromIterator<(String, String)>>(stdout: Vec<u8>) -> C {
+    json_lines(stdout)
+        .into_iter()
+        .filter(|v| v["type"] == "finding")
+        .map(|v| {
+            (
+                v["code"].as_str().unwrap().to_string(),
+                v["operation_id"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
