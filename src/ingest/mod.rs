@@ -10,7 +10,6 @@ pub mod dump;
 pub mod reject;
 pub mod wire;
 
-use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::PathBuf;
 
@@ -19,7 +18,8 @@ use serde_json::value::RawValue;
 pub use dump::InputFiles;
 pub use reject::{Reject, RejectClass};
 
-use crate::model::{CompactLoc, Operation, SourceLoc, SourceTable, WireShape};
+use crate::model::keyset::KeySet;
+use crate::model::{LocLog, Operation, SourceLoc, SourceTable, WireShape};
 use reject::FieldError;
 use wire::Detected;
 
@@ -306,13 +306,19 @@ impl std::str::FromStr for Shard {
 /// Per-run record state: the ids seen so far.
 #[derive(Default)]
 struct Records {
-    // Per id a 128-bit hash and a compact location (about 40 bytes with the table's overhead),
-    // so that millions of ids fit in little memory; two ids colliding by chance is beyond any
-    // realistic history size. The full location is rebuilt only when a duplicate is reported.
-    seen: HashMap<u128, CompactLoc>,
+    // Per id 16 bytes: the top 96 bits of a 128-bit hash of the id, over the id's ordinal
+    // (its place in `locations`). Two ids colliding in 96 bits by chance is beyond any
+    // realistic history size; the ordinal finds where the first was read, only when a
+    // duplicate is reported.
+    seen: KeySet<u128>,
+    locations: LocLog,
     sources: SourceTable,
     other_shards: u64,
 }
+
+/// Ordinals from here on are not kept (four billion ids in one run): a duplicate of such an
+/// id is still refused, without saying where the first was read.
+const NO_ORDINAL: u32 = u32::MAX;
 
 /// A record after decoding, before the duplicate check.
 enum Parsed {
@@ -387,25 +393,48 @@ impl Records {
             Parsed::Item(reject @ Item::Reject(_)) => sink(reject),
             Parsed::Elsewhere(loc, id) => {
                 self.other_shards += 1;
-                if let Some(id) = id {
-                    let key = id_key(&id);
-                    if !self.seen.contains_key(&key) {
-                        let at = self.sources.compact(&loc);
-                        self.seen.insert(key, at);
-                    }
+                if let Some(id) = id
+                    && self.first(&id).is_none()
+                {
+                    self.remember(&id, &loc);
                 }
             }
         }
     }
 
+    /// The packed entry of an id read before.
+    fn first(&self, id: &str) -> Option<u128> {
+        let hash = id_key(id) >> 32;
+        self.seen.find(hash << 32, |k| k >> 32 == hash)
+    }
+
+    fn remember(&mut self, id: &str, loc: &SourceLoc) {
+        let ordinal = u32::try_from(self.seen.len())
+            .ok()
+            .filter(|&n| n != NO_ORDINAL);
+        if ordinal.is_some() {
+            let at = self.sources.compact(loc);
+            self.locations.push(at);
+        }
+        let hash = id_key(id) >> 32;
+        self.seen
+            .insert(hash << 32 | u128::from(ordinal.unwrap_or(NO_ORDINAL)));
+    }
+
     fn accept(&mut self, op: Box<Operation>, sink: &mut dyn FnMut(Item)) {
-        let key = id_key(&op.id);
-        if let Some(first) = self.seen.get(&key) {
-            let message = format!(
-                "duplicate id {}, first read at {}",
-                op.id,
-                self.sources.expand(*first)
-            );
+        if let Some(first) = self.first(&op.id) {
+            let ordinal = first as u32;
+            let at = (ordinal != NO_ORDINAL)
+                .then(|| self.locations.get(u64::from(ordinal)))
+                .flatten();
+            let message = match at {
+                Some(at) => format!(
+                    "duplicate id {}, first read at {}",
+                    op.id,
+                    self.sources.expand(at)
+                ),
+                None => format!("duplicate id {}, first read earlier in this run", op.id),
+            };
             let reject = FieldError::new(
                 RejectClass::DuplicateId,
                 "/id",
@@ -417,8 +446,7 @@ impl Records {
             sink(Item::Reject(reject));
             return;
         }
-        let seen = self.sources.compact(&op.source);
-        self.seen.insert(key, seen);
+        self.remember(&op.id, &op.source);
         sink(Item::Operation(op));
     }
 }

@@ -5,12 +5,14 @@
 
 pub mod finding;
 pub mod hash;
+pub mod keyset;
 pub mod masterdata;
 pub mod money;
 pub mod operation;
 pub mod source;
+pub mod templog;
 
 pub use finding::{Finding, Severity};
 pub use money::Currency;
 pub use operation::*;
-pub use source::{CompactLoc, SourceLoc, SourceTable};
+pub use source::{CompactLoc, LocLog, SourceLoc, SourceTable};

@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::templog::TempLog;
+
 /// The location of one record in the input.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct SourceLoc {
@@ -118,6 +120,59 @@ impl SourceTable {
     }
 }
 
+impl CompactLoc {
+    pub(crate) const BYTES: usize = 24;
+
+    pub(crate) fn to_bytes(self) -> [u8; Self::BYTES] {
+        let mut b = [0; Self::BYTES];
+        b[0..4].copy_from_slice(&self.source.to_le_bytes());
+        b[4..8].copy_from_slice(&self.page_element.to_le_bytes());
+        b[8..16].copy_from_slice(&self.line.to_le_bytes());
+        b[16..24].copy_from_slice(&self.index.to_le_bytes());
+        b
+    }
+
+    pub(crate) fn from_bytes(b: &[u8; Self::BYTES]) -> CompactLoc {
+        let u32_at = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes"));
+        let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        CompactLoc {
+            source: u32_at(0),
+            page_element: u32_at(4),
+            line: u64_at(8),
+            index: u64_at(16),
+        }
+    }
+}
+
+/// The [`CompactLoc`] of every record of a run, by ordinal, in a [`TempLog`].
+///
+/// Duplicate detection must be able to say where an id was first read, for any of millions
+/// of ids, but asks only when it finds a duplicate: 24 bytes an id in memory (240 MB at ten
+/// million) would be spent on a rare message.
+#[derive(Debug)]
+pub struct LocLog(TempLog);
+
+impl Default for LocLog {
+    fn default() -> Self {
+        LocLog(TempLog::new("the locations of the ids read"))
+    }
+}
+
+impl LocLog {
+    /// Appends the location of the next ordinal.
+    pub fn push(&mut self, loc: CompactLoc) {
+        self.0.append(&loc.to_bytes());
+    }
+
+    /// The location of ordinal `n`, if it is still known.
+    pub fn get(&mut self, n: u64) -> Option<CompactLoc> {
+        let mut b = [0; CompactLoc::BYTES];
+        self.0
+            .read_at(n * CompactLoc::BYTES as u64, &mut b)
+            .then(|| CompactLoc::from_bytes(&b))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,5 +196,30 @@ mod tests {
             (a.clone(), b, a)
         );
         assert_eq!(std::mem::size_of::<CompactLoc>(), 24);
+    }
+
+    #[test]
+    fn the_location_log_reads_back_any_ordinal() {
+        let mut t = SourceTable::default();
+        let mut log = LocLog::default();
+        let loc = |i: u64| SourceLoc {
+            line: Some(i + 1),
+            index: i.is_multiple_of(3).then_some(i),
+            ..SourceLoc::file(format!("f{}.ndjson", i / 1000).into(), None)
+        };
+        let mut compact = Vec::new();
+        for i in 0..5000 {
+            let c = t.compact(&loc(i));
+            compact.push(c);
+            log.push(c);
+            if i.is_multiple_of(997) {
+                // Reads between writes must not disturb the appending.
+                assert_eq!(log.get(i / 2), Some(compact[(i / 2) as usize]));
+            }
+        }
+        for i in [0, 1, 999, 1000, 2500, 4999] {
+            assert_eq!(log.get(i).map(|c| t.expand(c)), Some(loc(i)));
+        }
+        assert_eq!(log.get(5000), None);
     }
 }

@@ -382,7 +382,7 @@ impl Validator {
 
     /// Like [`Validator::finish`], but what a later night may still resolve is kept in the
     /// returned [`Carry`] instead of being reported now (module `carry` says what).
-    pub fn finish_carry(self, sink: &mut dyn FnMut(Finding)) -> Carry {
+    pub fn finish_carry(mut self, sink: &mut dyn FnMut(Finding)) -> Carry {
         let mut emit = Emit {
             config: &self.config,
             sink,
@@ -391,7 +391,7 @@ impl Validator {
         for (register, reg) in self.registers {
             let sequence = reg
                 .sequence
-                .finish_carry(&register, &self.sources, &mut emit);
+                .finish_carry(&register, &mut self.ops, &mut emit);
             let unsigned = if reg.regime.is_some() {
                 for op in &reg.unsigned {
                     lifecycle::unsigned(op, reg.regime, &mut emit);

@@ -27,7 +27,7 @@ pub use config::Config;
 pub use session::{Reconciliation, SessionStatus};
 
 use crate::model::masterdata::MasterData;
-use crate::model::{Finding, Operation, Regime, SourceLoc, SourceTable};
+use crate::model::{Finding, Operation, Regime, SourceLoc};
 use crate::regime::kassensichv::check::TseCheck;
 use crate::regime::rksv::check::RksvCheck;
 use crate::regime::rt::check::RtCheck;
@@ -155,7 +155,7 @@ pub struct Validator {
     tse: TseCheck,
     rksv: RksvCheck,
     rt: RtCheck,
-    sources: SourceTable,
+    ops: sequence::OpLog,
     n_ops: u64,
 }
 
@@ -178,7 +178,7 @@ impl Validator {
             tse: TseCheck::new(md, verify),
             rksv: RksvCheck::new(md, verify),
             rt: RtCheck::new(),
-            sources: SourceTable::default(),
+            ops: sequence::OpLog::default(),
             n_ops: 0,
         }
     }
@@ -202,7 +202,7 @@ impl Validator {
         totals::check(op, &mut emit);
         vat::check(op, regime, &mut emit);
         lifecycle::check(op, reg, &mut emit);
-        reg.sequence.push(op, index, &mut self.sources, &mut emit);
+        reg.sequence.push(op, index, &mut self.ops, &mut emit);
         self.devices.push(op, &mut emit);
         self.sessions.push(op, &mut emit);
         self.references.push(op);
@@ -224,13 +224,13 @@ impl Validator {
     }
 
     /// Runs the rules that need the whole stream and emits their findings.
-    pub fn finish(self, sink: &mut dyn FnMut(Finding)) {
+    pub fn finish(mut self, sink: &mut dyn FnMut(Finding)) {
         let mut emit = Emit {
             config: &self.config,
             sink,
         };
         for (register, reg) in self.registers {
-            reg.sequence.finish(&register, &self.sources, &mut emit);
+            reg.sequence.finish(&register, &mut self.ops, &mut emit);
             if reg.regime.is_some() {
                 for op in &reg.unsigned {
                     lifecycle::unsigned(op, reg.regime, &mut emit);

@@ -16,6 +16,8 @@ use super::carry::{is_false, kind_serde, state_serde, time_serde};
 use super::sequence::hash as key;
 use super::totals::sign;
 use super::{Emit, OpRef};
+use crate::model::keyset::KeySet;
+use crate::model::templog::TempLog;
 use crate::model::*;
 
 /// What a later reference needs to know of an operation: about 60 bytes plus its products,
@@ -95,10 +97,90 @@ pub(crate) struct ReferencesCarry {
 }
 
 /// The index of operations and the references still to resolve.
+///
+/// A target is needed only if a reference names it, and references are resolved at the end:
+/// so targets go to a [`Spill`] file as they come, only the ids stay in memory (eight bytes
+/// each, for [`References::contains`]), and [`References::finish`] reads back the targets
+/// that the waiting references name. A run of ten million operations kept them all in a
+/// hash table before: about 100 bytes an operation, the largest index of the validator.
 #[derive(Default)]
 pub(crate) struct References {
+    /// Targets of an earlier run (resumed), and at the end those read back from the spill.
     targets: HashMap<u64, Target>,
+    /// The key of every operation of this run.
+    keys: KeySet<u64>,
+    spill: Spill,
     pending: Vec<Pending>,
+}
+
+/// Where this run's targets wait for the end: records of key, length and JSON of the
+/// [`Target`] in a [`TempLog`].
+struct Spill {
+    log: TempLog,
+    record: Vec<u8>,
+}
+
+impl Default for Spill {
+    fn default() -> Self {
+        Spill {
+            log: TempLog::new("the reference index"),
+            record: Vec::new(),
+        }
+    }
+}
+
+impl Spill {
+    fn push(&mut self, key: u64, t: &Target) {
+        let r = &mut self.record;
+        r.clear();
+        r.extend_from_slice(&key.to_le_bytes());
+        r.extend_from_slice(&[0; 4]);
+        // Plain fields: serialising into a Vec cannot fail.
+        serde_json::to_writer(&mut *r, t).expect("a Target serialises");
+        let len = (r.len() - 12) as u32;
+        r[8..12].copy_from_slice(&len.to_le_bytes());
+        self.log.append(r);
+    }
+
+    /// Reads the wanted targets back into `into` (a later record of a key replaces an
+    /// earlier one, as inserting them in input order would).
+    fn load(&mut self, wanted: &mut dyn FnMut(u64) -> bool, into: &mut HashMap<u64, Target>) {
+        if let Err(e) = self.read(wanted, into) {
+            eprintln!(
+                "fiskal: the reference index's temporary file could not be read back ({e}); references to the operations it held are reported as missing (REF001)"
+            );
+        }
+    }
+
+    fn read(
+        &mut self,
+        wanted: &mut dyn FnMut(u64) -> bool,
+        into: &mut HashMap<u64, Target>,
+    ) -> std::io::Result<()> {
+        use std::io::{ErrorKind, Read};
+        if self.log.is_empty() {
+            return Ok(());
+        }
+        let mut r = self.log.reader()?;
+        let mut head = [0u8; 12];
+        let mut body = Vec::new();
+        loop {
+            match r.read_exact(&mut head) {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::UnexpectedEof => return Ok(()),
+                Err(e) => return Err(e),
+            }
+            let key = u64::from_le_bytes(head[..8].try_into().expect("8 bytes"));
+            let len = u32::from_le_bytes(head[8..].try_into().expect("4 bytes"));
+            body.resize(len as usize, 0);
+            r.read_exact(&mut body)?;
+            if wanted(key) {
+                let t = serde_json::from_slice(&body)
+                    .map_err(|e| std::io::Error::new(ErrorKind::InvalidData, e))?;
+                into.insert(key, t);
+            }
+        }
+    }
 }
 
 fn product(l: &Line) -> u64 {
@@ -127,19 +209,19 @@ impl References {
         for l in &sold_lines {
             add(&mut sold, product(l), l.quantity);
         }
-        self.targets.insert(
-            key(&op.id),
-            Target {
-                kind: op.kind,
-                state: op.state,
-                currency: op.currency,
-                time_ms: millis(time),
-                sold: sold.into_boxed_slice(),
-                gross: sold_lines.iter().map(|l| l.total_gross).sum(),
-                returned: None,
-                voided: op.state == LifecycleState::Voided,
-            },
-        );
+        let target = Target {
+            kind: op.kind,
+            state: op.state,
+            currency: op.currency,
+            time_ms: millis(time),
+            sold: sold.into_boxed_slice(),
+            gross: sold_lines.iter().map(|l| l.total_gross).sum(),
+            returned: None,
+            voided: op.state == LifecycleState::Voided,
+        };
+        let k = key(&op.id);
+        self.keys.insert(k);
+        self.spill.push(k, &target);
         if matches!(
             op.kind,
             OperationKind::Return
@@ -176,7 +258,8 @@ impl References {
 
     /// Whether an operation with this id is in the input.
     pub fn contains(&self, id: &str) -> bool {
-        self.targets.contains_key(&key(id))
+        let k = key(id);
+        self.keys.contains(k) || self.targets.contains_key(&k)
     }
 
     /// The references continuing from an earlier run.
@@ -184,17 +267,34 @@ impl References {
         References {
             targets: c.targets.into_iter().collect(),
             pending: c.pending,
+            ..References::default()
+        }
+    }
+
+    /// Reads back from the spill the targets the waiting references name.
+    fn load_named(&mut self) {
+        let named: std::collections::HashSet<u64> = self
+            .pending
+            .iter()
+            .filter_map(|p| p.target.as_deref().map(key))
+            .collect();
+        if !named.is_empty() {
+            self.spill
+                .load(&mut |k| named.contains(&k), &mut self.targets);
         }
     }
 
     /// Resolves every reference; an original that never came is REF001.
     pub fn finish(mut self, emit: &mut Emit) {
+        self.load_named();
         self.resolve(true, emit);
     }
 
     /// Resolves the references whose original is known as [`References::finish`] does, and
     /// hands on the others with the index: their original may still come.
     pub fn finish_carry(mut self, emit: &mut Emit) -> ReferencesCarry {
+        // The carry holds every target, so all are read back.
+        self.spill.load(&mut |_| true, &mut self.targets);
         let pending = self.resolve(false, emit);
         ReferencesCarry {
             targets: self.targets.into_iter().collect(),

@@ -14,18 +14,84 @@ use serde::{Deserialize, Serialize};
 
 use super::carry::time_serde;
 use super::{Emit, OpRef};
+use crate::model::templog::TempLog;
 use crate::model::*;
 use crate::model::{CompactLoc, SourceTable};
 
-/// One sequenced operation, in about 80 bytes: what the checks need, and enough to name the
-/// operation in a finding.
+/// One sequenced operation, in 32 bytes: what the checks need; its id and location, needed
+/// only to name it in a finding, are in the [`OpLog`].
 struct SeqEntry {
     seq: u64,
     index: u64,
     /// Start time in milliseconds since the epoch; `i64::MIN` when unknown.
     time_ms: i64,
-    id: Box<str>,
-    loc: CompactLoc,
+    /// The operation's record in the [`OpLog`].
+    at: u64,
+}
+
+/// The id and location of the operations the sequences may have to name, in a
+/// [`TempLog`]: a record (id length, [`CompactLoc`], id) per operation, read back only for a
+/// finding and for the last entry of a register. In memory they took about 90 bytes a
+/// sequenced operation, a gigabyte at ten million.
+pub(crate) struct OpLog {
+    sources: SourceTable,
+    log: TempLog,
+    record: Vec<u8>,
+}
+
+impl Default for OpLog {
+    fn default() -> Self {
+        OpLog {
+            sources: SourceTable::default(),
+            log: TempLog::new("the ids of sequenced operations"),
+            record: Vec::new(),
+        }
+    }
+}
+
+impl OpLog {
+    /// Records `op`'s id and location; returns where.
+    fn put(&mut self, op: &Operation) -> u64 {
+        let loc = self.sources.compact(&op.source);
+        let r = &mut self.record;
+        r.clear();
+        r.extend_from_slice(&(op.id.len() as u32).to_le_bytes());
+        r.extend_from_slice(&loc.to_bytes());
+        r.extend_from_slice(op.id.as_bytes());
+        self.log.append(r)
+    }
+
+    /// The id and location recorded at `at`; `None` if the temporary file lost them (the
+    /// one message of [`TempLog`] has said so).
+    fn get(&mut self, at: u64) -> Option<(String, SourceLoc)> {
+        let mut head = [0u8; 4 + CompactLoc::BYTES];
+        if !self.log.read_at(at, &mut head) {
+            return None;
+        }
+        let len = u32::from_le_bytes(head[..4].try_into().expect("4 bytes"));
+        let loc = CompactLoc::from_bytes(head[4..].try_into().expect("24 bytes"));
+        let mut id = vec![0; len as usize];
+        if !self.log.read_at(at + head.len() as u64, &mut id) {
+            return None;
+        }
+        let id = String::from_utf8(id).ok()?;
+        Some((id, self.sources.expand(loc)))
+    }
+
+    /// The id recorded at `at`, or a placeholder that says it was lost.
+    fn id(&mut self, at: u64) -> String {
+        self.get(at).map_or_else(|| LOST.to_string(), |(id, _)| id)
+    }
+}
+
+/// Names an operation whose record the temporary file lost.
+const LOST: &str = "(an operation whose id was lost with a temporary file)";
+
+/// The operation before, in number order: one of this run's, or the last of an earlier run.
+#[derive(Clone, Copy)]
+enum Prev<'a> {
+    Logged(u64),
+    Earlier(&'a str),
 }
 
 const NO_TIME: i64 = i64::MIN;
@@ -67,14 +133,17 @@ pub(crate) struct SequenceCarry {
 pub(crate) struct RegisterSequence {
     entries: Vec<SeqEntry>,
     last_unsequenced: Option<Timestamp>,
-    /// Hash of an external_id → the operation that completed it first (`None`: in an earlier
-    /// run).
-    external_ids: HashMap<u64, Option<Box<str>>>,
+    /// Hash of an external_id → the [`OpLog`] record of the operation that completed it
+    /// first ([`EARLIER`]: in an earlier run).
+    external_ids: HashMap<u64, u64>,
     /// The last entry in number order of the earlier runs.
     last: Option<LastEntry>,
     /// The numbers the earlier runs saw (see [`SequenceCarry::seen`]).
     seen: Vec<(u64, u64)>,
 }
+
+/// An external id completed in an earlier run, whose operation is not in the [`OpLog`].
+const EARLIER: u64 = u64::MAX;
 
 /// A 64-bit hash of an id, for indexes that only need to recognise an id seen before (the
 /// validator's external ids and references, the regime stages' originals): eight bytes
@@ -116,26 +185,27 @@ impl RegisterSequence {
         RegisterSequence {
             entries: Vec::new(),
             last_unsequenced: c.last_unsequenced,
-            external_ids: c.external_ids.into_iter().map(|h| (h, None)).collect(),
+            external_ids: c.external_ids.into_iter().map(|h| (h, EARLIER)).collect(),
             last: c.last,
             seen: c.seen,
         }
     }
 
-    pub fn push(&mut self, op: &Operation, index: u64, sources: &mut SourceTable, emit: &mut Emit) {
+    pub fn push(&mut self, op: &Operation, index: u64, ops: &mut OpLog, emit: &mut Emit) {
         let tolerance = Duration::seconds(emit.config().tolerance.clock_seconds);
         let time = op
             .timestamps
             .started
             .or(op.timestamps.created)
             .or(op.timestamps.completed);
+        let mut logged = None;
         if let Some(seq) = op.sequence_number {
+            let at = *logged.get_or_insert_with(|| ops.put(op));
             self.entries.push(SeqEntry {
                 seq,
                 index,
                 time_ms: time.map_or(NO_TIME, |t| t.utc().timestamp_millis()),
-                id: op.id.as_str().into(),
-                loc: sources.compact(&op.source),
+                at,
             });
         } else if let Some(t) = time {
             if let Some(prev) = self.last_unsequenced
@@ -149,10 +219,10 @@ impl RegisterSequence {
             && let Some(ext) = &op.external_id
         {
             match self.external_ids.get(&hash(ext)) {
-                Some(first) => {
+                Some(&first) => {
                     let by = match first {
-                        Some(id) => format!("by {id}"),
-                        None => "in an earlier run".to_string(),
+                        EARLIER => "in an earlier run".to_string(),
+                        at => format!("by {}", ops.id(at)),
                     };
                     emit.mismatch(
                         "SEQ004",
@@ -163,35 +233,35 @@ impl RegisterSequence {
                     );
                 }
                 None => {
-                    self.external_ids
-                        .insert(hash(ext), Some(op.id.as_str().into()));
+                    let at = *logged.get_or_insert_with(|| ops.put(op));
+                    self.external_ids.insert(hash(ext), at);
                 }
             }
         }
     }
 
     /// Judges the register's numbers (SEQ001–SEQ003).
-    pub fn finish(self, register: &str, sources: &SourceTable, emit: &mut Emit) {
-        self.judge(register, sources, emit);
+    pub fn finish(self, register: &str, ops: &mut OpLog, emit: &mut Emit) {
+        self.judge(register, ops, emit);
     }
 
     /// Judges the register's numbers as [`RegisterSequence::finish`] does and hands on what
     /// the next run's numbers are judged against.
-    pub fn finish_carry(
-        self,
-        register: &str,
-        sources: &SourceTable,
-        emit: &mut Emit,
-    ) -> SequenceCarry {
-        self.judge(register, sources, emit)
+    pub fn finish_carry(self, register: &str, ops: &mut OpLog, emit: &mut Emit) -> SequenceCarry {
+        self.judge(register, ops, emit)
     }
 
-    fn judge(mut self, register: &str, sources: &SourceTable, emit: &mut Emit) -> SequenceCarry {
+    fn judge(mut self, register: &str, ops: &mut OpLog, emit: &mut Emit) -> SequenceCarry {
         let tolerance_ms = emit.config().tolerance.clock_seconds.saturating_mul(1000);
-        let at = |e: &SeqEntry| OpRef {
-            id: e.id.to_string(),
-            register: Some(register.to_string()),
-            location: sources.expand(e.loc),
+        let at = |ops: &mut OpLog, e: &SeqEntry| {
+            let (id, location) = ops
+                .get(e.at)
+                .unwrap_or_else(|| (LOST.to_string(), SourceLoc::file("".into(), None)));
+            OpRef {
+                id,
+                register: Some(register.to_string()),
+                location,
+            }
         };
         self.entries.sort_by_key(|e| (e.seq, e.index));
         // Numbers below the last one of an earlier run belong among that run's operations,
@@ -205,34 +275,34 @@ impl RegisterSequence {
             // A repeat among the late ones names the first; one of an earlier run's numbers
             // cannot be named (only the ranges are carried).
             let by = match i.checked_sub(1).map(|j| &late[j]) {
-                Some(a) if a.seq == b.seq => a.id.to_string(),
+                Some(a) if a.seq == b.seq => ops.id(a.at),
                 _ if in_ranges(&self.seen, b.seq) => "an operation of an earlier run".to_string(),
                 _ => continue,
             };
             emit.mismatch(
                 "SEQ002",
-                &at(b),
+                &at(ops, b),
                 format!("sequence_number {} was already used by {by}", b.seq),
                 "a new sequence number",
                 b.seq,
             );
         }
-        let mut prev: Option<(u64, i64, &str)> = self
+        let mut prev: Option<(u64, i64, Prev)> = self
             .last
             .as_ref()
-            .map(|l| (l.seq, l.time_ms.unwrap_or(NO_TIME), l.id.as_str()));
+            .map(|l| (l.seq, l.time_ms.unwrap_or(NO_TIME), Prev::Earlier(&l.id)));
         for b in current {
             if let Some(a) = prev {
-                pair(a, b, &at(b), tolerance_ms, emit);
+                pair(a, b, ops, &|ops| at(ops, b), tolerance_ms, emit);
             }
-            prev = Some((b.seq, b.time_ms, &b.id));
+            prev = Some((b.seq, b.time_ms, Prev::Logged(b.at)));
         }
         let last = match current.last() {
             Some(e) => Some(LastEntry {
                 seq: e.seq,
                 index: e.index,
                 time_ms: (e.time_ms != NO_TIME).then_some(e.time_ms),
-                id: e.id.to_string(),
+                id: ops.id(e.at),
             }),
             None => self.last.clone(),
         };
@@ -251,13 +321,25 @@ impl RegisterSequence {
     }
 }
 
-/// SEQ001–SEQ003 of `b` after `a` = (number, time, id) in number order.
-fn pair(a: (u64, i64, &str), b: &SeqEntry, at: &OpRef, tolerance_ms: i64, emit: &mut Emit) {
-    let (a_seq, a_time, a_id) = a;
+/// SEQ001–SEQ003 of `b` after `a` = (number, time, operation) in number order; `at` names
+/// `b`, read from the log only when there is a finding.
+fn pair(
+    a: (u64, i64, Prev),
+    b: &SeqEntry,
+    ops: &mut OpLog,
+    at: &dyn Fn(&mut OpLog) -> OpRef,
+    tolerance_ms: i64,
+    emit: &mut Emit,
+) {
+    let (a_seq, a_time, a_who) = a;
     if b.seq == a_seq {
+        let a_id = match a_who {
+            Prev::Logged(x) => ops.id(x),
+            Prev::Earlier(id) => id.to_string(),
+        };
         emit.mismatch(
             "SEQ002",
-            at,
+            &at(ops),
             format!("sequence_number {} was already used by {a_id}", b.seq),
             "a new sequence number",
             b.seq,
@@ -272,7 +354,7 @@ fn pair(a: (u64, i64, &str), b: &SeqEntry, at: &OpRef, tolerance_ms: i64, emit: 
         };
         emit.mismatch(
             "SEQ001",
-            at,
+            &at(ops),
             format!("sequence numbers {missing} are missing before this operation"),
             a_seq + 1,
             b.seq,
@@ -284,7 +366,7 @@ fn pair(a: (u64, i64, &str), b: &SeqEntry, at: &OpRef, tolerance_ms: i64, emit: 
             chrono::DateTime::from_timestamp_millis(ms).map(|t| Timestamp(t.fixed_offset()))
         };
         if let (Some(ta), Some(tb)) = (ts(a_time), ts(b.time_ms)) {
-            clock(at, ta, tb, emit);
+            clock(&at(ops), ta, tb, emit);
         }
     }
 }

@@ -19,6 +19,7 @@ mod rt_export;
 mod rt_xml;
 mod shapes;
 mod shard;
+mod spilled_indexes;
 mod synth;
 mod synth_placeholder;
 mod tse_check;

@@ -1,0 +1,183 @@
+//! Append-only byte logs in unnamed temporary files.
+//!
+//! Some indexes of a run keep something for every operation but read little of it back:
+//! where each id was first read (needed only for a duplicate), the id of each sequenced
+//! operation (needed only for a finding), every reference target (needed only for the
+//! operations a reference names). Kept in memory they cost tens of bytes an operation, a
+//! gigabyte at ten million; in a [`TempLog`] they cost disk, written 64 KiB at a time, and a
+//! seek when one is read back.
+//!
+//! The file is unnamed (`tempfile::tempfile`), so nothing is left behind whatever happens to
+//! the process. Without one (none can be made, or a write fails) the log goes on in memory:
+//! what was written before is read back into memory, and if even that fails, those records
+//! are reported lost once on stderr and [`TempLog::read_at`] says `false` for them, so that
+//! callers name nothing rather than something wrong.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+
+const CHUNK: usize = 1 << 16;
+
+/// An append-only log of bytes (see the module documentation).
+#[derive(Debug, Default)]
+pub struct TempLog {
+    file: Option<File>,
+    opened: bool,
+    /// Bytes from offset `base` on, not in the file yet (or never, without a file).
+    buf: Vec<u8>,
+    /// With a file, the bytes in it; without, the offsets below this are lost.
+    base: u64,
+    /// What the log is for, in a message about lost records.
+    what: &'static str,
+}
+
+impl TempLog {
+    /// An empty log; `what` names its records in the one message about losing them.
+    pub fn new(what: &'static str) -> TempLog {
+        TempLog {
+            what,
+            ..TempLog::default()
+        }
+    }
+
+    /// The offset the next append will have.
+    pub fn len(&self) -> u64 {
+        self.base + self.buf.len() as u64
+    }
+
+    /// Whether nothing was appended.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends `bytes` and returns their offset.
+    pub fn append(&mut self, bytes: &[u8]) -> u64 {
+        if !self.opened {
+            self.opened = true;
+            self.file = tempfile::tempfile().ok();
+        }
+        let at = self.len();
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= CHUNK {
+            self.flush();
+        }
+        at
+    }
+
+    /// Writes the buffer to the file; on failure the log moves to memory.
+    fn flush(&mut self) {
+        let Some(file) = &mut self.file else { return };
+        if self.buf.is_empty() {
+            return;
+        }
+        let wrote = file
+            .seek(SeekFrom::Start(self.base))
+            .and_then(|_| file.write_all(&self.buf));
+        if wrote.is_ok() {
+            self.base += self.buf.len() as u64;
+            self.buf.clear();
+            return;
+        }
+        let mut all = Vec::new();
+        let back = file
+            .seek(SeekFrom::Start(0))
+            .and_then(|_| Read::by_ref(file).take(self.base).read_to_end(&mut all));
+        match back {
+            Ok(n) if n as u64 == self.base => {
+                all.append(&mut self.buf);
+                self.buf = all;
+                self.base = 0;
+            }
+            _ => eprintln!(
+                "fiskal: a temporary file failed; the first {} bytes of {} are lost",
+                self.base, self.what
+            ),
+        }
+        self.file = None;
+    }
+
+    /// Reads `out.len()` bytes at `offset`; false if they are not (or no longer) there.
+    pub fn read_at(&mut self, offset: u64, out: &mut [u8]) -> bool {
+        let end = offset + out.len() as u64;
+        if offset >= self.base {
+            let from = (offset - self.base) as usize;
+            return match self.buf.get(from..from + out.len()) {
+                Some(b) => {
+                    out.copy_from_slice(b);
+                    true
+                }
+                None => false,
+            };
+        }
+        if end > self.base {
+            // Straddles the file and the buffer: the buffer goes out first.
+            self.flush();
+            return self.file.is_some() && self.read_at(offset, out);
+        }
+        let Some(file) = &mut self.file else {
+            return false;
+        };
+        file.seek(SeekFrom::Start(offset))
+            .and_then(|_| file.read_exact(out))
+            .is_ok()
+    }
+
+    /// The whole log from its start, as one reader (without the lost part, if any).
+    pub fn reader(&mut self) -> io::Result<impl Read + '_> {
+        let file: Box<dyn Read + '_> = match &mut self.file {
+            Some(f) => {
+                f.seek(SeekFrom::Start(0))?;
+                Box::new(io::BufReader::with_capacity(CHUNK, f.take(self.base)))
+            }
+            None => Box::new(io::empty()),
+        };
+        Ok(file.chain(&self.buf[..]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_back_records_from_the_file_and_the_buffer() {
+        let mut log = TempLog::new("test records");
+        let rec = |i: u32| format!("record {i};").into_bytes();
+        let offsets: Vec<u64> = (0..20_000).map(|i| log.append(&rec(i))).collect();
+        assert!(log.file.is_some(), "a temporary file is used");
+        assert!(
+            log.base > 0 && !log.buf.is_empty(),
+            "some in the file, some buffered"
+        );
+        for i in [0u32, 1, 7_000, 19_999] {
+            let mut out = vec![0; rec(i).len()];
+            assert!(log.read_at(offsets[i as usize], &mut out));
+            assert_eq!(out, rec(i));
+        }
+        // Reading does not disturb appending.
+        let next = log.append(b"last");
+        let mut out = [0; 4];
+        assert!(log.read_at(next, &mut out));
+        assert_eq!(&out, b"last");
+        assert!(!log.read_at(log.len(), &mut out));
+        let mut all = Vec::new();
+        log.reader().unwrap().read_to_end(&mut all).unwrap();
+        let expected: Vec<u8> = (0..20_000).flat_map(rec).chain(*b"last").collect();
+        assert_eq!(all, expected);
+    }
+
+    #[test]
+    fn without_a_file_the_log_is_kept_in_memory() {
+        let mut log = TempLog::new("test records");
+        log.opened = true;
+        let offsets: Vec<u64> = (0..10_000u32)
+            .map(|i| log.append(&i.to_le_bytes()))
+            .collect();
+        let mut out = [0; 4];
+        assert!(log.read_at(offsets[9_999], &mut out));
+        assert_eq!(u32::from_le_bytes(out), 9_999);
+        let mut all = Vec::new();
+        log.reader().unwrap().read_to_end(&mut all).unwrap();
+        assert_eq!(all.len(), 40_000);
+    }
+}
