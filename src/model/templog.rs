@@ -135,6 +135,65 @@ impl TempLog {
     }
 }
 
+/// A [`TempLog`] of keyed records (key, length, bytes), read back by a scan that picks the
+/// keys wanted: for indexes that keep a record per operation but need only those that a later
+/// operation names, once all are in.
+#[derive(Debug)]
+pub struct KeyedLog {
+    log: TempLog,
+    record: Vec<u8>,
+}
+
+impl KeyedLog {
+    /// An empty log; `what` as for [`TempLog::new`].
+    pub fn new(what: &'static str) -> KeyedLog {
+        KeyedLog {
+            log: TempLog::new(what),
+            record: Vec::new(),
+        }
+    }
+
+    /// Appends a record; `write` puts its bytes.
+    pub fn push(&mut self, key: u64, write: impl FnOnce(&mut Vec<u8>)) {
+        let r = &mut self.record;
+        r.clear();
+        r.extend_from_slice(&key.to_le_bytes());
+        r.extend_from_slice(&[0; 4]);
+        write(r);
+        let len = u32::try_from(r.len() - 12).expect("a record under 4 GiB");
+        r[8..12].copy_from_slice(&len.to_le_bytes());
+        self.log.append(r);
+    }
+
+    /// Hands every record whose key is `wanted` to `found`, in the order they were pushed.
+    pub fn scan(
+        &mut self,
+        wanted: &mut dyn FnMut(u64) -> bool,
+        found: &mut dyn FnMut(u64, &[u8]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        if self.log.is_empty() {
+            return Ok(());
+        }
+        let mut r = self.log.reader()?;
+        let mut head = [0u8; 12];
+        let mut body = Vec::new();
+        loop {
+            match r.read_exact(&mut head) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(()),
+                Err(e) => return Err(e),
+            }
+            let key = u64::from_le_bytes(head[..8].try_into().expect("8 bytes"));
+            let len = u32::from_le_bytes(head[8..].try_into().expect("4 bytes"));
+            body.resize(len as usize, 0);
+            r.read_exact(&mut body)?;
+            if wanted(key) {
+                found(key, &body)?;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,5 +238,26 @@ mod tests {
         let mut all = Vec::new();
         log.reader().unwrap().read_to_end(&mut all).unwrap();
         assert_eq!(all.len(), 40_000);
+    }
+
+    #[test]
+    fn a_keyed_log_hands_back_the_wanted_records_in_order() {
+        let mut log = KeyedLog::new("test records");
+        for i in 0..30_000u64 {
+            log.push(i % 1000, |b| {
+                b.extend_from_slice(format!("#{i}").as_bytes())
+            });
+        }
+        let mut got = Vec::new();
+        log.scan(&mut |k| k == 7 || k == 999, &mut |k, b| {
+            got.push((k, String::from_utf8(b.to_vec()).unwrap()));
+            Ok(())
+        })
+        .unwrap();
+        let want: Vec<(u64, String)> = (0..30_000u64)
+            .filter(|i| i % 1000 == 7 || i % 1000 == 999)
+            .map(|i| (i % 1000, format!("#{i}")))
+            .collect();
+        assert_eq!(got, want);
     }
 }

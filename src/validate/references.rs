@@ -17,7 +17,7 @@ use super::sequence::hash as key;
 use super::totals::sign;
 use super::{Emit, OpRef};
 use crate::model::keyset::KeySet;
-use crate::model::templog::TempLog;
+use crate::model::templog::KeyedLog;
 use crate::model::*;
 
 /// What a later reference needs to know of an operation: about 60 bytes plus its products,
@@ -110,75 +110,53 @@ pub(crate) struct References {
     /// The key of every operation of this run.
     keys: KeySet<u64>,
     spill: Spill,
+    /// The waiting references of an earlier run (resumed), resolved before this run's.
     pending: Vec<Pending>,
+    /// This run's references, as JSON of [`Pending`] in input order (a few hundred bytes
+    /// each, and one operation in twenty is a return or void), with the keys they name.
+    queued: Queue,
+    named: KeySet<u64>,
 }
 
-/// Where this run's targets wait for the end: records of key, length and JSON of the
-/// [`Target`] in a [`TempLog`].
-struct Spill {
-    log: TempLog,
-    record: Vec<u8>,
+/// This run's references in a [`KeyedLog`].
+struct Queue(KeyedLog);
+
+impl Default for Queue {
+    fn default() -> Self {
+        Queue(KeyedLog::new("the waiting references"))
+    }
 }
+
+/// Where this run's targets wait for the end: the JSON of each [`Target`] by key.
+struct Spill(KeyedLog);
 
 impl Default for Spill {
     fn default() -> Self {
-        Spill {
-            log: TempLog::new("the reference index"),
-            record: Vec::new(),
-        }
+        Spill(KeyedLog::new("the reference index"))
     }
 }
 
 impl Spill {
     fn push(&mut self, key: u64, t: &Target) {
-        let r = &mut self.record;
-        r.clear();
-        r.extend_from_slice(&key.to_le_bytes());
-        r.extend_from_slice(&[0; 4]);
         // Plain fields: serialising into a Vec cannot fail.
-        serde_json::to_writer(&mut *r, t).expect("a Target serialises");
-        let len = (r.len() - 12) as u32;
-        r[8..12].copy_from_slice(&len.to_le_bytes());
-        self.log.append(r);
+        self.0.push(key, |b| {
+            serde_json::to_writer(b, t).expect("a Target serialises")
+        });
     }
 
     /// Reads the wanted targets back into `into` (a later record of a key replaces an
     /// earlier one, as inserting them in input order would).
     fn load(&mut self, wanted: &mut dyn FnMut(u64) -> bool, into: &mut HashMap<u64, Target>) {
-        if let Err(e) = self.read(wanted, into) {
+        let read = self.0.scan(wanted, &mut |k, b| {
+            let t = serde_json::from_slice(b)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+            into.insert(k, t);
+            Ok(())
+        });
+        if let Err(e) = read {
             eprintln!(
                 "fiskal: the reference index's temporary file could not be read back ({e}); references to the operations it held are reported as missing (REF001)"
             );
-        }
-    }
-
-    fn read(
-        &mut self,
-        wanted: &mut dyn FnMut(u64) -> bool,
-        into: &mut HashMap<u64, Target>,
-    ) -> std::io::Result<()> {
-        use std::io::{ErrorKind, Read};
-        if self.log.is_empty() {
-            return Ok(());
-        }
-        let mut r = self.log.reader()?;
-        let mut head = [0u8; 12];
-        let mut body = Vec::new();
-        loop {
-            match r.read_exact(&mut head) {
-                Ok(()) => {}
-                Err(e) if e.kind() == ErrorKind::UnexpectedEof => return Ok(()),
-                Err(e) => return Err(e),
-            }
-            let key = u64::from_le_bytes(head[..8].try_into().expect("8 bytes"));
-            let len = u32::from_le_bytes(head[8..].try_into().expect("4 bytes"));
-            body.resize(len as usize, 0);
-            r.read_exact(&mut body)?;
-            if wanted(key) {
-                let t = serde_json::from_slice(&body)
-                    .map_err(|e| std::io::Error::new(ErrorKind::InvalidData, e))?;
-                into.insert(key, t);
-            }
         }
     }
 }
@@ -242,7 +220,7 @@ impl References {
             for l in &back {
                 add(&mut lines, product(l), l.quantity.abs());
             }
-            self.pending.push(Pending {
+            let p = Pending {
                 at: OpRef::of(op),
                 kind: op.kind,
                 completed: op.state == LifecycleState::Completed,
@@ -252,6 +230,13 @@ impl References {
                 time,
                 lines,
                 gross: back.iter().map(|l| (l.total_gross * sign(l)).abs()).sum(),
+            };
+            if let Some(t) = &p.target {
+                self.named.insert(key(t));
+            }
+            // Plain fields: serialising into a Vec cannot fail.
+            self.queued.0.push(0, |b| {
+                serde_json::to_writer(b, &p).expect("a Pending serialises")
             });
         }
     }
@@ -273,14 +258,17 @@ impl References {
 
     /// Reads back from the spill the targets the waiting references name.
     fn load_named(&mut self) {
-        let named: std::collections::HashSet<u64> = self
+        let carried: std::collections::HashSet<u64> = self
             .pending
             .iter()
             .filter_map(|p| p.target.as_deref().map(key))
             .collect();
-        if !named.is_empty() {
-            self.spill
-                .load(&mut |k| named.contains(&k), &mut self.targets);
+        let named = &self.named;
+        if !carried.is_empty() || !named.is_empty() {
+            self.spill.load(
+                &mut |k| named.contains(k) || carried.contains(&k),
+                &mut self.targets,
+            );
         }
     }
 
@@ -307,143 +295,161 @@ impl References {
     fn resolve(&mut self, last: bool, emit: &mut Emit) -> Vec<Pending> {
         let mut waiting = Vec::new();
         for p in std::mem::take(&mut self.pending) {
-            let what = p.kind.name();
-            let Some(target_id) = &p.target else {
-                if !p.external {
-                    emit.finding(
-                        "REF001",
-                        &p.at,
-                        format!("{what} references no operation"),
-                        Some("original_operation_id".into()),
-                        Some("none".into()),
-                    );
-                }
-                continue;
-            };
-            let Some(t) = self.targets.get_mut(&key(target_id)) else {
-                if !last {
-                    waiting.push(p);
-                    continue;
-                }
-                emit.mismatch(
-                    "REF001",
-                    &p.at,
-                    format!("{what} references {target_id}, which is not in the input"),
-                    "an operation in the input",
-                    target_id,
-                );
-                continue;
-            };
-            if t.currency != p.currency {
-                emit.mismatch(
-                    "REF005",
-                    &p.at,
-                    format!(
-                        "{what} in {} references {target_id} in {}",
-                        p.currency, t.currency
-                    ),
-                    t.currency,
-                    p.currency,
-                );
-            }
-            let pt = millis(p.time);
-            if t.time_ms != NO_TIME && pt != NO_TIME && t.time_ms > pt {
-                let later = chrono::DateTime::from_timestamp_millis(t.time_ms)
-                    .map_or_else(String::new, |d| d.to_rfc3339());
-                let before = chrono::DateTime::from_timestamp_millis(pt)
-                    .map_or_else(String::new, |d| d.to_rfc3339());
-                emit.mismatch(
-                    "REF002",
-                    &p.at,
-                    format!("{what} references {target_id}, which is later"),
-                    format!("before {before}"),
-                    later,
-                );
-            }
-            match p.kind {
-                OperationKind::Void => {
-                    if t.voided
-                        || matches!(t.state, LifecycleState::Cancelled | LifecycleState::Voided)
-                    {
-                        emit.mismatch(
-                            "REF004",
-                            &p.at,
-                            format!("void of {target_id}, which is already voided or cancelled"),
-                            "a completed operation not voided before",
-                            "voided",
-                        );
-                    } else if t.state != LifecycleState::Completed {
-                        emit.mismatch(
-                            "REF004",
-                            &p.at,
-                            format!("void of {target_id}, which is not completed"),
-                            "completed",
-                            t.state.name(),
-                        );
-                    } else if p.completed {
-                        t.voided = true;
-                    }
-                }
-                OperationKind::Return | OperationKind::Exchange => {
-                    let returnable = matches!(
-                        t.kind,
-                        OperationKind::Sale
-                            | OperationKind::Exchange
-                            | OperationKind::DepositCapture
-                    );
-                    if !returnable || t.voided || t.state != LifecycleState::Completed {
-                        let why = if !returnable {
-                            t.kind.name()
-                        } else if t.voided {
-                            "voided"
-                        } else {
-                            t.state.name()
-                        };
-                        emit.mismatch(
-                            "REF004",
-                            &p.at,
-                            format!("{what} against {target_id}, which is {why}"),
-                            "a completed, not voided sale",
-                            why,
-                        );
-                        continue;
-                    }
-                    if !p.completed {
-                        continue;
-                    }
-                    let back = t.returned.get_or_insert_with(Box::default);
-                    for &(prod, qty) in &p.lines {
-                        add(&mut back.lines, prod, qty);
-                    }
-                    back.gross += p.gross;
-                    let sold_of = |prod: u64| {
-                        t.sold
-                            .iter()
-                            .find(|s| s.0 == prod)
-                            .map_or(Decimal::ZERO, |s| s.1)
-                    };
-                    if let Some(&(prod, q)) =
-                        back.lines.iter().find(|(prod, q)| *q > sold_of(*prod))
-                    {
-                        let sold = sold_of(prod);
-                        emit.mismatch("REF003", &p.at, format!("returns against {target_id} now take back {q} of a product it sold {sold} of"), format!("≤ {sold}"), q);
-                    } else if back.gross > t.gross {
-                        emit.mismatch(
-                            "REF003",
-                            &p.at,
-                            format!(
-                                "returns against {target_id} now refund {} of a sale of {}",
-                                back.gross, t.gross
-                            ),
-                            format!("≤ {}", t.gross),
-                            back.gross,
-                        );
-                    }
-                }
-                _ => {}
-            }
+            resolve_one(&mut self.targets, p, last, emit, &mut waiting);
+        }
+        let targets = &mut self.targets;
+        let read = self.queued.0.scan(&mut |_| true, &mut |_, b| {
+            let p = serde_json::from_slice(b)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+            resolve_one(targets, p, last, emit, &mut waiting);
+            Ok(())
+        });
+        if let Err(e) = read {
+            eprintln!(
+                "fiskal: the waiting references' temporary file could not be read back ({e}); the references it held are not judged (REF001–REF005)"
+            );
         }
         waiting
+    }
+}
+
+/// Resolves one reference against the targets; one whose original is missing goes to
+/// `waiting`, unless `last` (then it is REF001).
+fn resolve_one(
+    targets: &mut HashMap<u64, Target>,
+    p: Pending,
+    last: bool,
+    emit: &mut Emit,
+    waiting: &mut Vec<Pending>,
+) {
+    let what = p.kind.name();
+    let Some(target_id) = &p.target else {
+        if !p.external {
+            emit.finding(
+                "REF001",
+                &p.at,
+                format!("{what} references no operation"),
+                Some("original_operation_id".into()),
+                Some("none".into()),
+            );
+        }
+        return;
+    };
+    let Some(t) = targets.get_mut(&key(target_id)) else {
+        if !last {
+            waiting.push(p);
+            return;
+        }
+        emit.mismatch(
+            "REF001",
+            &p.at,
+            format!("{what} references {target_id}, which is not in the input"),
+            "an operation in the input",
+            target_id,
+        );
+        return;
+    };
+    if t.currency != p.currency {
+        emit.mismatch(
+            "REF005",
+            &p.at,
+            format!(
+                "{what} in {} references {target_id} in {}",
+                p.currency, t.currency
+            ),
+            t.currency,
+            p.currency,
+        );
+    }
+    let pt = millis(p.time);
+    if t.time_ms != NO_TIME && pt != NO_TIME && t.time_ms > pt {
+        let later = chrono::DateTime::from_timestamp_millis(t.time_ms)
+            .map_or_else(String::new, |d| d.to_rfc3339());
+        let before = chrono::DateTime::from_timestamp_millis(pt)
+            .map_or_else(String::new, |d| d.to_rfc3339());
+        emit.mismatch(
+            "REF002",
+            &p.at,
+            format!("{what} references {target_id}, which is later"),
+            format!("before {before}"),
+            later,
+        );
+    }
+    match p.kind {
+        OperationKind::Void => {
+            if t.voided || matches!(t.state, LifecycleState::Cancelled | LifecycleState::Voided) {
+                emit.mismatch(
+                    "REF004",
+                    &p.at,
+                    format!("void of {target_id}, which is already voided or cancelled"),
+                    "a completed operation not voided before",
+                    "voided",
+                );
+            } else if t.state != LifecycleState::Completed {
+                emit.mismatch(
+                    "REF004",
+                    &p.at,
+                    format!("void of {target_id}, which is not completed"),
+                    "completed",
+                    t.state.name(),
+                );
+            } else if p.completed {
+                t.voided = true;
+            }
+        }
+        OperationKind::Return | OperationKind::Exchange => {
+            let returnable = matches!(
+                t.kind,
+                OperationKind::Sale | OperationKind::Exchange | OperationKind::DepositCapture
+            );
+            if !returnable || t.voided || t.state != LifecycleState::Completed {
+                let why = if !returnable {
+                    t.kind.name()
+                } else if t.voided {
+                    "voided"
+                } else {
+                    t.state.name()
+                };
+                emit.mismatch(
+                    "REF004",
+                    &p.at,
+                    format!("{what} against {target_id}, which is {why}"),
+                    "a completed, not voided sale",
+                    why,
+                );
+                return;
+            }
+            if !p.completed {
+                return;
+            }
+            let back = t.returned.get_or_insert_with(Box::default);
+            for &(prod, qty) in &p.lines {
+                add(&mut back.lines, prod, qty);
+            }
+            back.gross += p.gross;
+            let sold_of = |prod: u64| {
+                t.sold
+                    .iter()
+                    .find(|s| s.0 == prod)
+                    .map_or(Decimal::ZERO, |s| s.1)
+            };
+            if let Some(&(prod, q)) = back.lines.iter().find(|(prod, q)| *q > sold_of(*prod)) {
+                let sold = sold_of(prod);
+                emit.mismatch("REF003", &p.at, format!("returns against {target_id} now take back {q} of a product it sold {sold} of"), format!("≤ {sold}"), q);
+            } else if back.gross > t.gross {
+                emit.mismatch(
+                    "REF003",
+                    &p.at,
+                    format!(
+                        "returns against {target_id} now refund {} of a sale of {}",
+                        back.gross, t.gross
+                    ),
+                    format!("≤ {}", t.gross),
+                    back.gross,
+                );
+            }
+        }
+        _ => {}
     }
 }
 

@@ -14,23 +14,24 @@ use serde::{Deserialize, Serialize};
 
 use super::carry::time_serde;
 use super::{Emit, OpRef};
+use crate::model::keyset::{KeySet, grow_by_an_eighth};
 use crate::model::templog::TempLog;
 use crate::model::*;
 use crate::model::{CompactLoc, SourceTable};
 
-/// One sequenced operation, in 32 bytes: what the checks need; its id and location, needed
-/// only to name it in a finding, are in the [`OpLog`].
+/// One sequenced operation, in 24 bytes: what the checks need; its id, location and input
+/// position, needed only to name it in a finding or hand it on, are in the [`OpLog`].
 struct SeqEntry {
     seq: u64,
-    index: u64,
     /// Start time in milliseconds since the epoch; `i64::MIN` when unknown.
     time_ms: i64,
-    /// The operation's record in the [`OpLog`].
+    /// The operation's record in the [`OpLog`]. Records are appended in input order, so
+    /// this orders entries as their input positions do.
     at: u64,
 }
 
 /// The id and location of the operations the sequences may have to name, in a
-/// [`TempLog`]: a record (id length, [`CompactLoc`], id) per operation, read back only for a
+/// [`TempLog`]: a record (id length, input position, [`CompactLoc`], id) per operation, read back only for a
 /// finding and for the last entry of a register. In memory they took about 90 bytes a
 /// sequenced operation, a gigabyte at ten million.
 pub(crate) struct OpLog {
@@ -51,11 +52,12 @@ impl Default for OpLog {
 
 impl OpLog {
     /// Records `op`'s id and location; returns where.
-    fn put(&mut self, op: &Operation) -> u64 {
+    fn put(&mut self, op: &Operation, index: u64) -> u64 {
         let loc = self.sources.compact(&op.source);
         let r = &mut self.record;
         r.clear();
         r.extend_from_slice(&(op.id.len() as u32).to_le_bytes());
+        r.extend_from_slice(&index.to_le_bytes());
         r.extend_from_slice(&loc.to_bytes());
         r.extend_from_slice(op.id.as_bytes());
         self.log.append(r)
@@ -64,18 +66,24 @@ impl OpLog {
     /// The id and location recorded at `at`; `None` if the temporary file lost them (the
     /// one message of [`TempLog`] has said so).
     fn get(&mut self, at: u64) -> Option<(String, SourceLoc)> {
-        let mut head = [0u8; 4 + CompactLoc::BYTES];
+        self.get_with_index(at).map(|(id, loc, _)| (id, loc))
+    }
+
+    /// As [`OpLog::get`], with the operation's input position.
+    fn get_with_index(&mut self, at: u64) -> Option<(String, SourceLoc, u64)> {
+        let mut head = [0u8; 12 + CompactLoc::BYTES];
         if !self.log.read_at(at, &mut head) {
             return None;
         }
         let len = u32::from_le_bytes(head[..4].try_into().expect("4 bytes"));
-        let loc = CompactLoc::from_bytes(head[4..].try_into().expect("24 bytes"));
+        let index = u64::from_le_bytes(head[4..12].try_into().expect("8 bytes"));
+        let loc = CompactLoc::from_bytes(head[12..].try_into().expect("24 bytes"));
         let mut id = vec![0; len as usize];
         if !self.log.read_at(at + head.len() as u64, &mut id) {
             return None;
         }
         let id = String::from_utf8(id).ok()?;
-        Some((id, self.sources.expand(loc)))
+        Some((id, self.sources.expand(loc), index))
     }
 
     /// The id recorded at `at`, or a placeholder that says it was lost.
@@ -133,9 +141,9 @@ pub(crate) struct SequenceCarry {
 pub(crate) struct RegisterSequence {
     entries: Vec<SeqEntry>,
     last_unsequenced: Option<Timestamp>,
-    /// Hash of an external_id → the [`OpLog`] record of the operation that completed it
-    /// first ([`EARLIER`]: in an earlier run).
-    external_ids: HashMap<u64, u64>,
+    /// Per completed external_id its hash over the [`OpLog`] record of the operation that
+    /// completed it first ([`EARLIER`]: in an earlier run), packed in 128 bits.
+    external_ids: KeySet<u128>,
     /// The last entry in number order of the earlier runs.
     last: Option<LastEntry>,
     /// The numbers the earlier runs saw (see [`SequenceCarry::seen`]).
@@ -185,7 +193,13 @@ impl RegisterSequence {
         RegisterSequence {
             entries: Vec::new(),
             last_unsequenced: c.last_unsequenced,
-            external_ids: c.external_ids.into_iter().map(|h| (h, EARLIER)).collect(),
+            external_ids: {
+                let mut set = KeySet::default();
+                for h in c.external_ids {
+                    set.insert(u128::from(h) << 64 | u128::from(EARLIER));
+                }
+                set
+            },
             last: c.last,
             seen: c.seen,
         }
@@ -200,10 +214,10 @@ impl RegisterSequence {
             .or(op.timestamps.completed);
         let mut logged = None;
         if let Some(seq) = op.sequence_number {
-            let at = *logged.get_or_insert_with(|| ops.put(op));
+            let at = *logged.get_or_insert_with(|| ops.put(op, index));
+            grow_by_an_eighth(&mut self.entries, 16);
             self.entries.push(SeqEntry {
                 seq,
-                index,
                 time_ms: time.map_or(NO_TIME, |t| t.utc().timestamp_millis()),
                 at,
             });
@@ -218,9 +232,10 @@ impl RegisterSequence {
         if op.state == LifecycleState::Completed
             && let Some(ext) = &op.external_id
         {
-            match self.external_ids.get(&hash(ext)) {
-                Some(&first) => {
-                    let by = match first {
+            let h = u128::from(hash(ext)) << 64;
+            match self.external_ids.find(h, |k| k >> 64 == h >> 64) {
+                Some(first) => {
+                    let by = match first as u64 {
                         EARLIER => "in an earlier run".to_string(),
                         at => format!("by {}", ops.id(at)),
                     };
@@ -233,8 +248,8 @@ impl RegisterSequence {
                     );
                 }
                 None => {
-                    let at = *logged.get_or_insert_with(|| ops.put(op));
-                    self.external_ids.insert(hash(ext), at);
+                    let at = *logged.get_or_insert_with(|| ops.put(op, index));
+                    self.external_ids.insert(h | u128::from(at));
                 }
             }
         }
@@ -263,7 +278,7 @@ impl RegisterSequence {
                 location,
             }
         };
-        self.entries.sort_by_key(|e| (e.seq, e.index));
+        self.entries.sort_by_key(|e| (e.seq, e.at));
         // Numbers below the last one of an earlier run belong among that run's operations,
         // which are no longer here: they are judged for reuse only (module doc of `carry`).
         let split = match &self.last {
@@ -298,20 +313,25 @@ impl RegisterSequence {
             prev = Some((b.seq, b.time_ms, Prev::Logged(b.at)));
         }
         let last = match current.last() {
-            Some(e) => Some(LastEntry {
-                seq: e.seq,
-                index: e.index,
-                time_ms: (e.time_ms != NO_TIME).then_some(e.time_ms),
-                id: ops.id(e.at),
-            }),
+            Some(e) => {
+                let (id, _, index) = ops
+                    .get_with_index(e.at)
+                    .unwrap_or_else(|| (LOST.to_string(), SourceLoc::file("".into(), None), 0));
+                Some(LastEntry {
+                    seq: e.seq,
+                    index,
+                    time_ms: (e.time_ms != NO_TIME).then_some(e.time_ms),
+                    id,
+                })
+            }
             None => self.last.clone(),
         };
         let mut seen = std::mem::take(&mut self.seen);
         for e in &self.entries {
             add_to_ranges(&mut seen, e.seq);
         }
-        let mut external_ids: Vec<u64> = self.external_ids.keys().copied().collect();
-        external_ids.sort_unstable();
+        // In key order, so sorted by hash; a hash is there once.
+        let external_ids: Vec<u64> = self.external_ids.iter().map(|k| (k >> 64) as u64).collect();
         SequenceCarry {
             last,
             seen,

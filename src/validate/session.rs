@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::carry::time_serde;
 use super::num::close;
 use super::{Emit, OpRef};
+use crate::model::keyset::grow_by_an_eighth;
 use crate::model::*;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -363,6 +364,7 @@ impl Sessions {
             return;
         }
         let i = *self.index.entry(key).or_insert_with(|| {
+            grow_by_an_eighth(&mut self.sessions, 16);
             self.sessions.push(Session {
                 id: sid.clone(),
                 currency: op.currency,

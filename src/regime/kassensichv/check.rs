@@ -26,6 +26,7 @@ use super::process_data::{self, Expected, PayKey, PayType};
 use super::qr::{QrError, QrFields, split_qr};
 use super::verify::{Verdict, Verification, verify};
 use crate::model::masterdata::{MasterData, Tse};
+use crate::model::templog::KeyedLog;
 use crate::model::{Fiscal, Operation, OperationKind, TseFiscal};
 use crate::validate::sequence::hash;
 use crate::validate::{Emit, OpRef};
@@ -108,8 +109,9 @@ fn pay_key_of(s: &str) -> PayKey {
     (t, c)
 }
 
-/// An original's [`Original`] as JSON: kept for every signed goods operation of the history,
-/// and read back only for the few that a void reverses. An [`Expected`] with its payment map
+/// An original's [`Original`] as JSON: written for every signed goods operation of the
+/// history (to the spill of [`TseCheck`]), and in memory only for the few that a void
+/// reverses and for an earlier run's. An [`Expected`] with its payment map
 /// took about 1 KB an operation (a third of `check`'s memory on a German history); this
 /// takes under 100 bytes.
 #[derive(Debug, Clone, PartialEq)]
@@ -176,8 +178,12 @@ pub(crate) struct TseCheck {
     tses: TseTable,
     batch: Vec<(OpRef, SignedLog)>,
     /// Expected processData of signed goods operations, by id hash, for the voids that
-    /// reverse them.
+    /// reverse them: an earlier run's (resumed), and at the end those the voids name, read
+    /// back from `spill`.
     originals: HashMap<u64, Packed>,
+    /// This run's originals, as [`Packed`] JSON by id hash: a void is judged at the end,
+    /// against the original read back, so that only the voided ones are ever in memory.
+    spill: KeyedLog,
     pending_voids: Vec<PendingVoid>,
     /// Last finish signature counter per TSE, and the operation that carried it.
     last_counter: HashMap<String, (u64, String)>,
@@ -194,6 +200,7 @@ impl TseCheck {
             tses: TseTable::of(md),
             batch: Vec::new(),
             originals: HashMap::new(),
+            spill: KeyedLog::new("the TSE void originals"),
             pending_voids: Vec::new(),
             last_counter: HashMap::new(),
         }
@@ -297,12 +304,33 @@ impl TseCheck {
     /// Judges what needs the whole stream and empties the last batch.
     pub fn finish(mut self, emit: &mut Emit) {
         self.flush(emit);
+        let named: std::collections::HashSet<u64> =
+            self.pending_voids.iter().map(|v| v.original).collect();
+        self.load_originals(&mut |k| named.contains(&k));
         self.resolve_voids(emit);
+    }
+
+    /// Reads this run's originals back from the spill into `originals`.
+    fn load_originals(&mut self, wanted: &mut dyn FnMut(u64) -> bool) {
+        let into = &mut self.originals;
+        let read = self.spill.scan(wanted, &mut |k, b| {
+            let json = std::str::from_utf8(b)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+            into.insert(k, Packed(json.into()));
+            Ok(())
+        });
+        if let Err(e) = read {
+            eprintln!(
+                "fiskal: the TSE originals' temporary file could not be read back ({e}); voids of the originals it held are not compared (TSE002)"
+            );
+        }
     }
 
     /// Like [`TseCheck::finish`], but a void whose original has not come yet is handed on.
     pub fn finish_carry(mut self, emit: &mut Emit) -> TseCarry {
         self.flush(emit);
+        // The carry holds every original, so all are read back.
+        self.load_originals(&mut |_| true);
         let pending_voids = self.resolve_voids(emit);
         TseCarry {
             last_counter: self.last_counter.into_iter().collect(),
@@ -399,8 +427,11 @@ impl TseCheck {
         if let Some(expected) = process_data::expected(op, None) {
             compare(&expected, signed, at, emit);
             if op.kind.moves_goods() && op.state == crate::model::LifecycleState::Completed {
-                self.originals
-                    .insert(hash(&op.id), Packed::of(&Original::of(&expected)));
+                // Plain fields and string keys: serialising cannot fail.
+                self.spill.push(hash(&op.id), |b| {
+                    serde_json::to_writer(b, &Original::of(&expected))
+                        .expect("an Original serialises")
+                });
             }
         }
     }

@@ -28,6 +28,7 @@ use super::dep::{self, Carry, KeyMaterial, Verifier};
 use super::receipt::{self, Counter, FormatClass};
 use super::state;
 use crate::model::masterdata::{MasterData, RksvCashbox};
+use crate::model::templog::KeyedLog;
 use crate::model::{Fiscal, Operation, OperationKind, RksvFiscal};
 use crate::regime::kassensichv::process_data::{self, Expected, Slots};
 use crate::validate::sequence::hash;
@@ -158,8 +159,15 @@ pub(crate) struct RksvCheck {
     by_register: HashMap<String, String>,
     boxes: BTreeMap<String, Cashbox>,
     /// Expected amounts of signed goods operations, by id hash, for the voids that reverse
-    /// them: cents per field (or the total), 48 bytes a sale instead of an `Expected`.
+    /// them: cents per field (or the total). An earlier run's (resumed) are here; this run's
+    /// go to `spill` with their input position, and a void is judged at the end against an
+    /// original read back that came before it (as when it was judged on arrival).
     originals: HashMap<u64, Booked>,
+    spill: KeyedLog,
+    /// This run's voids whose original is not an earlier run's.
+    voids: Vec<Void>,
+    /// Operations pushed so far: the input position of the next.
+    pushed: u64,
     /// False with `--no-signatures`.
     verify: bool,
 }
@@ -180,11 +188,16 @@ impl RksvCheck {
             by_register,
             boxes: BTreeMap::new(),
             originals: HashMap::new(),
+            spill: KeyedLog::new("the RKSV void originals"),
+            voids: Vec::new(),
+            pushed: 0,
         }
     }
 
     /// Checks one operation; chain and signature findings may come with a later call.
     pub fn push(&mut self, op: &Operation, emit: &mut Emit) {
+        let index = self.pushed;
+        self.pushed += 1;
         let Some(Fiscal::Rksv(f)) = &op.fiscal else {
             return;
         };
@@ -225,7 +238,7 @@ impl RksvCheck {
         let cb = self.cashbox(f, &r.cashbox_id, op);
         block_vs_code(f, &r, &at, emit);
         turnover_vs_code(f, &r, &cb.keys, &at, emit);
-        self.amounts(op, &r, &at, emit);
+        self.amounts(op, index, &r, &at, emit);
         let cb = self.boxes.get_mut(&r.cashbox_id).expect("opened above");
         cb.batch.push((at, receipt::to_jws(&r)));
         if cb.batch.len() >= BATCH {
@@ -262,7 +275,14 @@ impl RksvCheck {
     }
 
     /// RKS103: the amounts the code carries against what the operation books per rate.
-    fn amounts(&mut self, op: &Operation, r: &receipt::Receipt, at: &OpRef, emit: &mut Emit) {
+    fn amounts(
+        &mut self,
+        op: &Operation,
+        index: u64,
+        r: &receipt::Receipt,
+        at: &OpRef,
+        emit: &mut Emit,
+    ) {
         use crate::model::LifecycleState as S;
         let booked = match op.kind {
             // A session record books no sale: what it carries is a null receipt (Startbeleg,
@@ -270,66 +290,135 @@ impl RksvCheck {
             OperationKind::SessionOpen
             | OperationKind::SessionCashCount
             | OperationKind::SessionClose => Some(Booked::Fields([0; 5])),
-            OperationKind::Void => op
-                .references
-                .original_operation_id
-                .as_deref()
-                .and_then(|o| self.originals.get(&hash(o)))
-                .map(|b| b.negated()),
+            OperationKind::Void => {
+                let Some(o) = op.references.original_operation_id.as_deref() else {
+                    return;
+                };
+                let original = hash(o);
+                if let Some(b) = self.originals.get(&original) {
+                    Some(b.negated())
+                } else {
+                    self.voids.push(Void {
+                        at: at.clone(),
+                        original,
+                        index,
+                        receipt_id: r.receipt_id.clone(),
+                        got: r.amounts,
+                    });
+                    return;
+                }
+            }
             _ => process_data::expected_in(op, None, RKSV_FIELDS)
                 .as_ref()
                 .and_then(Booked::of),
         };
         let Some(booked) = booked else { return };
         if op.kind.moves_goods() && op.state == S::Completed {
-            self.originals.insert(hash(&op.id), booked);
+            self.spill.push(hash(&op.id), |b| {
+                b.extend_from_slice(&index.to_le_bytes());
+                serde_json::to_writer(b, &booked).expect("a Booked serialises");
+            });
         }
-        let got = r.amounts;
-        let mut diffs = Vec::new();
-        let euros = |c: i64| Decimal::new(c, 2);
-        match booked {
-            Booked::Fields(want) => {
-                for (i, (w, g)) in want.iter().zip(&got).enumerate() {
-                    if w != g {
-                        diffs.push(format!(
-                            "{} {}, the operation books {}",
-                            FIELD_NAMES[i],
-                            euros(*g),
-                            euros(*w)
-                        ));
-                    }
-                }
+        compare_amounts(booked, r.amounts, &r.receipt_id, at, emit);
+    }
+
+    /// Reads this run's originals back from the spill: with their input positions.
+    fn load_originals(
+        &mut self,
+        wanted: &mut dyn FnMut(u64) -> bool,
+    ) -> HashMap<u64, (u64, Booked)> {
+        let mut out = HashMap::new();
+        let read = self.spill.scan(wanted, &mut |k, b| {
+            let bad = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidData, e);
+            let index = b
+                .get(..8)
+                .and_then(|i| i.try_into().ok())
+                .map(u64::from_le_bytes)
+                .ok_or_else(|| bad("a record without its position".into()))?;
+            let booked = serde_json::from_slice(&b[8..]).map_err(|e| bad(e.to_string()))?;
+            out.insert(k, (index, booked));
+            Ok(())
+        });
+        if let Err(e) = read {
+            eprintln!(
+                "fiskal: the RKSV originals' temporary file could not be read back ({e}); voids of the originals it held are not compared (RKS103)"
+            );
+        }
+        out
+    }
+
+    /// RKS103 of the voids of this run's originals, each against an original that came
+    /// before it. Returns the originals read back.
+    fn judge_voids(&mut self, all: bool, emit: &mut Emit) -> HashMap<u64, (u64, Booked)> {
+        let named: std::collections::HashSet<u64> = self.voids.iter().map(|v| v.original).collect();
+        let loaded = self.load_originals(&mut |k| all || named.contains(&k));
+        for v in std::mem::take(&mut self.voids) {
+            if let Some(&(index, booked)) = loaded.get(&v.original)
+                && index < v.index
+            {
+                compare_amounts(booked.negated(), v.got, &v.receipt_id, &v.at, emit);
             }
-            Booked::Total(want) => {
-                let total: i64 = got.iter().sum();
-                if want != total {
+        }
+        loaded
+    }
+}
+
+/// A void whose original was not an earlier run's: judged at the end.
+struct Void {
+    at: OpRef,
+    original: u64,
+    index: u64,
+    receipt_id: String,
+    got: [i64; 5],
+}
+
+/// RKS103: the amounts a receipt carries against those the operation books.
+fn compare_amounts(booked: Booked, got: [i64; 5], receipt_id: &str, at: &OpRef, emit: &mut Emit) {
+    let mut diffs = Vec::new();
+    let euros = |c: i64| Decimal::new(c, 2);
+    match booked {
+        Booked::Fields(want) => {
+            for (i, (w, g)) in want.iter().zip(&got).enumerate() {
+                if w != g {
                     diffs.push(format!(
-                        "all fields {}, the operation less cart discounts books {}",
-                        euros(total),
-                        euros(want)
+                        "{} {}, the operation books {}",
+                        FIELD_NAMES[i],
+                        euros(*g),
+                        euros(*w)
                     ));
                 }
             }
         }
-        if let Some(first) = diffs.first() {
-            let more = if diffs.len() > 1 {
-                format!(" (and {} more: {})", diffs.len() - 1, diffs[1..].join("; "))
-            } else {
-                String::new()
-            };
-            emit.mismatch(
+        Booked::Total(want) => {
+            let total: i64 = got.iter().sum();
+            if want != total {
+                diffs.push(format!(
+                    "all fields {}, the operation less cart discounts books {}",
+                    euros(total),
+                    euros(want)
+                ));
+            }
+        }
+    }
+    if let Some(first) = diffs.first() {
+        let more = if diffs.len() > 1 {
+            format!(" (and {} more: {})", diffs.len() - 1, diffs[1..].join("; "))
+        } else {
+            String::new()
+        };
+        emit.mismatch(
                 "RKS103",
                 at,
                 format!(
-                    "receipt {} carries other amounts than the operation: {first}{more}",
-                    r.receipt_id
+                    "receipt {receipt_id} carries other amounts than the operation: {first}{more}",
                 ),
                 fmt_fields(booked),
                 fmt_fields(Booked::Fields(got)),
             );
-        }
     }
+}
 
+impl RksvCheck {
     /// Continues from an earlier run's carry; the keys come from this run's master data, by
     /// the entry that gave them before.
     pub fn resume(&mut self, c: RksvCarry) {
@@ -363,11 +452,16 @@ impl RksvCheck {
 
     /// Verifies what is still batched and reports what needs the whole stream.
     pub fn finish(mut self, emit: &mut Emit) {
+        self.judge_voids(false, emit);
         self.flush_all(emit);
     }
 
     /// Like [`RksvCheck::finish`], and hands on each cash box's state.
     pub fn finish_carry(mut self, emit: &mut Emit) -> RksvCarry {
+        // The carry holds every original, so all are read back.
+        let loaded = self.judge_voids(true, emit);
+        self.originals
+            .extend(loaded.into_iter().map(|(k, (_, b))| (k, b)));
         self.flush_all(emit);
         RksvCarry {
             boxes: self
