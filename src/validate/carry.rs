@@ -34,8 +34,9 @@
 //! # Per stage: carried, deferred, size
 //!
 //! Sizes are of the compact JSON of [`Carry::to_bytes`]. The carry grows with the history, as
-//! the memory of one run over it does: a return may name a sale of any earlier night, so the
-//! index of every operation is kept and nothing is forgotten. Measured on a synthetic history
+//! the index of one run over it does (in one run partly in temporary files, `model::templog`): a
+//! return may name a sale of any earlier night, so the index of every operation is kept and
+//! nothing is forgotten. Measured on a synthetic history
 //! of six registers (all regimes and shapes, 2565 operations; test `carry_size_per_operation`):
 //! 231 B per operation in all — references 159, TSE 24 (of all operations; ≈ 70 per German
 //! one), registers 21 (external ids), RKSV 19, RT 7, sessions 1.3, devices 0.1.
