@@ -134,6 +134,11 @@ impl ClosingFile {
 /// The gross of a document per key, signed as it counts: what an annullo cancels.
 type Split = BTreeMap<Key, Decimal>;
 
+/// A [`Split`] as kept for every sale document until the end, for the annulli that may
+/// refer to it: one or two keys in a slice (about 100 bytes) instead of a B-tree node
+/// (about 450 bytes, 1.4 GB of `audit`'s memory at ten million operations).
+type KeptSplit = Box<[(Key, Decimal)]>;
+
 /// Documents left out of every closing: operation id and why.
 pub type LeftOut = Vec<(String, String)>;
 
@@ -172,7 +177,7 @@ pub struct Writer<'m> {
     seal: &'m Seal,
     open: BTreeMap<String, Closing>,
     /// Gross per key of sale documents, by id hash, for the annulli that refer to them.
-    originals: HashMap<u64, Split>,
+    originals: HashMap<u64, KeptSplit>,
     written: Vec<ClosingFile>,
     /// Per matricola the last closing written by an earlier run: its documents come too late.
     written_before: BTreeMap<String, u32>,
@@ -309,7 +314,8 @@ impl<'m> Writer<'m> {
                 }
             }
             if op.kind.moves_goods() {
-                self.originals.insert(hash(&op.id), split.clone());
+                let kept = split.iter().map(|(k, v)| (k.clone(), *v)).collect();
+                self.originals.insert(hash(&op.id), kept);
             }
         }
     }
@@ -459,7 +465,7 @@ enum DocKind {
 /// payments (rt.md §1.4).
 fn document_split(
     op: &Operation,
-    originals: &HashMap<u64, Split>,
+    originals: &HashMap<u64, KeptSplit>,
 ) -> Result<Option<(DocKind, Split)>, String> {
     if op.kind == OperationKind::Void {
         let Some(orig) = op
@@ -470,7 +476,7 @@ fn document_split(
         else {
             return Ok(None);
         };
-        return Ok(Some((DocKind::Annullo, orig.clone())));
+        return Ok(Some((DocKind::Annullo, orig.iter().cloned().collect())));
     }
     let reso = op.kind == OperationKind::Return;
     let mut split = Split::new();
