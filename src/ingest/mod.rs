@@ -393,22 +393,18 @@ impl Records {
             Parsed::Item(reject @ Item::Reject(_)) => sink(reject),
             Parsed::Elsewhere(loc, id) => {
                 self.other_shards += 1;
-                if let Some(id) = id
-                    && self.first(&id).is_none()
-                {
-                    self.remember(&id, &loc);
+                if let Some(id) = id {
+                    let hash = id_key(&id) >> 32 << 32;
+                    if self.seen.find_packed(hash, 32).is_none() {
+                        self.remember(hash, &loc);
+                    }
                 }
             }
         }
     }
 
-    /// The packed entry of an id read before.
-    fn first(&self, id: &str) -> Option<u128> {
-        let hash = id_key(id) >> 32;
-        self.seen.find(hash << 32, |k| k >> 32 == hash)
-    }
-
-    fn remember(&mut self, id: &str, loc: &SourceLoc) {
+    /// Records an id, as `hash` (its [`id_key`] with the low 32 bits zero), read at `loc`.
+    fn remember(&mut self, hash: u128, loc: &SourceLoc) {
         let ordinal = u32::try_from(self.seen.len())
             .ok()
             .filter(|&n| n != NO_ORDINAL);
@@ -416,13 +412,13 @@ impl Records {
             let at = self.sources.compact(loc);
             self.locations.push(at);
         }
-        let hash = id_key(id) >> 32;
         self.seen
-            .insert(hash << 32 | u128::from(ordinal.unwrap_or(NO_ORDINAL)));
+            .insert(hash | u128::from(ordinal.unwrap_or(NO_ORDINAL)));
     }
 
     fn accept(&mut self, op: Box<Operation>, sink: &mut dyn FnMut(Item)) {
-        if let Some(first) = self.first(&op.id) {
+        let hash = id_key(&op.id) >> 32 << 32;
+        if let Some(first) = self.seen.find_packed(hash, 32) {
             let ordinal = first as u32;
             let at = (ordinal != NO_ORDINAL)
                 .then(|| self.locations.get(u64::from(ordinal)))
@@ -446,7 +442,7 @@ impl Records {
             sink(Item::Reject(reject));
             return;
         }
-        self.remember(&op.id, &op.source);
+        self.remember(hash, &op.source);
         sink(Item::Operation(op));
     }
 }

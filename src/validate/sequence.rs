@@ -63,14 +63,14 @@ impl OpLog {
         self.log.append(r)
     }
 
-    /// The id and location recorded at `at`; `None` if the temporary file lost them (the
-    /// one message of [`TempLog`] has said so).
-    fn get(&mut self, at: u64) -> Option<(String, SourceLoc)> {
-        self.get_with_index(at).map(|(id, loc, _)| (id, loc))
+    /// The id, location and input position recorded at `at`; if the temporary file lost
+    /// them (the one message of [`TempLog`] has said so), [`LOST`] at no location.
+    fn get(&mut self, at: u64) -> (String, SourceLoc, u64) {
+        self.read(at)
+            .unwrap_or_else(|| (LOST.to_string(), SourceLoc::file("".into(), None), 0))
     }
 
-    /// As [`OpLog::get`], with the operation's input position.
-    fn get_with_index(&mut self, at: u64) -> Option<(String, SourceLoc, u64)> {
+    fn read(&mut self, at: u64) -> Option<(String, SourceLoc, u64)> {
         let mut head = [0u8; 12 + CompactLoc::BYTES];
         if !self.log.read_at(at, &mut head) {
             return None;
@@ -86,9 +86,9 @@ impl OpLog {
         Some((id, self.sources.expand(loc), index))
     }
 
-    /// The id recorded at `at`, or a placeholder that says it was lost.
+    /// The id recorded at `at` (see [`OpLog::get`]).
     fn id(&mut self, at: u64) -> String {
-        self.get(at).map_or_else(|| LOST.to_string(), |(id, _)| id)
+        self.get(at).0
     }
 }
 
@@ -233,7 +233,7 @@ impl RegisterSequence {
             && let Some(ext) = &op.external_id
         {
             let h = u128::from(hash(ext)) << 64;
-            match self.external_ids.find(h, |k| k >> 64 == h >> 64) {
+            match self.external_ids.find_packed(h, 64) {
                 Some(first) => {
                     let by = match first as u64 {
                         EARLIER => "in an earlier run".to_string(),
@@ -269,9 +269,7 @@ impl RegisterSequence {
     fn judge(mut self, register: &str, ops: &mut OpLog, emit: &mut Emit) -> SequenceCarry {
         let tolerance_ms = emit.config().tolerance.clock_seconds.saturating_mul(1000);
         let at = |ops: &mut OpLog, e: &SeqEntry| {
-            let (id, location) = ops
-                .get(e.at)
-                .unwrap_or_else(|| (LOST.to_string(), SourceLoc::file("".into(), None)));
+            let (id, location, _) = ops.get(e.at);
             OpRef {
                 id,
                 register: Some(register.to_string()),
@@ -314,9 +312,7 @@ impl RegisterSequence {
         }
         let last = match current.last() {
             Some(e) => {
-                let (id, _, index) = ops
-                    .get_with_index(e.at)
-                    .unwrap_or_else(|| (LOST.to_string(), SourceLoc::file("".into(), None), 0));
+                let (id, _, index) = ops.get(e.at);
                 Some(LastEntry {
                     seq: e.seq,
                     index,
