@@ -114,6 +114,18 @@ impl<K: Key> KeySet<K> {
         true
     }
 
+    /// Removes `key`; false if it was not there.
+    pub fn remove(&mut self, key: K) -> bool {
+        let b = &mut self.buckets[key.top(self.bits)];
+        let i = b.partition_point(|&k| k < key);
+        if b.get(i) != Some(&key) {
+            return false;
+        }
+        b.remove(i);
+        self.len -= 1;
+        true
+    }
+
     /// Doubles the buckets: each splits where the next bit of its keys turns to one.
     fn split(&mut self) {
         let bits = self.bits + 1;
@@ -191,9 +203,20 @@ mod tests {
             }
             prop_assert_eq!(s.len(), model.len());
             prop_assert_eq!(s.iter().collect::<Vec<_>>(), model.iter().copied().collect::<Vec<_>>());
-            for p in probes {
+            for &p in &probes {
                 prop_assert_eq!(s.contains(p), model.contains(&p));
             }
+            // Removing what is there and what is not, then inserting again.
+            let present: Vec<u64> = model.iter().copied().step_by(3).collect();
+            for k in present.iter().chain(&probes) {
+                prop_assert_eq!(s.remove(*k), model.remove(k));
+            }
+            prop_assert_eq!(s.len(), model.len());
+            prop_assert_eq!(s.iter().collect::<Vec<_>>(), model.iter().copied().collect::<Vec<_>>());
+            for k in present {
+                prop_assert_eq!(s.insert(k), model.insert(k));
+            }
+            prop_assert_eq!(s.iter().collect::<Vec<_>>(), model.iter().copied().collect::<Vec<_>>());
         }
     }
 }

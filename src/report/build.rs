@@ -304,9 +304,9 @@ fn totals(d: &DayAnalytics) -> MoneyTotals {
         revenue.add(v);
     }
     MoneyTotals {
-        by_rate: d.revenue_by_rate.clone(),
+        by_rate: (&d.revenue_by_rate).into(),
         revenue,
-        payments: d.payments.clone(),
+        payments: (&d.payments).into(),
         sales: d.sales,
         returns: d.returns,
         voids: d.voids,

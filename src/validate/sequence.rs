@@ -1,8 +1,12 @@
 //! Sequences and fiscal counters (SEQ001–SEQ004, FIS001–FIS003).
 //!
-//! Sequence numbers are collected per register (eight bytes and a reference per operation)
-//! and judged once all are in, so that gaps and duplicates are exact whatever order the input
-//! came in. Fiscal counters are judged per device in input order, as the records were written.
+//! Sequence numbers and completed external ids are collected per register and judged once all
+//! are in, so that gaps and repeats are exact whatever order the input came in. What a
+//! register collects goes to a temporary file in chunks ([`Chunked`]) and is read back, sorted
+//! and judged one register at a time in `finish`: memory holds a few hundred entries per
+//! register while the input is read, not one per operation (24 and 16 bytes each, about 400
+//! MB at ten million operations). Fiscal counters are judged per device in input order, as the
+//! records were written.
 //!
 //! Across runs ([`super::carry`]) a register hands on its last entry in number order, the
 //! ranges of numbers seen and the hashes of completed external ids; a device its last counter.
@@ -14,7 +18,6 @@ use serde::{Deserialize, Serialize};
 
 use super::carry::time_serde;
 use super::{Emit, OpRef};
-use crate::model::keyset::{KeySet, grow_by_an_eighth};
 use crate::model::templog::TempLog;
 use crate::model::*;
 use crate::model::{CompactLoc, SourceTable};
@@ -31,13 +34,16 @@ struct SeqEntry {
 }
 
 /// The id and location of the operations the sequences may have to name, in a
-/// [`TempLog`]: a record (id length, input position, [`CompactLoc`], id) per operation, read back only for a
-/// finding and for the last entry of a register. In memory they took about 90 bytes a
-/// sequenced operation, a gigabyte at ten million.
+/// [`TempLog`]: a record (id length, external id length, input position, [`CompactLoc`], id,
+/// completed external id) per operation, read back only for a finding and for the last entry
+/// of a register. In memory they took about 90 bytes a sequenced operation, a gigabyte at ten
+/// million. The registers' [`Chunked`] records share a second log.
 pub(crate) struct OpLog {
     sources: SourceTable,
     log: TempLog,
     record: Vec<u8>,
+    /// The registers' [`Chunked`] entries and external ids.
+    chunks: TempLog,
 }
 
 impl Default for OpLog {
@@ -46,49 +52,176 @@ impl Default for OpLog {
             sources: SourceTable::default(),
             log: TempLog::new("the ids of sequenced operations"),
             record: Vec::new(),
+            chunks: TempLog::new("the sequence numbers and external ids of registers"),
         }
     }
 }
 
+/// What [`OpLog`] recorded of an operation.
+struct Logged {
+    id: String,
+    /// The external id, if the operation completed one (SEQ004 names it).
+    external_id: String,
+    location: SourceLoc,
+    index: u64,
+}
+
 impl OpLog {
-    /// Records `op`'s id and location; returns where.
+    /// Records `op`'s id, completed external id and location; returns where.
     fn put(&mut self, op: &Operation, index: u64) -> u64 {
         let loc = self.sources.compact(&op.source);
+        let ext = completed_external_id(op).unwrap_or_default();
         let r = &mut self.record;
         r.clear();
         r.extend_from_slice(&(op.id.len() as u32).to_le_bytes());
+        r.extend_from_slice(&(ext.len() as u32).to_le_bytes());
         r.extend_from_slice(&index.to_le_bytes());
         r.extend_from_slice(&loc.to_bytes());
         r.extend_from_slice(op.id.as_bytes());
+        r.extend_from_slice(ext.as_bytes());
         self.log.append(r)
     }
 
-    /// The id, location and input position recorded at `at`; if the temporary file lost
-    /// them (the one message of [`TempLog`] has said so), [`LOST`] at no location.
-    fn get(&mut self, at: u64) -> (String, SourceLoc, u64) {
-        self.read(at)
-            .unwrap_or_else(|| (LOST.to_string(), SourceLoc::file("".into(), None), 0))
+    /// What was recorded at `at`; if the temporary file lost it (the one message of
+    /// [`TempLog`] has said so), [`LOST`] at no location.
+    fn get(&mut self, at: u64) -> Logged {
+        self.read(at).unwrap_or_else(|| Logged {
+            id: LOST.to_string(),
+            external_id: String::new(),
+            location: SourceLoc::file("".into(), None),
+            index: 0,
+        })
     }
 
-    fn read(&mut self, at: u64) -> Option<(String, SourceLoc, u64)> {
-        let mut head = [0u8; 12 + CompactLoc::BYTES];
+    fn read(&mut self, at: u64) -> Option<Logged> {
+        let mut head = [0u8; 16 + CompactLoc::BYTES];
         if !self.log.read_at(at, &mut head) {
             return None;
         }
-        let len = u32::from_le_bytes(head[..4].try_into().expect("4 bytes"));
-        let index = u64::from_le_bytes(head[4..12].try_into().expect("8 bytes"));
-        let loc = CompactLoc::from_bytes(head[12..].try_into().expect("24 bytes"));
-        let mut id = vec![0; len as usize];
-        if !self.log.read_at(at + head.len() as u64, &mut id) {
+        let u32_at = |i: usize| u32::from_le_bytes(head[i..i + 4].try_into().expect("4 bytes"));
+        let (id_len, ext_len) = (u32_at(0) as usize, u32_at(4) as usize);
+        let index = u64::from_le_bytes(head[8..16].try_into().expect("8 bytes"));
+        let loc = CompactLoc::from_bytes(head[16..].try_into().expect("24 bytes"));
+        let mut text = vec![0; id_len + ext_len];
+        if !self.log.read_at(at + head.len() as u64, &mut text) {
             return None;
         }
-        let id = String::from_utf8(id).ok()?;
-        Some((id, self.sources.expand(loc), index))
+        let external_id = String::from_utf8(text.split_off(id_len)).ok()?;
+        let id = String::from_utf8(text).ok()?;
+        Some(Logged {
+            id,
+            external_id,
+            location: self.sources.expand(loc),
+            index,
+        })
     }
 
     /// The id recorded at `at` (see [`OpLog::get`]).
     fn id(&mut self, at: u64) -> String {
-        self.get(at).0
+        self.get(at).id
+    }
+}
+
+/// The external id `op` completes, if any: what SEQ004 holds to once per register.
+fn completed_external_id(op: &Operation) -> Option<&str> {
+    (op.state == LifecycleState::Completed)
+        .then_some(op.external_id.as_deref())
+        .flatten()
+}
+
+/// A record of fixed size that a [`Chunked`] list writes to the temporary file.
+trait Fixed: Sized {
+    const BYTES: usize;
+    fn put(&self, out: &mut Vec<u8>);
+    fn get(b: &[u8]) -> Self;
+}
+
+fn u64_at(b: &[u8], i: usize) -> u64 {
+    u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"))
+}
+
+impl Fixed for SeqEntry {
+    const BYTES: usize = 24;
+    fn put(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.seq.to_le_bytes());
+        out.extend_from_slice(&self.time_ms.to_le_bytes());
+        out.extend_from_slice(&self.at.to_le_bytes());
+    }
+    fn get(b: &[u8]) -> Self {
+        SeqEntry {
+            seq: u64_at(b, 0),
+            time_ms: u64_at(b, 8) as i64,
+            at: u64_at(b, 16),
+        }
+    }
+}
+
+/// A completed external id: its [`hash()`] and the [`OpLog`] record of its operation.
+#[derive(Clone, Copy)]
+struct ExtId {
+    hash: u64,
+    at: u64,
+}
+
+impl Fixed for ExtId {
+    const BYTES: usize = 16;
+    fn put(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.hash.to_le_bytes());
+        out.extend_from_slice(&self.at.to_le_bytes());
+    }
+    fn get(b: &[u8]) -> Self {
+        ExtId {
+            hash: u64_at(b, 0),
+            at: u64_at(b, 8),
+        }
+    }
+}
+
+/// Records per chunk: a chunk of entries is 6 KiB, so a register holds at most that much in
+/// memory while the input is read, and reads its records back in a few dozen reads a
+/// thousand operations.
+const CHUNK_RECORDS: usize = 256;
+
+/// A register's records of one kind: the last ones in memory, every [`CHUNK_RECORDS`] before
+/// them in a chunk of [`OpLog`]'s temporary file.
+struct Chunked<T> {
+    tail: Vec<T>,
+    chunks: Vec<u64>,
+}
+
+impl<T> Default for Chunked<T> {
+    fn default() -> Self {
+        Chunked {
+            tail: Vec::new(),
+            chunks: Vec::new(),
+        }
+    }
+}
+
+impl<T: Fixed> Chunked<T> {
+    fn push(&mut self, x: T, log: &mut TempLog) {
+        self.tail.push(x);
+        if self.tail.len() == CHUNK_RECORDS {
+            let mut bytes = Vec::with_capacity(CHUNK_RECORDS * T::BYTES);
+            for x in self.tail.drain(..) {
+                x.put(&mut bytes);
+            }
+            self.chunks.push(log.append(&bytes));
+        }
+    }
+
+    /// Every record in the order pushed; `None` if the temporary file lost a chunk.
+    fn load(self, log: &mut TempLog) -> Option<Vec<T>> {
+        let mut all = Vec::with_capacity(self.chunks.len() * CHUNK_RECORDS + self.tail.len());
+        let mut bytes = vec![0; CHUNK_RECORDS * T::BYTES];
+        for at in self.chunks {
+            if !log.read_at(at, &mut bytes) {
+                return None;
+            }
+            all.extend(bytes.chunks_exact(T::BYTES).map(T::get));
+        }
+        all.extend(self.tail);
+        Some(all)
     }
 }
 
@@ -139,11 +272,12 @@ pub(crate) struct SequenceCarry {
 /// What one register's operations have shown so far.
 #[derive(Default)]
 pub(crate) struct RegisterSequence {
-    entries: Vec<SeqEntry>,
+    entries: Chunked<SeqEntry>,
     last_unsequenced: Option<Timestamp>,
-    /// Per completed external_id its hash over the [`OpLog`] record of the operation that
-    /// completed it first ([`EARLIER`]: in an earlier run), packed in 128 bits.
-    external_ids: KeySet<u128>,
+    /// Every completion of an external id in this run, repeats included.
+    external_ids: Chunked<ExtId>,
+    /// [`hash()`] of the external ids completed in earlier runs, sorted.
+    earlier_external_ids: Vec<u64>,
     /// The last entry in number order of the earlier runs.
     last: Option<LastEntry>,
     /// The numbers the earlier runs saw (see [`SequenceCarry::seen`]).
@@ -191,17 +325,11 @@ impl RegisterSequence {
     /// A register's sequence continuing from an earlier run.
     pub fn resume(c: SequenceCarry) -> RegisterSequence {
         RegisterSequence {
-            entries: Vec::new(),
             last_unsequenced: c.last_unsequenced,
-            external_ids: {
-                let mut set = KeySet::default();
-                for h in c.external_ids {
-                    set.insert(u128::from(h) << 64 | u128::from(EARLIER));
-                }
-                set
-            },
+            earlier_external_ids: c.external_ids,
             last: c.last,
             seen: c.seen,
+            ..RegisterSequence::default()
         }
     }
 
@@ -215,12 +343,12 @@ impl RegisterSequence {
         let mut logged = None;
         if let Some(seq) = op.sequence_number {
             let at = *logged.get_or_insert_with(|| ops.put(op, index));
-            grow_by_an_eighth(&mut self.entries, 16);
-            self.entries.push(SeqEntry {
+            let entry = SeqEntry {
                 seq,
                 time_ms: time.map_or(NO_TIME, |t| t.utc().timestamp_millis()),
                 at,
-            });
+            };
+            self.entries.push(entry, &mut ops.chunks);
         } else if let Some(t) = time {
             if let Some(prev) = self.last_unsequenced
                 && t.utc() + tolerance < prev.utc()
@@ -229,33 +357,17 @@ impl RegisterSequence {
             }
             self.last_unsequenced = Some(t);
         }
-        if op.state == LifecycleState::Completed
-            && let Some(ext) = &op.external_id
-        {
-            let h = u128::from(hash(ext)) << 64;
-            match self.external_ids.find_packed(h, 64) {
-                Some(first) => {
-                    let by = match first as u64 {
-                        EARLIER => "in an earlier run".to_string(),
-                        at => format!("by {}", ops.id(at)),
-                    };
-                    emit.mismatch(
-                        "SEQ004",
-                        &OpRef::of(op),
-                        format!("external_id {ext} was already completed {by}"),
-                        "an external_id completed once",
-                        ext,
-                    );
-                }
-                None => {
-                    let at = *logged.get_or_insert_with(|| ops.put(op, index));
-                    self.external_ids.insert(h | u128::from(at));
-                }
-            }
+        if let Some(ext) = completed_external_id(op) {
+            let at = *logged.get_or_insert_with(|| ops.put(op, index));
+            let ext = ExtId {
+                hash: hash(ext),
+                at,
+            };
+            self.external_ids.push(ext, &mut ops.chunks);
         }
     }
 
-    /// Judges the register's numbers (SEQ001–SEQ003).
+    /// Judges the register's numbers (SEQ001–SEQ003) and external ids (SEQ004).
     pub fn finish(self, register: &str, ops: &mut OpLog, emit: &mut Emit) {
         self.judge(register, ops, emit);
     }
@@ -267,23 +379,39 @@ impl RegisterSequence {
     }
 
     fn judge(mut self, register: &str, ops: &mut OpLog, emit: &mut Emit) -> SequenceCarry {
+        let entries = std::mem::take(&mut self.entries).load(&mut ops.chunks);
+        let external_ids = std::mem::take(&mut self.external_ids).load(&mut ops.chunks);
+        let (Some(mut entries), Some(external_ids)) = (entries, external_ids) else {
+            // The one message of `TempLog` has said what was lost; judging what is left
+            // would report the lost numbers as gaps.
+            eprintln!(
+                "fiskal: register {register:?}: SEQ001–SEQ004 are not judged, their records \
+                 were lost with a temporary file"
+            );
+            return SequenceCarry {
+                last: self.last,
+                seen: self.seen,
+                last_unsequenced: self.last_unsequenced,
+                external_ids: self.earlier_external_ids,
+            };
+        };
         let tolerance_ms = emit.config().tolerance.clock_seconds.saturating_mul(1000);
         let at = |ops: &mut OpLog, e: &SeqEntry| {
-            let (id, location, _) = ops.get(e.at);
+            let logged = ops.get(e.at);
             OpRef {
-                id,
+                id: logged.id,
                 register: Some(register.to_string()),
-                location,
+                location: logged.location,
             }
         };
-        self.entries.sort_by_key(|e| (e.seq, e.at));
+        entries.sort_unstable_by_key(|e| (e.seq, e.at));
         // Numbers below the last one of an earlier run belong among that run's operations,
         // which are no longer here: they are judged for reuse only (module doc of `carry`).
         let split = match &self.last {
-            Some(l) => self.entries.partition_point(|e| e.seq < l.seq),
+            Some(l) => entries.partition_point(|e| e.seq < l.seq),
             None => 0,
         };
-        let (late, current) = self.entries.split_at(split);
+        let (late, current) = entries.split_at(split);
         for (i, b) in late.iter().enumerate() {
             // A repeat among the late ones names the first; one of an earlier run's numbers
             // cannot be named (only the ranges are carried).
@@ -312,22 +440,28 @@ impl RegisterSequence {
         }
         let last = match current.last() {
             Some(e) => {
-                let (id, _, index) = ops.get(e.at);
+                let logged = ops.get(e.at);
                 Some(LastEntry {
                     seq: e.seq,
-                    index,
+                    index: logged.index,
                     time_ms: (e.time_ms != NO_TIME).then_some(e.time_ms),
-                    id,
+                    id: logged.id,
                 })
             }
             None => self.last.clone(),
         };
         let mut seen = std::mem::take(&mut self.seen);
-        for e in &self.entries {
+        for e in &entries {
             add_to_ranges(&mut seen, e.seq);
         }
-        // In key order, so sorted by hash; a hash is there once.
-        let external_ids: Vec<u64> = self.external_ids.iter().map(|k| (k >> 64) as u64).collect();
+        drop(entries);
+        let external_ids = judge_external_ids(
+            external_ids,
+            &self.earlier_external_ids,
+            register,
+            ops,
+            emit,
+        );
         SequenceCarry {
             last,
             seen,
@@ -335,6 +469,49 @@ impl RegisterSequence {
             external_ids,
         }
     }
+}
+
+/// SEQ004: every completion of an external id after its first, in input order, naming the
+/// first (an earlier run's, or this run's first in input order). Returns the hashes of all
+/// completed external ids, sorted, for the next run.
+fn judge_external_ids(
+    mut this_run: Vec<ExtId>,
+    earlier: &[u64],
+    register: &str,
+    ops: &mut OpLog,
+    emit: &mut Emit,
+) -> Vec<u64> {
+    // An earlier run's completion sorts first among its hash's.
+    this_run.extend(earlier.iter().map(|&hash| ExtId { hash, at: EARLIER }));
+    this_run.sort_unstable_by_key(|e| (e.hash, e.at.wrapping_add(1)));
+    let mut repeats = Vec::new();
+    let mut hashes = Vec::new();
+    for run in this_run.chunk_by(|a, b| a.hash == b.hash) {
+        hashes.push(run[0].hash);
+        repeats.extend(run[1..].iter().map(|e| (e.at, run[0].at)));
+    }
+    repeats.sort_unstable();
+    for (at, first) in repeats {
+        let by = match first {
+            EARLIER => "in an earlier run".to_string(),
+            first => format!("by {}", ops.id(first)),
+        };
+        let logged = ops.get(at);
+        let op = OpRef {
+            id: logged.id,
+            register: (!register.is_empty()).then(|| register.to_string()),
+            location: logged.location,
+        };
+        let ext = logged.external_id;
+        emit.mismatch(
+            "SEQ004",
+            &op,
+            format!("external_id {ext} was already completed {by}"),
+            "an external_id completed once",
+            &ext,
+        );
+    }
+    hashes
 }
 
 /// SEQ001–SEQ003 of `b` after `a` = (number, time, operation) in number order; `at` names

@@ -27,6 +27,50 @@ fn ids_by_line(dir: &Path) -> HashMap<(String, u64), String> {
     out
 }
 
+/// Gives two completed operations of one register the external id of its first completed
+/// one, the first of them more than a chunk (256 records) after it: returns the external id,
+/// the first operation's id and the two others' ids in input order.
+fn repeat_external_ids(dir: &Path) -> (String, String, Vec<String>) {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "ndjson"))
+        .collect();
+    files.sort();
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        let records: Vec<Value> = lines
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let completed: Vec<usize> = (0..records.len())
+            .filter(|&i| {
+                records[i]["state"] == "completed" && records[i]["external_id"].is_string()
+            })
+            .collect();
+        if completed.len() < 500 {
+            continue;
+        }
+        let (a, later) = (completed[0], [completed[300], completed[450]]);
+        let ext_of = |i: usize| records[i]["external_id"].as_str().unwrap().to_string();
+        let ext = ext_of(a);
+        // Edited as text, so that every other byte (amounts above all) stays as synth wrote it.
+        for &i in &later {
+            let (from, to) = (
+                format!("\"external_id\":\"{}\"", ext_of(i)),
+                format!("\"external_id\":\"{ext}\""),
+            );
+            assert_eq!(lines[i].matches(&from).count(), 1, "{}", lines[i]);
+            lines[i] = lines[i].replace(&from, &to);
+        }
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        let id = |i: usize| records[i]["id"].as_str().unwrap().to_string();
+        return (ext, id(a), later.iter().map(|&i| id(i)).collect());
+    }
+    panic!("no register with 500 completed operations carrying an external id");
+}
+
 #[test]
 fn findings_of_a_spilled_history_name_the_right_operations() {
     let w = Workdir::new();
@@ -57,6 +101,7 @@ fn findings_of_a_spilled_history_name_the_right_operations() {
         .args(anomalies.iter().flat_map(|a| ["--inject", a]))
         .assert()
         .success();
+    let repeats = repeat_external_ids(&hist);
     let ids = ids_by_line(&hist);
     // Thousands of operations: beyond the 64 KiB the temporary logs buffer in memory.
     assert!(ids.len() > 2500, "{} operations", ids.len());
@@ -101,6 +146,36 @@ fn findings_of_a_spilled_history_name_the_right_operations() {
             "{rule} at {op:?} not found: {p}"
         );
     }
+
+    // External ids completed again, judged from the register's chunks at the end: each repeat
+    // names the first completion, and they come in input order.
+    let seq004: Vec<(&str, &str)> = findings
+        .iter()
+        .filter(|f| f["code"] == "SEQ004")
+        .map(|f| {
+            (
+                f["operation_id"].as_str().unwrap(),
+                f["message"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let (ext, first, later) = &repeats;
+    let expected: Vec<(&str, String)> = later
+        .iter()
+        .map(|id| {
+            (
+                id.as_str(),
+                format!("external_id {ext} was already completed by {first}"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seq004,
+        expected
+            .iter()
+            .map(|(id, m)| (*id, m.as_str()))
+            .collect::<Vec<_>>()
+    );
 
     // The duplicate is refused naming where its id was first read: the line before it.
     let rejects = json_lines(std::fs::read(out.join("rejects.jsonl")).unwrap());

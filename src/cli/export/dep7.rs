@@ -49,21 +49,25 @@ pub struct Verified {
 /// Verifies each written file with the master data's key material for its cash box, files in
 /// parallel.
 pub fn verify_all(files: Vec<DepFile>, md: Option<&MasterData>) -> anyhow::Result<Vec<Verified>> {
-    Ok(verify_continuing(files, md, &BTreeMap::new(), false)?
-        .into_iter()
-        .map(|(v, _)| v)
-        .collect())
+    Ok(
+        verify_continuing(files, md, &BTreeMap::new(), false, false)?
+            .into_iter()
+            .map(|(v, _)| v)
+            .collect(),
+    )
 }
 
 /// [`verify_all`], each cash box's file continuing the chain, counter and receipt ids where
 /// an earlier run's file of it stopped (`earlier`, by Kassen-ID); with each file the state the
-/// next run goes on from.
+/// next run goes on from if `keep_carries` (it holds a hash per receipt: a nightly run keeps
+/// it, a single run drops it at once).
 pub fn verify_continuing(
     files: Vec<DepFile>,
     md: Option<&MasterData>,
     earlier: &BTreeMap<String, dep::Carry>,
     skip_signatures: bool,
-) -> anyhow::Result<Vec<(Verified, dep::Carry)>> {
+    keep_carries: bool,
+) -> anyhow::Result<Vec<(Verified, Option<dep::Carry>)>> {
     files
         .into_par_iter()
         .map(|file| {
@@ -88,7 +92,7 @@ pub fn verify_continuing(
                     verification,
                     findings,
                 },
-                carry,
+                keep_carries.then_some(carry),
             ))
         })
         .collect()

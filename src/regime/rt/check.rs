@@ -26,6 +26,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::model::keyset::KeySet;
 use crate::model::{
     Direction, Fiscal, LifecycleState, Operation, OperationKind, PaymentMethod, RtFiscal,
 };
@@ -80,6 +81,12 @@ fn expected_classes(kind: OperationKind) -> Option<&'static [DocClass]> {
 
 /// The daily closing and progressive numbers of a document number of the form `ZZZZ-NNNN`
 /// (rt.md §2.1: four digits each, zero-padded), or `None` for any other form.
+/// An RT document in [`RtCheck`]'s set: its id hash above, whether it had a lottery code in
+/// the lowest bit.
+fn document(hash: u64, lottery: bool) -> u128 {
+    u128::from(hash) << 64 | u128::from(lottery)
+}
+
 pub(crate) fn parse_document_number(s: &str) -> Option<(u32, u32)> {
     let (z, n) = s.split_once('-')?;
     let four = |p: &str| p.len() == 4 && p.bytes().all(|b| b.is_ascii_digit());
@@ -137,8 +144,9 @@ pub(crate) struct Pending {
 /// The RT stage of the validator.
 #[derive(Default)]
 pub(crate) struct RtCheck {
-    /// RT documents by id hash, and whether each carried a lottery code.
-    documents: HashMap<u64, bool>,
+    /// RT documents: the id hash in the top 64 bits, whether the document carried a lottery
+    /// code in the lowest bit (17 bytes a document instead of a hash table's 25 to 50).
+    documents: KeySet<u128>,
     pending: Vec<Pending>,
     /// RT serials (and registers without one) already reported by RTD010.
     reported_serials: HashSet<u64>,
@@ -175,12 +183,12 @@ impl RtCheck {
 
     /// Continues from an earlier run's carry, after `n_ops` operations.
     pub fn resume(c: RtCarry, n_ops: u64) -> RtCheck {
-        let documents = c
-            .documents
-            .into_iter()
-            .map(|h| (h, false))
-            .chain(c.lottery_documents.into_iter().map(|h| (h, true)))
-            .collect();
+        let mut documents = KeySet::default();
+        for (hashes, lottery) in [(c.documents, false), (c.lottery_documents, true)] {
+            for h in hashes {
+                documents.insert(document(h, lottery));
+            }
+        }
         RtCheck {
             documents,
             pending: c.pending,
@@ -235,7 +243,11 @@ impl RtCheck {
                 );
             }
         }
-        self.documents.insert(hash(&op.id), lottery.is_some());
+        let h = hash(&op.id);
+        // Ids are unique (ingest rejects repeats), so a hash is there at most once.
+        if self.documents.find_packed(document(h, false), 64).is_none() {
+            self.documents.insert(document(h, lottery.is_some()));
+        }
         if matches!(
             op.kind,
             OperationKind::Return | OperationKind::Void | OperationKind::Exchange
@@ -304,15 +316,14 @@ impl RtCheck {
         let pending = self.resolve(false, in_input, emit);
         let mut documents = Vec::new();
         let mut lottery_documents = Vec::new();
-        for (h, lottery) in self.documents {
-            if lottery {
-                lottery_documents.push(h);
+        // In key order, so each list is sorted by hash.
+        for d in self.documents.iter() {
+            if d & 1 == 1 {
+                lottery_documents.push((d >> 64) as u64);
             } else {
-                documents.push(h);
+                documents.push((d >> 64) as u64);
             }
         }
-        documents.sort_unstable();
-        lottery_documents.sort_unstable();
         let mut reported_serials: Vec<u64> = self.reported_serials.into_iter().collect();
         reported_serials.sort_unstable();
         RtCarry {
@@ -346,7 +357,8 @@ impl RtCheck {
         for p in std::mem::take(&mut self.pending) {
             let what = p.kind.name();
             let key = hash(&p.target);
-            let Some(&had_lottery) = self.documents.get(&key) else {
+            let found = self.documents.find_packed(document(key, false), 64);
+            let Some(had_lottery) = found.map(|d| d & 1 == 1) else {
                 if in_input(&p.target) {
                     emit.mismatch(
                         "RTD004",
