@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::util::{Workdir, fiskal};
+use crate::util::{Workdir, fiskal, ndjson_files};
 
 /// A synth history of `days` days over all regimes and both shapes.
 fn history(w: &Workdir, days: u32) -> PathBuf {
@@ -52,12 +52,7 @@ fn split_by(
     std::fs::create_dir_all(&all).unwrap();
     std::fs::copy(history.join("masterdata.toml"), all.join("masterdata.toml")).unwrap();
     let mut nights: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(history)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "ndjson"))
-        .collect();
-    files.sort();
+    let files = ndjson_files(history);
     for f in &files {
         let name = f.file_name().unwrap().to_string_lossy().into_owned();
         let mut whole = String::new();

@@ -7,16 +7,12 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::util::{Workdir, fiskal, json_file, json_lines};
+use crate::util::{Workdir, fiskal, json_file, json_lines, ndjson_files};
 
 /// Every record of the history by (file, line): its id.
 fn ids_by_line(dir: &Path) -> HashMap<(String, u64), String> {
     let mut out = HashMap::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let path = e.unwrap().path();
-        if path.extension().is_none_or(|x| x != "ndjson") {
-            continue;
-        }
+    for path in ndjson_files(dir) {
         let name = format!("hist/{}", path.file_name().unwrap().to_str().unwrap());
         for (i, line) in std::fs::read_to_string(&path).unwrap().lines().enumerate() {
             let v: Value = serde_json::from_str(line).unwrap();
@@ -31,13 +27,7 @@ fn ids_by_line(dir: &Path) -> HashMap<(String, u64), String> {
 /// one, the first of them more than a chunk (256 records) after it: returns the external id,
 /// the first operation's id and the two others' ids in input order.
 fn repeat_external_ids(dir: &Path) -> (String, String, Vec<String>) {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "ndjson"))
-        .collect();
-    files.sort();
-    for path in files {
+    for path in ndjson_files(dir) {
         let text = std::fs::read_to_string(&path).unwrap();
         let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
         let records: Vec<Value> = lines

@@ -8,7 +8,7 @@ use fiskal::regime::kassensichv::{Curve, Verdict, parse_qr, verify};
 use fiskal::synth::{SynthOptions, SynthRegime, SynthShape, generate};
 use serde_json::Value;
 
-use crate::util::{Workdir, fiskal, json_file, json_lines};
+use crate::util::{Workdir, fiskal, json_file, json_lines, ndjson_files};
 
 fn german(out: &Path, seed: u64) -> SynthOptions {
     SynthOptions {
@@ -27,13 +27,7 @@ fn german(out: &Path, seed: u64) -> SynthOptions {
 
 fn records(dir: &Path) -> Vec<Value> {
     let mut out = Vec::new();
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "ndjson"))
-        .collect();
-    files.sort();
-    for f in files {
+    for f in ndjson_files(dir) {
         for line in std::fs::read_to_string(f).unwrap().lines() {
             out.push(serde_json::from_str(line).unwrap());
         }

@@ -108,6 +108,17 @@ pub fn fiskal() -> assert_cmd::Command {
     c
 }
 
+/// The NDJSON files of a directory (a synth history), sorted by name.
+pub fn ndjson_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ndjson"))
+        .collect();
+    files.sort();
+    files
+}
+
 /// A JSON file, read and parsed (the path in the panic message).
 pub fn json_file(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).unwrap())
