@@ -170,7 +170,7 @@ impl<V> Default for KeyedSums<V> {
 impl<V: Default> KeyedSums<V> {
     /// The sums of `key`, added (zero) where missing.
     pub fn slot(&mut self, key: &str) -> &mut V {
-        let i = match self.0.binary_search_by(|(k, _)| k.as_str().cmp(key)) {
+        let i = match self.position(key) {
             Ok(i) => i,
             Err(i) => {
                 self.0.insert(i, (key.to_string(), V::default()));
@@ -182,6 +182,11 @@ impl<V: Default> KeyedSums<V> {
 }
 
 impl<V> KeyedSums<V> {
+    /// Where `key` is, or where it would go.
+    fn position(&self, key: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(key))
+    }
+
     /// (key, sums) in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&String, &V)> {
         self.0.iter().map(|(k, v)| (k, v))
@@ -223,8 +228,7 @@ impl<V> std::ops::Index<&str> for KeyedSums<V> {
     type Output = V;
     fn index(&self, key: &str) -> &V {
         let i = self
-            .0
-            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .position(key)
             .unwrap_or_else(|_| panic!("no key {key}"));
         &self.0[i].1
     }

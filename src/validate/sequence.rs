@@ -100,7 +100,7 @@ impl OpLog {
         }
         let u32_at = |i: usize| u32::from_le_bytes(head[i..i + 4].try_into().expect("4 bytes"));
         let (id_len, ext_len) = (u32_at(0) as usize, u32_at(4) as usize);
-        let index = u64::from_le_bytes(head[8..16].try_into().expect("8 bytes"));
+        let index = u64_at(&head, 8);
         let loc = CompactLoc::from_bytes(head[16..].try_into().expect("24 bytes"));
         let mut text = vec![0; id_len + ext_len];
         if !self.log.read_at(at + head.len() as u64, &mut text) {
