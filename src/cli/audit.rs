@@ -179,9 +179,8 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         sessions,
     } = checked;
     let missing = common::registers_without_master_data(&summary, md.as_ref().map(|(_, m)| m));
-    let earlier = night.as_ref().map(|n| &n.dsfinvk);
-    let (dsfinvk, continuations, unclosed) =
-        export_dsfinvk(collector, md.as_ref().map(|(_, m)| m), &args.out, earlier);
+    // DEP7 and RT first: their writers hold an index per receipt or sale until they
+    // finish, and the DSFinV-K archives, built next, are the run's largest transient.
     let no_carries = BTreeMap::new();
     let dep7_carries = night.as_ref().map_or(&no_carries, |n| &n.dep7);
     let mut dep7_out = BTreeMap::new();
@@ -225,6 +224,9 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         (None, Err(e)) if rt_documents => rt_summary.not_written = Some(format!("{e:#}")),
         (None, _) => {}
     }
+    let earlier = night.as_ref().map(|n| &n.dsfinvk);
+    let (dsfinvk, continuations, unclosed) =
+        export_dsfinvk(collector, md.as_ref().map(|(_, m)| m), &args.out, earlier);
     rejects
         .commit()
         .with_context(|| format!("writing {}", rejects_path.display()))?;
@@ -457,8 +459,6 @@ fn export_dsfinvk(
                 Ok(ops) => ops,
                 Err(e) => return (register, Err(e), Vec::new()),
             };
-            let written = build_continuing(&register, &ops, md, &Options::default(), from)
-                .and_then(|b| b.map(|(b, c)| b.write(&dir).map(|a| (a, c))).transpose());
             let open: Vec<String> = if earlier.is_some() {
                 closing::unclosed(&ops)
                     .iter()
@@ -467,6 +467,15 @@ fn export_dsfinvk(
             } else {
                 Vec::new()
             };
+            // The continuation holds an entry per goods operation: dropped here unless a
+            // nightly run keeps it, since every register's result waits for the others (at
+            // ten million operations the 211 continuations were about 500 MB).
+            let nightly = earlier.is_some();
+            let written =
+                build_continuing(&register, ops, md, &Options::default(), from).and_then(|b| {
+                    b.map(|(b, c)| b.write(&dir).map(|a| (a, nightly.then_some(c))))
+                        .transpose()
+                });
             (register, written, open)
         })
         .collect();
@@ -476,9 +485,7 @@ fn export_dsfinvk(
             Ok(Some((mut a, c))) => {
                 a.set_path(in_audit_dir("dsfinvk", &a.path));
                 s.archives.push(a);
-                // Only a nightly run goes on from a continuation; it holds an entry per
-                // goods operation, too much to keep for nothing.
-                if earlier.is_some() {
+                if let Some(c) = c {
                     continuations.insert(register, c);
                 }
             }

@@ -16,11 +16,11 @@ pub mod dsfinvk;
 pub mod parquet;
 pub mod rt;
 
-use std::collections::BTreeMap;
-
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+
+pub use crate::model::keyed::KeyedSums;
 
 /// The totals of one closing (Z) as an export wrote them, for the audit report to tie out.
 ///
@@ -49,7 +49,7 @@ pub struct ZTotals {
     ///
     /// DSFinV-K sums businesscases.csv over every GV_TYP, so cash movements and voucher sales
     /// (at the 0 % keys) are in: that is what makes `gross` tie to Z_SE_ZAHLUNGEN.
-    pub by_rate: BTreeMap<String, ZAmounts>,
+    pub by_rate: KeyedSums<ZAmounts>,
     /// Sum of `by_rate` gross.
     pub gross: Decimal,
     /// Sum of `by_rate` net.

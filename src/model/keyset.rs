@@ -148,6 +148,25 @@ impl<K: Key> KeySet<K> {
     }
 }
 
+impl<K: Key> PartialEq for KeySet<K> {
+    /// The same keys, however the buckets happen to be split.
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len && self.iter().eq(other.iter())
+    }
+}
+
+impl<K: Key> Eq for KeySet<K> {}
+
+impl<K: Key> FromIterator<K> for KeySet<K> {
+    fn from_iter<I: IntoIterator<Item = K>>(keys: I) -> Self {
+        let mut set = KeySet::default();
+        for k in keys {
+            set.insert(k);
+        }
+        set
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

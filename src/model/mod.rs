@@ -5,6 +5,7 @@
 
 pub mod finding;
 pub mod hash;
+pub mod keyed;
 pub mod keyset;
 pub mod masterdata;
 pub mod money;

@@ -39,6 +39,8 @@ use chrono::{Datelike, Timelike};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub use crate::model::keyed::KeyedSums;
+
 use super::benford::Benford;
 use crate::model::money::round_commercial;
 use crate::model::{
@@ -150,107 +152,6 @@ pub struct DayAnalytics {
     /// Goods movements abandoned before completion (state `cancelled`, Abbruch): receipts that
     /// were rung up and never finished; in bulk they can hide sales.
     pub cancelled: Counted,
-}
-
-/// Sums by key for one day: a sorted vector of (key, sums).
-///
-/// A day holds a few rates and payment methods; a `BTreeMap` gave each of its two maps a node
-/// of about 800 bytes, so a register-day cost about 2 KB and the analytics of ten million
-/// operations (200,000 register-days) about 400 MB. Here a key costs its string and its sums.
-/// Serialised as a map in key order, as the `BTreeMap` was.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyedSums<V>(Vec<(String, V)>);
-
-impl<V> Default for KeyedSums<V> {
-    fn default() -> Self {
-        KeyedSums(Vec::new())
-    }
-}
-
-impl<V: Default> KeyedSums<V> {
-    /// The sums of `key`, added (zero) where missing.
-    pub fn slot(&mut self, key: &str) -> &mut V {
-        let i = match self.position(key) {
-            Ok(i) => i,
-            Err(i) => {
-                self.0.insert(i, (key.to_string(), V::default()));
-                i
-            }
-        };
-        &mut self.0[i].1
-    }
-}
-
-impl<V> KeyedSums<V> {
-    /// Where `key` is, or where it would go.
-    fn position(&self, key: &str) -> Result<usize, usize> {
-        self.0.binary_search_by(|(k, _)| k.as_str().cmp(key))
-    }
-
-    /// (key, sums) in key order.
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &V)> {
-        self.0.iter().map(|(k, v)| (k, v))
-    }
-
-    /// The keys in order.
-    pub fn keys(&self) -> impl Iterator<Item = &String> {
-        self.0.iter().map(|(k, _)| k)
-    }
-
-    /// The sums in key order.
-    pub fn values(&self) -> impl Iterator<Item = &V> {
-        self.0.iter().map(|(_, v)| v)
-    }
-
-    /// Number of keys.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Whether there is no key.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl<'a, V> IntoIterator for &'a KeyedSums<V> {
-    type Item = (&'a String, &'a V);
-    type IntoIter = std::iter::Map<
-        std::slice::Iter<'a, (String, V)>,
-        fn(&'a (String, V)) -> (&'a String, &'a V),
-    >;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.iter().map(|(k, v)| (k, v))
-    }
-}
-
-impl<V> std::ops::Index<&str> for KeyedSums<V> {
-    type Output = V;
-    fn index(&self, key: &str) -> &V {
-        let i = self
-            .position(key)
-            .unwrap_or_else(|_| panic!("no key {key}"));
-        &self.0[i].1
-    }
-}
-
-impl<V: Clone> From<&KeyedSums<V>> for BTreeMap<String, V> {
-    fn from(s: &KeyedSums<V>) -> Self {
-        s.0.iter().cloned().collect()
-    }
-}
-
-impl<V: Serialize> Serialize for KeyedSums<V> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
-    }
-}
-
-impl<'de, V: Deserialize<'de>> Deserialize<'de> for KeyedSums<V> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let map = BTreeMap::<String, V>::deserialize(d)?;
-        Ok(KeyedSums(map.into_iter().collect()))
-    }
 }
 
 /// Gross, net and tax of one VAT rate.

@@ -219,7 +219,7 @@ impl Validator {
 
     /// The cash reconciliation of every register session seen so far (before `finish`, which
     /// consumes them).
-    pub fn reconciliations(&self) -> Vec<Reconciliation> {
+    pub fn reconciliations(&mut self) -> Vec<Reconciliation> {
         self.sessions.reconciliations()
     }
 

@@ -2,7 +2,10 @@
 //! register-scoped shape has no sessions.
 //!
 //! Per session the state is a few sums and the four lifecycle events, so memory grows with
-//! the number of sessions, not of operations.
+//! the number of sessions, not of operations. That is still one per register-day, 200,000 at
+//! ten million operations and about a kilobyte each; a closed session is therefore written to
+//! an unnamed temporary file ([`TempLog`]) and read back only for an operation that names it
+//! after its close and when the sessions are judged at the end.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +17,7 @@ use super::carry::time_serde;
 use super::num::close;
 use super::{Emit, OpRef};
 use crate::model::keyset::grow_by_an_eighth;
+use crate::model::templog::TempLog;
 use crate::model::*;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -206,14 +210,52 @@ pub(crate) struct SessionsCarry {
 }
 
 /// All sessions, per register in the order they first appeared.
-#[derive(Default)]
 pub(crate) struct Sessions {
-    sessions: Vec<Session>,
+    sessions: Vec<Slot>,
     index: BTreeMap<(String, String), usize>,
     /// Sessions judged in earlier runs.
     settled: BTreeMap<(String, String), Settled>,
     /// Per register, what the last judged session left in the drawer, and its id.
     previous: BTreeMap<String, (Decimal, String)>,
+    /// Closed sessions as JSON.
+    closed: TempLog,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Sessions {
+            sessions: Vec::new(),
+            index: BTreeMap::new(),
+            settled: BTreeMap::new(),
+            previous: BTreeMap::new(),
+            closed: TempLog::new("closed sessions"),
+        }
+    }
+}
+
+/// A session held in memory, or closed and written to [`Sessions::closed`] (offset, length).
+enum Slot {
+    Held(Box<Session>),
+    Written(u64, u32),
+}
+
+impl Slot {
+    /// The session, read back from `log` if it is closed; `None` if the log lost it (it then
+    /// said so on stderr, and the session is left out rather than judged on half its data).
+    fn load<'a>(&'a self, log: &mut TempLog) -> Option<std::borrow::Cow<'a, Session>> {
+        match self {
+            Slot::Held(s) => Some(std::borrow::Cow::Borrowed(s)),
+            Slot::Written(at, len) => {
+                let mut bytes = vec![0; *len as usize];
+                if !log.read_at(*at, &mut bytes) {
+                    return None;
+                }
+                serde_json::from_slice(&bytes)
+                    .ok()
+                    .map(std::borrow::Cow::Owned)
+            }
+        }
+    }
 }
 
 /// Where an operation breaks the order open → adjustments/sales → count → close.
@@ -345,10 +387,15 @@ impl Sessions {
             })
             .collect();
         Sessions {
-            sessions: c.open,
+            sessions: c
+                .open
+                .into_iter()
+                .map(|s| Slot::Held(Box::new(s)))
+                .collect(),
             index,
             settled,
             previous: c.previous,
+            ..Sessions::default()
         }
     }
 
@@ -365,7 +412,7 @@ impl Sessions {
         }
         let i = *self.index.entry(key).or_insert_with(|| {
             grow_by_an_eighth(&mut self.sessions, 16);
-            self.sessions.push(Session {
+            self.sessions.push(Slot::Held(Box::new(Session {
                 id: sid.clone(),
                 currency: op.currency,
                 first: at.clone(),
@@ -376,10 +423,10 @@ impl Sessions {
                 count: None,
                 close: None,
                 order_reported: false,
-            });
+            })));
             self.sessions.len() - 1
         });
-        let s = &mut self.sessions[i];
+        let Some(s) = self.held(i) else { return };
         currency_differs(op, &s.id, s.currency, &at, emit);
         let time = op.timestamps.effective();
         let order = order_of(
@@ -459,18 +506,55 @@ impl Sessions {
             }
             _ => {}
         }
+        if s.close.is_some() {
+            self.write_closed(i);
+        }
+    }
+
+    /// Session `i` in memory, read back first if it was closed and written out.
+    fn held(&mut self, i: usize) -> Option<&mut Session> {
+        if let Slot::Written(..) = self.sessions[i] {
+            let s = self.sessions[i].load(&mut self.closed)?.into_owned();
+            self.sessions[i] = Slot::Held(Box::new(s));
+        }
+        match &mut self.sessions[i] {
+            Slot::Held(s) => Some(s),
+            Slot::Written(..) => None,
+        }
+    }
+
+    /// Writes closed session `i` out of memory. An operation after the close reads it back
+    /// (and writes it again): rare, and the order check reports it anyway (SES001).
+    fn write_closed(&mut self, i: usize) {
+        let Slot::Held(s) = &self.sessions[i] else {
+            return;
+        };
+        // A session that cannot be written (it always can) simply stays in memory.
+        let Ok(bytes) = serde_json::to_vec(s) else {
+            return;
+        };
+        let Ok(len) = u32::try_from(bytes.len()) else {
+            return;
+        };
+        let at = self.closed.append(&bytes);
+        self.sessions[i] = Slot::Written(at, len);
     }
 
     /// The cash reconciliation of every session this run saw (carried-in ones included), per
     /// register in the order the sessions first appeared.
-    pub fn reconciliations(&self) -> Vec<Reconciliation> {
-        self.sessions.iter().map(Session::reconciliation).collect()
+    pub fn reconciliations(&mut self) -> Vec<Reconciliation> {
+        self.sessions
+            .iter()
+            .filter_map(|s| s.load(&mut self.closed).map(|s| s.reconciliation()))
+            .collect()
     }
 
     /// Judges every session (SES002–SES006, SES008).
     pub fn finish(mut self, emit: &mut Emit) {
         for s in &self.sessions {
-            judge(s, &mut self.previous, emit);
+            if let Some(s) = s.load(&mut self.closed) {
+                judge(&s, &mut self.previous, emit);
+            }
         }
     }
 
@@ -478,16 +562,29 @@ impl Sessions {
     /// hands on the others: per register, every session up to the last closed one is
     /// settled; the sessions after it stay open.
     pub fn finish_carry(mut self, emit: &mut Emit) -> SessionsCarry {
-        let mut last_closed: BTreeMap<String, usize> = BTreeMap::new();
+        // Every session is in the index under its register; a written-out one is closed.
+        let mut register_of = vec![String::new(); self.sessions.len()];
+        for ((register, _), &i) in &self.index {
+            register_of[i].clone_from(register);
+        }
+        let mut last_closed: BTreeMap<&str, usize> = BTreeMap::new();
         for (i, s) in self.sessions.iter().enumerate() {
-            if s.close.is_some() {
-                last_closed.insert(s.register(), i);
+            let closed = match s {
+                Slot::Held(s) => s.close.is_some(),
+                Slot::Written(..) => true,
+            };
+            if closed {
+                last_closed.insert(&register_of[i], i);
             }
         }
         let mut open = Vec::new();
-        for (i, s) in std::mem::take(&mut self.sessions).into_iter().enumerate() {
+        for (i, slot) in self.sessions.iter().enumerate() {
+            let Some(s) = slot.load(&mut self.closed) else {
+                continue;
+            };
+            let s = s.into_owned();
             let register = s.register();
-            if last_closed.get(&register).is_some_and(|&l| i <= l) {
+            if last_closed.get(register.as_str()).is_some_and(|&l| i <= l) {
                 judge(&s, &mut self.previous, emit);
                 self.settled
                     .insert((register, s.id.clone()), Settled::of(&s));
@@ -612,5 +709,149 @@ fn judge(s: &Session, previous: &mut BTreeMap<String, (Decimal, String)>, emit: 
         previous.insert(register, (count.value.counted + pulled, s.id.clone()));
     } else {
         previous.remove(&register);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::Config;
+    use serde_json::{Value, json};
+
+    fn record(id: &str, kind: &str, session: &str, minute: u32, extra: Value) -> Value {
+        let at = format!(
+            "2026-03-02T{:02}:{:02}:00+01:00",
+            8 + minute / 60,
+            minute % 60
+        );
+        let mut op = json!({"id": id, "merchant_id": "m", "register_id": "r1", "session_id": session,
+            "source": "POS", "status": "completed", "currency": "EUR", "resource_version": 1,
+            "created_at": at, "updated_at": at, "completed_at": at, "type": kind});
+        for (k, v) in extra.as_object().expect("object") {
+            op[k] = v.clone();
+        }
+        op
+    }
+
+    fn read(records: &[Value]) -> Vec<Operation> {
+        let text: Vec<String> = records.iter().map(Value::to_string).collect();
+        let mut ops = Vec::new();
+        crate::ingest::read_bytes(
+            "t.ndjson",
+            text.join("\n").as_bytes(),
+            &mut |item| match item {
+                crate::ingest::Item::Operation(op) => ops.push(*op),
+                crate::ingest::Item::Reject(r) => panic!("rejected: {r:?}"),
+            },
+        );
+        ops
+    }
+
+    /// A closed session leaves memory, an operation after its close reads it back, and the
+    /// judging at the end works on what was read back: the late operation is out of order
+    /// (SES001), the second session's opening matches what the first left (no SES004), and
+    /// the reconciliation keeps every amount of the written-out session.
+    #[test]
+    fn closed_sessions_are_written_out_and_read_back_whole() {
+        let ops = read(&[
+            record(
+                "o1",
+                "session_open",
+                "s1",
+                0,
+                json!({"opening_balance_amount": "100.00"}),
+            ),
+            record(
+                "a1",
+                "session_cash_adjustment",
+                "s1",
+                5,
+                json!({"cash_amount": "10.00"}),
+            ),
+            record(
+                "c1",
+                "session_cash_count",
+                "s1",
+                60,
+                json!({"counted_closing_amount": "110.00", "expected_closing_amount": "110.00", "closing_cashcount_diff": "0.00"}),
+            ),
+            record(
+                "x1",
+                "session_close",
+                "s1",
+                61,
+                json!({"business_date": "2026-03-02"}),
+            ),
+            record(
+                "late",
+                "session_cash_adjustment",
+                "s1",
+                62,
+                json!({"cash_amount": "5.00"}),
+            ),
+            record(
+                "o2",
+                "session_open",
+                "s2",
+                120,
+                json!({"opening_balance_amount": "110.00"}),
+            ),
+            record(
+                "c2",
+                "session_cash_count",
+                "s2",
+                180,
+                json!({"counted_closing_amount": "110.00", "expected_closing_amount": "110.00", "closing_cashcount_diff": "0.00"}),
+            ),
+            record(
+                "x2",
+                "session_close",
+                "s2",
+                181,
+                json!({"business_date": "2026-03-02"}),
+            ),
+        ]);
+        assert_eq!(ops.len(), 8);
+        let config = Config::default();
+        let mut found: Vec<(String, String)> = Vec::new();
+        let mut sink =
+            |f: Finding| found.push((f.code.to_string(), f.operation_id.unwrap_or_default()));
+        let mut emit = Emit {
+            config: &config,
+            sink: &mut sink,
+        };
+        let mut sessions = Sessions::default();
+        for op in &ops {
+            sessions.push(op, &mut emit);
+        }
+        assert!(
+            sessions
+                .sessions
+                .iter()
+                .all(|s| matches!(s, Slot::Written(..)))
+        );
+        let r = sessions.reconciliations();
+        assert_eq!(r.len(), 2);
+        let d = |s: &str| s.parse::<Decimal>().expect("decimal");
+        assert_eq!(
+            (
+                r[0].session.as_str(),
+                r[0].opening,
+                r[0].adjustments,
+                r[0].counted,
+                r[0].expected
+            ),
+            (
+                "s1",
+                Some(d("100.00")),
+                d("10.00"),
+                Some(d("110.00")),
+                Some(d("110.00"))
+            )
+        );
+        assert_eq!(r[0].status, SessionStatus::Closed);
+        assert_eq!(r[1].opening, Some(d("110.00")));
+        sessions.finish(&mut emit);
+        assert_eq!(found, [("SES001".to_string(), "late".to_string())]);
     }
 }

@@ -364,7 +364,7 @@ fn z_totals_are_what_the_written_xml_states() {
             gross: by_rate.values().map(|x: &ZAmounts| x.gross).sum(),
             net: by_rate.values().map(|x: &ZAmounts| x.net).sum(),
             tax: by_rate.values().map(|x: &ZAmounts| x.tax).sum(),
-            by_rate,
+            by_rate: by_rate.into(),
             payments_total: cash + electronic,
             cash,
             documents: s.totali["NumeroDocCommerciali"].parse().unwrap(),

@@ -91,7 +91,7 @@ pub fn write_all(
         .map(|g| {
             let register = g.register.clone();
             let ops = spill.load(g)?;
-            build(&register, &ops, md, options)?
+            build(&register, ops, md, options)?
                 .map(|b| b.write(dir))
                 .transpose()
         })
@@ -125,7 +125,7 @@ pub struct Built {
 /// Builds the archive of one register, `None` when it has no complete closing.
 pub fn build(
     register: &str,
-    ops: &[Operation],
+    ops: Vec<Operation>,
     md: &MasterData,
     options: &Options,
 ) -> Result<Option<Built>, dsfinvk::Error> {
@@ -141,16 +141,20 @@ pub fn build(
 
 /// [`build`] going on from an earlier export of the register (`audit --state`); with the
 /// continuation the next export goes on from.
+///
+/// Takes the operations so as to drop them once the rows are built: the rows, the CSVs and
+/// the archive then have the memory the operations had.
 pub fn build_continuing(
     register: &str,
-    ops: &[Operation],
+    ops: Vec<Operation>,
     md: &MasterData,
     options: &Options,
     earlier: &dsfinvk::Continuation,
 ) -> Result<Option<(Built, dsfinvk::Continuation)>, dsfinvk::Error> {
-    let Some(mut e) = dsfinvk::export_continuing(register, ops, md, options, earlier)? else {
+    let Some(mut e) = dsfinvk::export_continuing(register, &ops, md, options, earlier)? else {
         return Ok(None);
     };
+    drop(ops);
     let bytes = e.to_zip()?;
     let continuation = std::mem::take(&mut e.continuation);
     Ok(Some((

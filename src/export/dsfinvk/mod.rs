@@ -23,7 +23,7 @@
 //!
 //! Memory: an export holds one register's KassenSichV operations and its rows at a time (a
 //! closing's aggregates need all its Vorgänge, and references need the closings of earlier
-//! ones); [`Collector`] gathers the operations per register from the stream and drops every
+//! ones), the rows packed into bytes (`rows`); [`Collector`] gathers the operations per register from the stream and drops every
 //! register of another regime as soon as it shows one.
 //!
 //! docs/dsfinvk.md describes the format choices for users, docs/dsfinvk-mapping.md how
@@ -35,6 +35,7 @@ mod collect;
 pub mod csv;
 pub mod index_xml;
 pub mod mapping;
+mod rows;
 pub mod tables;
 mod totals;
 
@@ -55,6 +56,7 @@ use crate::model::masterdata::MasterData;
 use crate::model::{Fiscal, Operation, OperationKind};
 pub use collect::{Collected, Collector, Gathered, SPILL_AFTER, SpillFile};
 use mapping::{Context, Target, Vorgang};
+use rows::Rows;
 use tables::{TABLES, Table};
 
 /// TAXONOMIE_VERSION written into cashpointclosing.csv: the DSFinV-K version of the tables.
@@ -131,17 +133,6 @@ pub enum Cell {
 }
 
 impl Cell {
-    fn value(&self) -> csv::Value<'_> {
-        match self {
-            Cell::Text(s) => csv::Value::Text(s),
-            Cell::Shared(s) => csv::Value::Text(s),
-            Cell::Fixed(s) => csv::Value::Text(s),
-            Cell::Int(v) => csv::Value::Int(*v),
-            Cell::Dec(v) => csv::Value::Dec(*v),
-            Cell::Empty => csv::Value::Empty,
-        }
-    }
-
     /// The cell as a decimal (integers included); `None` for text and empty cells.
     pub fn decimal(&self) -> Option<Decimal> {
         match self {
@@ -210,15 +201,30 @@ pub struct Export {
     /// tse.csv as written: [`tables::TSE`], with TSE_ZERTIFIKAT_III… when a certificate
     /// needs them.
     tse_table: &'static Table,
-    rows: Vec<Vec<Vec<Cell>>>,
+    rows: Vec<Rows>,
 }
 
 impl Export {
-    /// The rows of `table`.
-    pub fn rows(&self, table: &Table) -> &[Vec<Cell>] {
-        table_index(table)
-            .and_then(|i| self.rows.get(i))
-            .map_or(&[], Vec::as_slice)
+    /// The rows of `table`, as cells (texts as [`Cell::Text`]).
+    pub fn rows(&self, table: &Table) -> Vec<Vec<Cell>> {
+        self.packed(table).map(Rows::cells).unwrap_or_default()
+    }
+
+    /// Calls `f` with the values of every row of `table` in order, padded to its written
+    /// width.
+    fn each_row<E>(
+        &self,
+        table: &'static Table,
+        f: &mut dyn FnMut(&[csv::Value<'_>]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        match self.packed(table) {
+            Some(rows) => rows.for_each(self.as_written(table).columns.len(), f),
+            None => Ok(()),
+        }
+    }
+
+    fn packed(&self, table: &Table) -> Option<&Rows> {
+        table_index(table).and_then(|i| self.rows.get(i))
     }
 
     /// The 20 tables as written, in index.xml order: [`TABLES`], with tse.csv widened when
@@ -247,14 +253,8 @@ impl Export {
 
     /// One table as CSV bytes (tse.csv with as many certificate columns as it needs).
     pub fn csv(&self, table: &'static Table) -> Result<Vec<u8>, Error> {
-        let table = self.as_written(table);
-        let mut w = csv::TableWriter::new(table, Vec::new())?;
-        let mut values = Vec::with_capacity(table.columns.len());
-        for row in self.rows(table) {
-            values.clear();
-            values.extend(row.iter().map(Cell::value));
-            w.write_row(&values)?;
-        }
+        let mut w = csv::TableWriter::new(self.as_written(table), Vec::new())?;
+        self.each_row(table, &mut |row| w.write_row(row))?;
         Ok(w.finish()?)
     }
 
@@ -500,7 +500,7 @@ pub fn export_continuing(
         })
         .unwrap_or_else(|| register.serial.clone());
 
-    let mut rows: Vec<Vec<Vec<Cell>>> = vec![Vec::new(); TABLES.len()];
+    let mut rows: Vec<Rows> = vec![Rows::default(); TABLES.len()];
     let mut n_vorgaenge = 0;
     let kasse: Arc<str> = Arc::from(register_id);
     for c in &closings {
@@ -617,21 +617,13 @@ pub fn export_continuing(
     }))
 }
 
-/// Pads every tse.csv row to the widest one (a certificate of more than 2000 characters
-/// adds TSE_ZERTIFIKAT_III…) and returns the table declaration of that width.
-fn widen_certificate_columns(rows: &mut [Vec<Vec<Cell>>]) -> &'static Table {
-    let Some(tse_rows) = table_index(&tables::TSE).and_then(|i| rows.get_mut(i)) else {
+/// The declaration of tse.csv as wide as its widest row (a certificate of more than 2000
+/// characters adds TSE_ZERTIFIKAT_III…); shorter rows are padded when written.
+fn widen_certificate_columns(rows: &mut [Rows]) -> &'static Table {
+    let Some(tse_rows) = table_index(&tables::TSE).and_then(|i| rows.get(i)) else {
         return &tables::TSE;
     };
-    let width = tse_rows
-        .iter()
-        .map(Vec::len)
-        .max()
-        .unwrap_or(0)
-        .max(tables::TSE.columns.len());
-    for row in tse_rows.iter_mut() {
-        row.resize(width, Cell::Empty);
-    }
+    let width = tse_rows.widest().max(tables::TSE.columns.len());
     tables::tse_with_certificate_parts(width + 2 - tables::TSE.columns.len())
 }
 
@@ -648,7 +640,7 @@ struct ClosingKey {
 
 struct Builder<'a> {
     key: &'a ClosingKey,
-    rows: &'a mut Vec<Vec<Vec<Cell>>>,
+    rows: &'a mut Vec<Rows>,
 }
 
 impl Builder<'_> {
@@ -672,8 +664,8 @@ impl Builder<'_> {
     /// Appends `cells` to the last row of `table`: columns beyond its declaration (the
     /// certificate parts TSE_ZERTIFIKAT_III… of tse.csv).
     fn extend_last(&mut self, table: &'static Table, cells: impl Iterator<Item = Cell>) {
-        if let Some(row) = table_index(table).and_then(|i| self.rows[i].last_mut()) {
-            row.extend(cells);
+        if let Some(i) = table_index(table) {
+            self.rows[i].extend_last(cells);
         }
     }
 }

@@ -11,9 +11,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate};
 use rust_decimal::Decimal;
 
+use super::Export;
+use super::csv::{self, Value};
 use super::tables::{self, ColumnType, Table};
-use super::{Cell, Export, csv};
-use crate::export::ZTotals;
+use crate::export::{KeyedSums, ZTotals};
 
 impl Export {
     /// Every closing's totals in Z_NR order, `file` left empty: the archive's path is known
@@ -21,9 +22,9 @@ impl Export {
     pub fn z_totals(&self) -> Vec<ZTotals> {
         let closing = Reader::new(&tables::CASHPOINTCLOSING);
         let mut by_z: BTreeMap<u64, ZTotals> = BTreeMap::new();
-        for row in self.rows(&tables::CASHPOINTCLOSING) {
+        let _ = self.each_row::<()>(&tables::CASHPOINTCLOSING, &mut |row| {
             let Some(z_nr) = closing.int(row, "Z_NR") else {
-                continue;
+                return Ok(());
             };
             let day = closing.text(row, "Z_BUCHUNGSTAG");
             let business_day = if day.is_empty() {
@@ -41,7 +42,7 @@ impl Export {
                     device: None,
                     z_nr,
                     business_day,
-                    by_rate: BTreeMap::new(),
+                    by_rate: KeyedSums::default(),
                     gross: Decimal::ZERO,
                     net: Decimal::ZERO,
                     tax: Decimal::ZERO,
@@ -53,28 +54,31 @@ impl Export {
                     file: String::new(),
                 },
             );
-        }
+            Ok(())
+        });
         let cases = Reader::new(&tables::BUSINESSCASES);
-        for row in self.rows(&tables::BUSINESSCASES) {
+        let _ = self.each_row::<()>(&tables::BUSINESSCASES, &mut |row| {
             let Some(z) = cases.int(row, "Z_NR").and_then(|z| by_z.get_mut(&z)) else {
-                continue;
+                return Ok(());
             };
             let rate = match cases.int(row, "UST_SCHLUESSEL") {
                 Some(key) => rate_of_key(key),
                 None => cases.text(row, "UST_SCHLUESSEL"),
             };
-            let a = z.by_rate.entry(rate).or_default();
+            let a = z.by_rate.slot(&rate);
             // Only amounts of at least 10^28 could overflow; the report must not panic on them.
             a.gross = a.gross.saturating_add(cases.amount(row, "Z_UMS_BRUTTO"));
             a.net = a.net.saturating_add(cases.amount(row, "Z_UMS_NETTO"));
             a.tax = a.tax.saturating_add(cases.amount(row, "Z_UST"));
-        }
+            Ok(())
+        });
         let transactions = Reader::new(&tables::TRANSACTIONS);
-        for row in self.rows(&tables::TRANSACTIONS) {
+        let _ = self.each_row::<()>(&tables::TRANSACTIONS, &mut |row| {
             if let Some(z) = transactions.int(row, "Z_NR").and_then(|z| by_z.get_mut(&z)) {
                 z.documents += 1;
             }
-        }
+            Ok(())
+        });
         by_z.into_values()
             .map(|mut z| {
                 z.sum_rates();
@@ -112,27 +116,35 @@ impl Reader {
         column
     }
 
-    fn cell<'r>(&self, row: &'r [Cell], name: &str) -> Option<&'r Cell> {
+    fn cell<'r>(&self, row: &'r [Value<'r>], name: &str) -> Option<&'r Value<'r>> {
         let (i, _) = self.column(name)?;
         row.get(i)
     }
 
-    fn text(&self, row: &[Cell], name: &str) -> String {
-        self.cell(row, name).map(Cell::text).unwrap_or_default()
+    /// The cell's text as [`super::Cell::text`] gives it.
+    fn text(&self, row: &[Value<'_>], name: &str) -> String {
+        match self.cell(row, name) {
+            Some(Value::Text(s)) => (*s).to_string(),
+            Some(Value::Int(v)) => v.to_string(),
+            Some(Value::Dec(v)) => v.to_string(),
+            Some(Value::Empty) | None => String::new(),
+        }
     }
 
-    fn int(&self, row: &[Cell], name: &str) -> Option<u64> {
+    fn int(&self, row: &[Value<'_>], name: &str) -> Option<u64> {
         self.text(row, name).parse().ok()
     }
 
     /// The amount as the CSV shows it: rounded to the column's accuracy by the writer's own
     /// formatting and read back. Empty is zero, as an empty amount adds nothing.
-    fn amount(&self, row: &[Cell], name: &str) -> Decimal {
+    fn amount(&self, row: &[Value<'_>], name: &str) -> Decimal {
         let Some((_, column)) = self.column(name) else {
             return Decimal::ZERO;
         };
-        let Some(value) = self.cell(row, name).and_then(Cell::decimal) else {
-            return Decimal::ZERO;
+        let value = match self.cell(row, name) {
+            Some(Value::Int(v)) => Decimal::from(*v),
+            Some(Value::Dec(v)) => *v,
+            _ => return Decimal::ZERO,
         };
         let ColumnType::Numeric { accuracy } = column.ty else {
             return value;

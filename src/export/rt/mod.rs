@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::export::{ZAmounts, ZTotals};
+use crate::export::{KeyedSums, ZAmounts, ZTotals};
 use crate::model::masterdata::MasterData;
 use crate::model::money::round_commercial;
 use crate::model::{
@@ -373,7 +373,7 @@ impl<'m> Writer<'m> {
 /// the collected gross) it would add up to no amount of the day.
 fn z_totals(c: &Closing, md: Option<&MasterData>, file: &str) -> ZTotals {
     let written = |d: Decimal| -> Decimal { xml::amount(d).parse().unwrap_or(d) };
-    let mut by_rate = BTreeMap::new();
+    let mut by_rate = KeyedSums::default();
     let (mut resi, mut annulli) = (Decimal::ZERO, Decimal::ZERO);
     for (key, sums) in &c.sums {
         let row = Row::of(key, sums);
@@ -384,7 +384,7 @@ fn z_totals(c: &Closing, md: Option<&MasterData>, file: &str) -> ZTotals {
         let net = written(row.importo_parziale);
         let tax = written(row.imposta.unwrap_or_default());
         // Only totals of at least 10^28 could overflow; the report must not panic on them.
-        let a: &mut ZAmounts = by_rate.entry(name).or_default();
+        let a: &mut ZAmounts = by_rate.slot(&name);
         a.net = a.net.saturating_add(net);
         a.tax = a.tax.saturating_add(tax);
         a.gross = a.net.saturating_add(a.tax);

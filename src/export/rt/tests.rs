@@ -253,7 +253,7 @@ fn resi_and_annulli_count_per_key_and_a_new_closing_writes_the_last() {
         tax: d(t),
     };
     assert_eq!(
-        z.by_rate,
+        BTreeMap::from(&z.by_rate),
         BTreeMap::from([
             ("22.00".to_string(), amounts("21.96", "18.00", "3.96")),
             ("N4".to_string(), amounts("0.00", "0.00", "0.00")),

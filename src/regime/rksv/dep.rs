@@ -26,6 +26,7 @@ use super::crypto::{self, CertificateKey, PublicKey};
 use super::receipt::{self, Counter, FormatClass, Receipt};
 use super::trust::{Distrust, TrustStore};
 use crate::model::Severity;
+use crate::model::keyset::KeySet;
 use crate::validate::catalog::Rule as Check;
 
 const RECEIPT: &str = "One receipt";
@@ -517,8 +518,9 @@ pub struct Carry {
     /// Signed receipts with amounts still allowed before the Sammelbeleg, while a device
     /// failure is not yet closed by one: `None` when there is no open failure.
     pub(crate) restore_grace: Option<u8>,
-    /// [`super::state::receipt_id_hash`] of every receipt id so far.
-    pub(crate) ids: HashSet<u64>,
+    /// [`super::state::receipt_id_hash`] of every receipt id so far: a [`KeySet`], about 9
+    /// bytes a receipt where a `HashSet` took 17 and twice that while it grew.
+    pub(crate) ids: KeySet<u64>,
     /// Keys of the certificates the DEP's groups carried so far, by serial: a receipt that
     /// names a certificate of another group is still verified with it.
     pub(crate) dep_keys: HashMap<String, PublicKey>,

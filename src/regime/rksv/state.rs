@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::crypto::PublicKey;
 use super::dep::{Carry, RESTORE_GRACE};
+use crate::model::keyset::KeySet;
 
 /// The `format` every state file names.
 pub const FORMAT: &str = "fiskal rksv dep7 state";
@@ -103,8 +104,8 @@ pub fn to_bytes(carry: &Carry) -> Vec<u8> {
 }
 
 fn to_file(carry: &Carry) -> StateFile {
-    let mut hashes: Vec<u64> = carry.ids.iter().copied().collect();
-    hashes.sort_unstable();
+    // In ascending order, as the file wants them.
+    let hashes: Vec<u64> = carry.ids.iter().collect();
     let packed: Vec<u8> = hashes.iter().flat_map(|h| h.to_be_bytes()).collect();
     StateFile {
         format: FORMAT.into(),
@@ -251,7 +252,7 @@ fn carry_of(file: StateFile) -> Result<Carry, Error> {
     })
 }
 
-fn receipt_ids(packed: &str, count: usize) -> Result<std::collections::HashSet<u64>, Error> {
+fn receipt_ids(packed: &str, count: usize) -> Result<KeySet<u64>, Error> {
     let bytes = B64
         .decode(packed)
         .map_err(|e| field("receipt_id_hashes", format!("not Base64: {e}")))?;
