@@ -10,7 +10,7 @@ use polars::prelude::*;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use crate::util::{Workdir, fiskal, json_lines, ops_sale};
+use crate::util::{Workdir, fiskal, json_lines, ndjson_files, ops_sale};
 
 const TABLES: [&str; 5] = ["operations", "lines", "payments", "sessions", "findings"];
 
@@ -75,13 +75,7 @@ fn d(s: &str) -> Decimal {
 
 /// The demo's wire records, straight from the NDJSON files.
 fn wire_records() -> Vec<Value> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(demo())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "ndjson"))
-        .collect();
-    files.sort();
-    files
+    ndjson_files(&demo())
         .iter()
         .flat_map(|f| {
             std::fs::read_to_string(f)
