@@ -23,8 +23,9 @@
 //!
 //! Memory: an export holds one register's KassenSichV operations and its rows at a time (a
 //! closing's aggregates need all its Vorgänge, and references need the closings of earlier
-//! ones), the rows packed into bytes (`rows`); [`Collector`] gathers the operations per register from the stream and drops every
-//! register of another regime as soon as it shows one.
+//! ones), the rows packed into bytes (`rows`); [`Collector`] gathers the operations per
+//! register from the stream and drops every register of another regime as soon as it shows
+//! one.
 //!
 //! docs/dsfinvk.md describes the format choices for users, docs/dsfinvk-mapping.md how
 //! operations become rows.
@@ -133,15 +134,6 @@ pub enum Cell {
 }
 
 impl Cell {
-    /// The cell as a decimal (integers included); `None` for text and empty cells.
-    pub fn decimal(&self) -> Option<Decimal> {
-        match self {
-            Cell::Int(v) => Some(Decimal::from(*v)),
-            Cell::Dec(v) => Some(*v),
-            _ => None,
-        }
-    }
-
     /// The cell as text (numbers as their digits); empty for an empty cell.
     pub fn text(&self) -> String {
         match self {
@@ -586,7 +578,7 @@ pub fn export_continuing(
             ],
         );
     }
-    let tse_table = widen_certificate_columns(&mut rows);
+    let tse_table = widen_certificate_columns(&rows);
     let first_day = closings
         .iter()
         .map(|c| c.business_day)
@@ -619,7 +611,7 @@ pub fn export_continuing(
 
 /// The declaration of tse.csv as wide as its widest row (a certificate of more than 2000
 /// characters adds TSE_ZERTIFIKAT_III…); shorter rows are padded when written.
-fn widen_certificate_columns(rows: &mut [Rows]) -> &'static Table {
+fn widen_certificate_columns(rows: &[Rows]) -> &'static Table {
     let Some(tse_rows) = table_index(&tables::TSE).and_then(|i| rows.get(i)) else {
         return &tables::TSE;
     };
