@@ -305,7 +305,11 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
             .iter()
             .filter(|v| v.verification.errors > 0)
             .count() as u64;
-    let report_acc = report_acc.into_inner();
+    let mut report_acc = report_acc.into_inner();
+    // The report's days, parked while reading, come back now that the exports are written.
+    report_acc
+        .settle()
+        .context("reading the report's days back")?;
     let shard = args.input.shard;
     if let Some(shard) = shard {
         super::merge::write_shard(
@@ -323,15 +327,17 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
             },
         )?;
     }
-    let report = report_acc.finish(Produced {
-        input: &summary,
-        findings: &findings,
-        sessions: &sessions,
-        closings,
-        inputs: Some(&manifest.inputs),
-        exports: manifest.outputs.clone(),
-        failed_exports,
-    });
+    let report = report_acc
+        .finish(Produced {
+            input: &summary,
+            findings: &findings,
+            sessions: &sessions,
+            closings,
+            inputs: Some(&manifest.inputs),
+            exports: manifest.outputs.clone(),
+            failed_exports,
+        })
+        .context("building the report")?;
     let shard_file = shard.map(|_| super::merge::SHARD_FILE);
     super::report::write_last(&args.out, &report, &mut manifest, shard_file.as_slice())?;
     if already_audited > 0 {

@@ -396,7 +396,8 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         sessions.extend(s.state.sessions);
         closings.extend(s.state.closings);
         failed_exports += s.state.failed_exports;
-        acc.merge(s.state.report);
+        acc.merge(s.state.report)
+            .context("adding a shard's report state")?;
         without_md.extend(s.summary.master_data.registers_without_master_data);
         dsfinvk.archives.extend(s.summary.dsfinvk.archives);
         dsfinvk.errors.extend(s.summary.dsfinvk.errors);
@@ -441,15 +442,17 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         manifest::Manifest::build(inputs, &args.out, written.to_vec(), &input, &findings, None)?;
     manifest.outputs.extend(outputs);
     manifest.outputs.sort_by(|a, b| a.path.cmp(&b.path));
-    let report = acc.finish(Produced {
-        input: &input,
-        findings: &findings,
-        sessions: &sessions,
-        closings,
-        inputs: Some(&manifest.inputs),
-        exports: manifest.outputs.clone(),
-        failed_exports,
-    });
+    let report = acc
+        .finish(Produced {
+            input: &input,
+            findings: &findings,
+            sessions: &sessions,
+            closings,
+            inputs: Some(&manifest.inputs),
+            exports: manifest.outputs.clone(),
+            failed_exports,
+        })
+        .context("building the report")?;
     super::report::write_last(&args.out, &report, &mut manifest, &[])?;
 
     out.human(&format!(

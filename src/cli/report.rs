@@ -118,15 +118,18 @@ pub fn run(args: &Args, out: &mut Output) -> anyhow::Result<Outcome> {
         },
         &mut |op| acc.borrow_mut().push(&op),
     )?;
-    let report = acc.into_inner().finish(Produced {
-        input: &checked.summary,
-        findings: &checked.findings,
-        sessions: &checked.sessions,
-        closings: Vec::new(),
-        inputs: Some(&inputs),
-        exports: Vec::new(),
-        failed_exports: 0,
-    });
+    let report = acc
+        .into_inner()
+        .finish(Produced {
+            input: &checked.summary,
+            findings: &checked.findings,
+            sessions: &checked.sessions,
+            closings: Vec::new(),
+            inputs: Some(&inputs),
+            exports: Vec::new(),
+            failed_exports: 0,
+        })
+        .context("building the report")?;
     write(&args.out, &report)?;
     let files: Vec<String> = FILES
         .iter()

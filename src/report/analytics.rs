@@ -40,6 +40,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use crate::model::keyed::KeyedSums;
+use crate::model::templog::TempLog;
 
 use super::benford::Benford;
 use crate::model::money::round_commercial;
@@ -635,6 +636,99 @@ impl Analytics {
     }
 }
 
+/// Days counted while a history streams by, moved out of memory ([`Analytics::park`]) until
+/// the report needs them ([`Analytics::unpark`]).
+///
+/// A register-day's aggregates are about a kilobyte, and there is one per register and
+/// business day: 200 MB at ten million operations (633 registers × 316 days), held through
+/// the whole run for a report built at its end. A register's operations come mostly in time
+/// order, so each register's latest day is the one still growing; the others are written as
+/// JSON lines to a [`TempLog`] and added back when the report is built. A day that comes
+/// again after it was parked is counted anew and the two parts are added, which gives the
+/// same sums: they are exact.
+#[derive(Debug, Default)]
+pub struct ParkedDays {
+    log: TempLog,
+    /// Records written, so that reading back can tell when some were lost.
+    records: u64,
+}
+
+impl ParkedDays {
+    /// Whether no day is parked.
+    pub fn is_empty(&self) -> bool {
+        self.records == 0
+    }
+}
+
+/// One parked day: register, day key, aggregates.
+#[derive(Serialize, Deserialize)]
+struct ParkedDay<R, K, D> {
+    r: R,
+    d: K,
+    a: D,
+}
+
+impl Analytics {
+    /// Register-days held in memory.
+    pub fn held_days(&self) -> usize {
+        self.registers.values().map(|r| r.days.len()).sum()
+    }
+
+    /// Moves every register's days but its latest to `to`.
+    pub fn park(&mut self, to: &mut ParkedDays) {
+        let mut line = Vec::new();
+        for (id, reg) in &mut self.registers {
+            let Some(latest) = reg.days.pop_last() else {
+                continue;
+            };
+            for (day, a) in std::mem::take(&mut reg.days) {
+                line.clear();
+                serde_json::to_writer(
+                    &mut line,
+                    &ParkedDay {
+                        r: id,
+                        d: &day,
+                        a: &a,
+                    },
+                )
+                .expect("a day's aggregates serialise");
+                line.push(b'\n');
+                to.log.append(&line);
+                to.records += 1;
+            }
+            reg.days.insert(latest.0, latest.1);
+        }
+    }
+
+    /// Adds the days parked in `from` back; `from` is empty afterwards. An error if the
+    /// temporary file cannot be read back whole: the report's sums would be short.
+    pub fn unpark(&mut self, from: &mut ParkedDays) -> std::io::Result<()> {
+        if from.is_empty() {
+            return Ok(());
+        }
+        let ParkedDays { mut log, records } = std::mem::take(from);
+        let mut read = 0u64;
+        for line in std::io::BufRead::lines(std::io::BufReader::new(log.reader()?)) {
+            let p: ParkedDay<String, String, DayAnalytics> = serde_json::from_str(&line?)?;
+            self.registers
+                .entry(p.r)
+                .or_default()
+                .days
+                .entry(p.d)
+                .or_default()
+                .merge(&p.a);
+            read += 1;
+        }
+        if read != records {
+            return Err(std::io::Error::other(format!(
+                "{} of {records} report days parked in a temporary file were lost",
+                records - read
+            )));
+        }
+        Ok(())
+    }
+}
+
 impl RegisterAnalytics {
     fn merge(&mut self, other: RegisterAnalytics) {
         for (day, theirs) in other.days {
@@ -1077,6 +1171,30 @@ mod tests {
             serde_json::to_string(&merged).expect("serialises"),
             serde_json::to_string(&whole).expect("serialises")
         );
+    }
+
+    /// Parking after every operation, in either order (so that days come again after they
+    /// were parked), and reading back gives what one pass in memory counts.
+    #[test]
+    fn parked_days_add_back_to_the_whole() {
+        let ops = history();
+        let whole = of(&ops);
+        for ops in [ops.clone(), ops.iter().rev().cloned().collect()] {
+            let (mut a, mut parked) = (Analytics::default(), ParkedDays::default());
+            for o in &ops {
+                a.push(o);
+                a.park(&mut parked);
+                assert!(a.registers.values().all(|r| r.days.len() <= 1));
+            }
+            assert!(!parked.is_empty());
+            a.unpark(&mut parked).expect("reads back");
+            assert!(parked.is_empty());
+            assert_eq!(a, whole);
+            assert_eq!(
+                serde_json::to_string(&a).expect("serialises"),
+                serde_json::to_string(&whole).expect("serialises")
+            );
+        }
     }
 
     #[test]

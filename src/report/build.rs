@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::analytics::{self, Analytics, DayAnalytics, RegisterAnalytics, UNDATED};
+use super::analytics::{self, Analytics, DayAnalytics, ParkedDays, RegisterAnalytics, UNDATED};
 use super::benford::{Benford, ChiSquareVerdict, Conformity, Test};
 use super::devices::Devices;
 use super::drawer::Drawer;
@@ -50,6 +50,29 @@ pub struct Accumulator {
     #[serde(deserialize_with = "crate::model::finding::rule_code::keys")]
     rule_registers: BTreeMap<&'static str, BTreeSet<String>>,
     top: usize,
+    /// Days of `analytics` out of memory until [`settle`](Self::settle). Never serialised:
+    /// an accumulator with parked days refuses to be.
+    #[serde(
+        skip_deserializing,
+        skip_serializing_if = "ParkedDays::is_empty",
+        serialize_with = "refuse_parked"
+    )]
+    parked: ParkedDays,
+    /// Operations pushed, to look at the days held every [`PARK_EVERY`].
+    #[serde(skip)]
+    pushed: u64,
+}
+
+/// How often (in operations) the days held are counted.
+const PARK_EVERY: u64 = 1 << 14;
+/// Days held beyond two per register (the latest and the one before midnight) before the
+/// older ones are parked: about 4 MB.
+const PARK_AFTER: usize = 4096;
+
+fn refuse_parked<S: serde::Serializer>(_: &ParkedDays, _: S) -> Result<S::Ok, S::Error> {
+    Err(serde::ser::Error::custom(
+        "report accumulator serialised with days parked; settle it first",
+    ))
 }
 
 /// What the run produced besides the streams.
@@ -84,12 +107,27 @@ impl Accumulator {
             register_findings: BTreeMap::new(),
             rule_registers: BTreeMap::new(),
             top,
+            parked: ParkedDays::default(),
+            pushed: 0,
         }
+    }
+
+    /// Brings the days parked during [`push`](Self::push) back, so that the accumulator can
+    /// be serialised, merged or finished. An error if the temporary file they were in cannot
+    /// be read back whole.
+    pub fn settle(&mut self) -> std::io::Result<()> {
+        self.analytics.unpark(&mut self.parked)
     }
 
     /// Follows one accepted operation.
     pub fn push(&mut self, op: &Operation) {
         let in_range = self.analytics.push(op);
+        self.pushed += 1;
+        if self.pushed.is_multiple_of(PARK_EVERY)
+            && self.analytics.held_days() > PARK_AFTER + 2 * self.analytics.registers.len()
+        {
+            self.analytics.park(&mut self.parked);
+        }
         self.devices.push(op);
         if in_range {
             self.drawer.push(op);
@@ -139,11 +177,15 @@ impl Accumulator {
     /// went to one of them: pauses, drawers and device failure runs follow a register's
     /// operations one after the other and cannot be joined across a split. Both lists keep
     /// the same number of entries; `self`'s is kept.
-    pub fn merge(&mut self, other: Accumulator) {
+    ///
+    /// An error if either has days parked that cannot be read back ([`settle`](Self::settle)).
+    pub fn merge(&mut self, mut other: Accumulator) -> std::io::Result<()> {
         debug_assert_eq!(
             self.top, other.top,
             "accumulators of different list lengths"
         );
+        self.settle()?;
+        other.settle()?;
         self.analytics.merge(other.analytics);
         self.devices.merge(other.devices);
         self.drawer.merge(other.drawer);
@@ -165,17 +207,19 @@ impl Accumulator {
                 .or_default()
                 .extend(registers);
         }
+        Ok(())
     }
 
-    /// The report.
-    pub fn finish(self, p: Produced<'_>) -> Report {
+    /// The report; an error if days parked cannot be read back ([`settle`](Self::settle)).
+    pub fn finish(mut self, p: Produced<'_>) -> std::io::Result<Report> {
+        self.settle()?;
         let top = self.top;
         let findings = findings(p.findings, &self.rule_registers);
         let errors = p.findings.errors + p.input.rejected + p.failed_exports;
         let scope = self.scope(&p);
         let money = money(&self.analytics, &self.currency, top);
         let analytics = auditor(&self.analytics, self.pauses.finish(), top);
-        Report {
+        Ok(Report {
             tool: Tool {
                 name: "fiskal",
                 version: env!("CARGO_PKG_VERSION"),
@@ -190,7 +234,7 @@ impl Accumulator {
             exports: p.exports,
             analytics,
             top,
-        }
+        })
     }
 
     fn scope(&self, p: &Produced<'_>) -> Scope {
@@ -332,19 +376,12 @@ fn money(a: &Analytics, currency: &BTreeMap<String, String>, top: usize) -> Mone
     let mut currencies: BTreeMap<String, DayAnalytics> = BTreeMap::new();
     let mut days: BTreeMap<(String, String), DayAnalytics> = BTreeMap::new();
     let mut registers = Vec::new();
-    let mut register_days = Vec::new();
     for (id, r) in &a.registers {
         let cur = currency_of(id);
         let mut all = DayAnalytics::default();
         for (day, d) in &r.days {
             all.merge(d);
             days.entry((unit(day), cur.clone())).or_default().merge(d);
-            register_days.push(DayMoney {
-                day: day.clone(),
-                register: Some(id.clone()),
-                currency: cur.clone(),
-                totals: totals(d),
-            });
         }
         currencies.entry(cur.clone()).or_default().merge(&all);
         registers.push(RegisterMoney {
@@ -353,6 +390,24 @@ fn money(a: &Analytics, currency: &BTreeMap<String, String>, top: usize) -> Mone
             totals: totals(&all),
         });
     }
+    // Only the first `top` register-days are shown: the rest are counted, never built (at ten
+    // million operations there are 200,000, each with its maps of rates and methods).
+    let register_days = a
+        .registers
+        .iter()
+        .flat_map(|(id, r)| r.days.iter().map(move |(day, d)| (id, day, d)));
+    let (total, shown) = (
+        register_days.clone().count(),
+        register_days
+            .take(top)
+            .map(|(id, day, d)| DayMoney {
+                day: day.clone(),
+                register: Some(id.clone()),
+                currency: currency_of(id),
+                totals: totals(d),
+            })
+            .collect::<Vec<_>>(),
+    );
     Money {
         currencies: currencies
             .iter()
@@ -369,7 +424,7 @@ fn money(a: &Analytics, currency: &BTreeMap<String, String>, top: usize) -> Mone
                 totals: totals(d),
             })
             .collect(),
-        register_days: Listing::top(register_days, top),
+        register_days: Listing::counted(shown, total),
     }
 }
 
@@ -739,7 +794,7 @@ mod tests {
     }
 
     fn merged(mut a: Part, b: Part) -> Part {
-        a.acc.merge(b.acc);
+        a.acc.merge(b.acc).expect("nothing lost");
         a.input.merge(&b.input);
         a.findings.merge(&b.findings);
         a
@@ -747,16 +802,52 @@ mod tests {
 
     fn report(h: &History, mut p: Part) -> String {
         p.input.finish();
-        let r = p.acc.finish(Produced {
-            input: &p.input,
-            findings: &p.findings,
-            sessions: &h.sessions,
-            closings: Vec::new(),
-            inputs: None,
-            exports: Vec::new(),
-            failed_exports: 0,
-        });
+        let r = p
+            .acc
+            .finish(Produced {
+                input: &p.input,
+                findings: &p.findings,
+                sessions: &h.sessions,
+                closings: Vec::new(),
+                inputs: None,
+                exports: Vec::new(),
+                failed_exports: 0,
+            })
+            .expect("nothing lost");
         serde_json::to_string_pretty(&r).expect("serialises")
+    }
+
+    /// Days parked while the operations stream by (here after every operation, so that a day
+    /// comes back after it was parked) give the report one pass in memory gives; merged
+    /// before they come back too. Serialising refuses while days are parked.
+    #[test]
+    fn parked_days_give_the_same_report() {
+        for h in [demo(), anomalous()] {
+            let whole = report(h, part(h, 3, &|_| true));
+            let mut p = part(h, 3, &|_| false);
+            for op in &h.ops {
+                p.acc.push(op);
+                p.input.add(op);
+                p.acc.analytics.park(&mut p.acc.parked);
+            }
+            h.rejects.iter().for_each(|r| p.input.add_reject(r));
+            for f in &h.findings {
+                p.acc.finding(f);
+                p.findings.add(f);
+            }
+            assert!(!p.acc.parked.is_empty());
+            assert!(p.acc.analytics.held_days() <= p.acc.analytics.registers.len());
+            let refused = serde_json::to_string(&p.acc).expect_err("parked days");
+            assert!(refused.to_string().contains("settle"), "{refused}");
+            assert_eq!(report(h, p), whole);
+
+            let odd = |r: Option<&str>| id_hash(r.unwrap_or_default()) % 2 == 1;
+            let (mut a, mut b) = (part(h, 3, &odd), part(h, 3, &|r| !odd(r)));
+            a.acc.analytics.park(&mut a.acc.parked);
+            b.acc.analytics.park(&mut b.acc.parked);
+            assert!(!a.acc.parked.is_empty() && !b.acc.parked.is_empty());
+            assert_eq!(report(h, merged(a, b)), whole);
+        }
     }
 
     /// The registers, and `None` for what has no register.

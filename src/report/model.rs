@@ -74,6 +74,16 @@ impl<T> Listing<T> {
             shown,
         }
     }
+
+    /// `shown`, the first of `total` entries.
+    pub fn counted(shown: Vec<T>, total: usize) -> Listing<T> {
+        let total = total as u64;
+        Listing {
+            total,
+            omitted: total.saturating_sub(shown.len() as u64),
+            shown,
+        }
+    }
 }
 
 /// The whole report.

@@ -327,6 +327,7 @@ mod tests {
             exports: Vec::new(),
             failed_exports: 0,
         })
+        .expect("nothing parked")
     }
 
     #[test]

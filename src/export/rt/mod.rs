@@ -24,11 +24,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::export::{KeyedSums, ZAmounts, ZTotals};
 use crate::model::masterdata::MasterData;
 use crate::model::money::round_commercial;
+use crate::model::templog::TempLog;
 use crate::model::{
     Direction, Fiscal, LineKind, LineRole, Operation, OperationKind, PaymentMethod, Timestamp,
 };
@@ -58,6 +59,9 @@ pub enum Error {
         /// The cause.
         source: std::io::Error,
     },
+    /// The list of closings written could not be read back from its temporary file.
+    #[error("reading back the closings written: {0}")]
+    Written(std::io::Error),
 }
 
 /// The key of a `Riepilogo` row: a VAT rate in percent (`22.00`) or a Natura code.
@@ -102,7 +106,7 @@ pub struct Closing {
 }
 
 /// One written closing, as printed with `--json` and listed in the audit summary.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ClosingFile {
     /// Matricola.
     pub rt_serial: String,
@@ -174,7 +178,12 @@ pub struct Writer<'m> {
     open: BTreeMap<String, Closing>,
     /// Gross per key of sale documents, by id hash, for the annulli that refer to them.
     originals: originals::Originals,
-    written: Vec<ClosingFile>,
+    /// The closings written, with their totals, as JSON lines: at ten million operations
+    /// they were 60 MB held through the whole read, and nothing looks at them before
+    /// [`finish`](Self::finish).
+    written: TempLog,
+    /// Closings in `written`, so that reading back can tell when some were lost.
+    n_written: usize,
     /// Per matricola the last closing written by an earlier run: its documents come too late.
     written_before: BTreeMap<String, u32>,
     /// Documents left out: no closing number, or an annullo whose original is not in the
@@ -192,7 +201,8 @@ impl<'m> Writer<'m> {
             seal,
             open: BTreeMap::new(),
             originals: originals::Originals::default(),
-            written: Vec::new(),
+            written: TempLog::new("the RT closings written"),
+            n_written: 0,
             written_before: BTreeMap::new(),
             skipped: Vec::new(),
             error: None,
@@ -321,14 +331,19 @@ impl<'m> Writer<'m> {
         match crate::fsutil::write_atomic(&path, &bytes) {
             Ok(()) => {
                 let path = path.display().to_string();
-                self.written.push(ClosingFile {
+                let z = z_totals(&c, self.md, &path);
+                let file = ClosingFile {
                     rt_serial: c.rt_serial.clone(),
                     daily_closing_number: c.z,
                     documents: c.documents,
                     rows: c.sums.len(),
-                    z: Some(z_totals(&c, self.md, &path)),
+                    z: None,
                     path,
-                });
+                };
+                let mut line = serde_json::to_vec(&(file, z)).expect("a closing serialises");
+                line.push(b'\n');
+                self.written.append(&line);
+                self.n_written += 1;
             }
             Err(source) => self.error = Some(Error::Io { path, source }),
         }
@@ -353,15 +368,33 @@ impl<'m> Writer<'m> {
         for (_, c) in open {
             self.write(c);
         }
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let mut files = read_written(&mut self.written, self.n_written).map_err(Error::Written)?;
         // In RT and closing order, whatever order the closings were completed in.
-        self.written.sort_by(|a, b| {
+        files.sort_by(|a, b| {
             (&a.rt_serial, a.daily_closing_number).cmp(&(&b.rt_serial, b.daily_closing_number))
         });
-        match self.error {
-            Some(e) => Err(e),
-            None => Ok((self.written, self.skipped)),
-        }
+        Ok((files, self.skipped))
     }
+}
+
+/// The `n` closings [`Writer::write`] logged, with their totals back in place.
+fn read_written(log: &mut TempLog, n: usize) -> std::io::Result<Vec<ClosingFile>> {
+    let mut files = Vec::with_capacity(n);
+    for line in std::io::BufRead::lines(std::io::BufReader::new(log.reader()?)) {
+        let (mut file, z): (ClosingFile, ZTotals) = serde_json::from_str(&line?)?;
+        file.z = Some(z);
+        files.push(file);
+    }
+    if files.len() != n {
+        return Err(std::io::Error::other(format!(
+            "{} of {n} were lost from a temporary file",
+            n - files.len()
+        )));
+    }
+    Ok(files)
 }
 
 /// The totals of `c` as [`xml::render`] writes them: every amount is the text of its element
