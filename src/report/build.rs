@@ -65,8 +65,9 @@ pub struct Accumulator {
 
 /// How often (in operations) the days held are counted.
 const PARK_EVERY: u64 = 1 << 14;
-/// Days held beyond two per register (the latest and the one before midnight) before the
-/// older ones are parked: about 4 MB.
+/// Days held, beyond two per register, before all but each register's latest are parked:
+/// about 4 MB. The two per register keep a park from coming again soon after the last one,
+/// when the registers have moved on by a day.
 const PARK_AFTER: usize = 4096;
 
 fn refuse_parked<S: serde::Serializer>(_: &ParkedDays, _: S) -> Result<S::Ok, S::Error> {
