@@ -194,9 +194,101 @@ impl KeyedLog {
     }
 }
 
+/// A [`TempLog`] of values as JSON lines, all read back at once in the order written; for
+/// what a run only needs again at its end. Reading back is an error if a record is missing,
+/// since a caller summing or listing them would otherwise go on with part of them.
+#[derive(Debug)]
+pub struct JsonLines {
+    log: TempLog,
+    /// Records written.
+    n: u64,
+    line: Vec<u8>,
+}
+
+impl JsonLines {
+    /// An empty log; `what` names its records, as for [`TempLog::new`].
+    pub fn new(what: &'static str) -> JsonLines {
+        JsonLines {
+            log: TempLog::new(what),
+            n: 0,
+            line: Vec::new(),
+        }
+    }
+
+    /// Whether nothing was written.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Appends `value` as one line.
+    pub fn push<T: serde::Serialize>(&mut self, value: &T) {
+        self.line.clear();
+        // Into a vector, and of types whose serialisation cannot fail (no map with keys
+        // that are not strings).
+        serde_json::to_writer(&mut self.line, value).expect("a record serialises");
+        self.line.push(b'\n');
+        self.log.append(&self.line);
+        self.n += 1;
+    }
+
+    /// Hands every record to `each` in the order written; an error if the file cannot be
+    /// read, a record does not parse, or fewer records come back than were written.
+    pub fn read_all<T: serde::de::DeserializeOwned>(
+        &mut self,
+        each: &mut dyn FnMut(T),
+    ) -> io::Result<()> {
+        let mut read = 0u64;
+        for line in io::BufRead::lines(io::BufReader::new(self.log.reader()?)) {
+            each(serde_json::from_str(&line?)?);
+            read += 1;
+        }
+        if read != self.n {
+            return Err(io::Error::other(format!(
+                "{} of {} {} were lost from a temporary file",
+                self.n - read,
+                self.n,
+                self.log.what
+            )));
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_lines_read_back_in_order() {
+        let mut log = JsonLines::new("test values");
+        assert!(log.is_empty());
+        for i in 0..10_000u32 {
+            log.push(&(i, format!("v{i}")));
+        }
+        assert!(!log.is_empty());
+        let mut back = Vec::new();
+        log.read_all(&mut |v: (u32, String)| back.push(v)).unwrap();
+        assert_eq!(back.len(), 10_000);
+        assert!(
+            back.iter()
+                .enumerate()
+                .all(|(i, (n, s))| *n as usize == i && *s == format!("v{i}"))
+        );
+    }
+
+    #[test]
+    fn json_lines_missing_records_are_an_error() {
+        let mut log = JsonLines::new("test values");
+        log.push(&1u32);
+        log.push(&2u32);
+        // As if the log had lost its last record.
+        log.log.buf.truncate(2);
+        let e = log.read_all(&mut |_: u32| {}).expect_err("one is missing");
+        assert_eq!(
+            e.to_string(),
+            "1 of 2 test values were lost from a temporary file"
+        );
+    }
 
     #[test]
     fn reads_back_records_from_the_file_and_the_buffer() {

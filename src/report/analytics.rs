@@ -40,7 +40,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use crate::model::keyed::KeyedSums;
-use crate::model::templog::TempLog;
+use crate::model::templog::JsonLines;
 
 use super::benford::Benford;
 use crate::model::money::round_commercial;
@@ -643,20 +643,22 @@ impl Analytics {
 /// business day: 200 MB at ten million operations (633 registers × 316 days), held through
 /// the whole run for a report built at its end. A register's operations come mostly in time
 /// order, so each register's latest day is the one still growing; the others are written as
-/// JSON lines to a [`TempLog`] and added back when the report is built. A day that comes
+/// JSON lines to a temporary file and added back when the report is built. A day that comes
 /// again after it was parked is counted anew and the two parts are added, which gives the
 /// same sums: they are exact.
-#[derive(Debug, Default)]
-pub struct ParkedDays {
-    log: TempLog,
-    /// Records written, so that reading back can tell when some were lost.
-    records: u64,
+#[derive(Debug)]
+pub struct ParkedDays(JsonLines);
+
+impl Default for ParkedDays {
+    fn default() -> Self {
+        ParkedDays(JsonLines::new("report days"))
+    }
 }
 
 impl ParkedDays {
     /// Whether no day is parked.
     pub fn is_empty(&self) -> bool {
-        self.records == 0
+        self.0.is_empty()
     }
 }
 
@@ -676,25 +678,16 @@ impl Analytics {
 
     /// Moves every register's days but its latest to `to`.
     pub fn park(&mut self, to: &mut ParkedDays) {
-        let mut line = Vec::new();
         for (id, reg) in &mut self.registers {
             let Some(latest) = reg.days.pop_last() else {
                 continue;
             };
             for (day, a) in std::mem::take(&mut reg.days) {
-                line.clear();
-                serde_json::to_writer(
-                    &mut line,
-                    &ParkedDay {
-                        r: id,
-                        d: &day,
-                        a: &a,
-                    },
-                )
-                .expect("a day's aggregates serialise");
-                line.push(b'\n');
-                to.log.append(&line);
-                to.records += 1;
+                to.0.push(&ParkedDay {
+                    r: id,
+                    d: &day,
+                    a: &a,
+                });
             }
             reg.days.insert(latest.0, latest.1);
         }
@@ -706,26 +699,17 @@ impl Analytics {
         if from.is_empty() {
             return Ok(());
         }
-        let ParkedDays { mut log, records } = std::mem::take(from);
-        let mut read = 0u64;
-        for line in std::io::BufRead::lines(std::io::BufReader::new(log.reader()?)) {
-            let p: ParkedDay<String, String, DayAnalytics> = serde_json::from_str(&line?)?;
-            self.registers
-                .entry(p.r)
-                .or_default()
-                .days
-                .entry(p.d)
-                .or_default()
-                .merge(&p.a);
-            read += 1;
-        }
-        if read != records {
-            return Err(std::io::Error::other(format!(
-                "{} of {records} report days parked in a temporary file were lost",
-                records - read
-            )));
-        }
-        Ok(())
+        std::mem::take(from)
+            .0
+            .read_all(&mut |p: ParkedDay<String, String, DayAnalytics>| {
+                self.registers
+                    .entry(p.r)
+                    .or_default()
+                    .days
+                    .entry(p.d)
+                    .or_default()
+                    .merge(&p.a);
+            })
     }
 }
 

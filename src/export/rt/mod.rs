@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::export::{KeyedSums, ZAmounts, ZTotals};
 use crate::model::masterdata::MasterData;
 use crate::model::money::round_commercial;
-use crate::model::templog::TempLog;
+use crate::model::templog::JsonLines;
 use crate::model::{
     Direction, Fiscal, LineKind, LineRole, Operation, OperationKind, PaymentMethod, Timestamp,
 };
@@ -178,12 +178,9 @@ pub struct Writer<'m> {
     open: BTreeMap<String, Closing>,
     /// Gross per key of sale documents, by id hash, for the annulli that refer to them.
     originals: originals::Originals,
-    /// The closings written, with their totals, as JSON lines: at ten million operations
-    /// they were 60 MB held through the whole read, and nothing looks at them before
-    /// [`finish`](Self::finish).
-    written: TempLog,
-    /// Closings in `written`, so that reading back can tell when some were lost.
-    n_written: usize,
+    /// The closings written, each with its totals: at ten million operations they were 60 MB
+    /// held through the whole read, and nothing looks at them before [`finish`](Self::finish).
+    written: JsonLines,
     /// Per matricola the last closing written by an earlier run: its documents come too late.
     written_before: BTreeMap<String, u32>,
     /// Documents left out: no closing number, or an annullo whose original is not in the
@@ -201,8 +198,7 @@ impl<'m> Writer<'m> {
             seal,
             open: BTreeMap::new(),
             originals: originals::Originals::default(),
-            written: TempLog::new("the RT closings written"),
-            n_written: 0,
+            written: JsonLines::new("RT closings written"),
             written_before: BTreeMap::new(),
             skipped: Vec::new(),
             error: None,
@@ -340,10 +336,7 @@ impl<'m> Writer<'m> {
                     z: None,
                     path,
                 };
-                let mut line = serde_json::to_vec(&(file, z)).expect("a closing serialises");
-                line.push(b'\n');
-                self.written.append(&line);
-                self.n_written += 1;
+                self.written.push(&(file, z));
             }
             Err(source) => self.error = Some(Error::Io { path, source }),
         }
@@ -371,30 +364,19 @@ impl<'m> Writer<'m> {
         if let Some(e) = self.error {
             return Err(e);
         }
-        let mut files = read_written(&mut self.written, self.n_written).map_err(Error::Written)?;
+        let mut files = Vec::new();
+        self.written
+            .read_all(&mut |(mut file, z): (ClosingFile, ZTotals)| {
+                file.z = Some(z);
+                files.push(file);
+            })
+            .map_err(Error::Written)?;
         // In RT and closing order, whatever order the closings were completed in.
         files.sort_by(|a, b| {
             (&a.rt_serial, a.daily_closing_number).cmp(&(&b.rt_serial, b.daily_closing_number))
         });
         Ok((files, self.skipped))
     }
-}
-
-/// The `n` closings [`Writer::write`] logged, with their totals back in place.
-fn read_written(log: &mut TempLog, n: usize) -> std::io::Result<Vec<ClosingFile>> {
-    let mut files = Vec::with_capacity(n);
-    for line in std::io::BufRead::lines(std::io::BufReader::new(log.reader()?)) {
-        let (mut file, z): (ClosingFile, ZTotals) = serde_json::from_str(&line?)?;
-        file.z = Some(z);
-        files.push(file);
-    }
-    if files.len() != n {
-        return Err(std::io::Error::other(format!(
-            "{} of {n} were lost from a temporary file",
-            n - files.len()
-        )));
-    }
-    Ok(files)
 }
 
 /// The totals of `c` as [`xml::render`] writes them: every amount is the text of its element
